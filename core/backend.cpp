@@ -1,0 +1,31 @@
+// Forwards device memory calls to the CUDA runtime wrapper, or refuses them in a CPU-only build.
+#include "core/backend.h"
+
+#ifdef ZF_HAVE_CUDA
+#include "cuda/runtime.h"
+#endif
+
+namespace zf::backend {
+
+#ifdef ZF_HAVE_CUDA
+bool cuda_built() { return true; }
+bool cuda_available() { return cuda::device_count() > 0; }
+std::string cuda_status() { return cuda::status(); }
+void* device_alloc(size_t bytes) { return cuda::malloc_device(bytes); }
+void device_free(void* p) { cuda::free_device(p); }
+void device_copy(void* dst, Device dd, const void* src, Device sd, size_t bytes) {
+  cuda::copy(dst, dd == Device::CUDA, src, sd == Device::CUDA, bytes);
+}
+void device_memset_zero(void* p, size_t bytes) { cuda::memset_zero(p, bytes); }
+#else
+bool cuda_built() { return false; }
+bool cuda_available() { return false; }
+std::string cuda_status() { return "this build has no CUDA backend (nvcc not found or ZF_CUDA=OFF)"; }
+[[noreturn]] static void no_cuda() { ZF_THROW("CUDA tensor requested, but this build has no CUDA backend"); }
+void* device_alloc(size_t) { no_cuda(); }
+void device_free(void*) {}
+void device_copy(void*, Device, const void*, Device, size_t) { no_cuda(); }
+void device_memset_zero(void*, size_t) { no_cuda(); }
+#endif
+
+}  // namespace zf::backend

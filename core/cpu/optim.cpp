@@ -1,0 +1,36 @@
+// CPU SGD with momentum and weight decay, and the paper's filter-RMS renormalization.
+#include <cmath>
+#include <cstdint>
+
+#include "core/cpu/cpu_ops.h"
+
+namespace zf::cpu {
+
+void sgd_update(Tensor& w, Tensor& v, const Tensor& dw, float lr, float momentum, float weight_decay) {
+  float *W = w.f32(), *V = v.f32();
+  const float* G = dw.f32();
+  const int64_t n = w.numel();
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    V[i] = momentum * V[i] - lr * (G[i] + weight_decay * W[i]);
+    W[i] += V[i];
+  }
+}
+
+void renorm_filters(Tensor& w, float radius) {
+  float* W = w.f32();
+  const int64_t filters = w.dim(0), len = w.numel() / filters;
+#pragma omp parallel for schedule(static)
+  for (int64_t f = 0; f < filters; ++f) {
+    float* p = W + f * len;
+    double ss = 0.0;
+    for (int64_t i = 0; i < len; ++i) ss += static_cast<double>(p[i]) * p[i];
+    const double rms = std::sqrt(ss / static_cast<double>(len));
+    if (rms > radius) {
+      const float scale = static_cast<float>(radius / rms);
+      for (int64_t i = 0; i < len; ++i) p[i] *= scale;
+    }
+  }
+}
+
+}  // namespace zf::cpu

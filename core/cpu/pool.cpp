@@ -1,0 +1,74 @@
+// CPU max-pooling with switches (ceil mode, first maximum wins) and its gather-style backward, which is
+// also the deconvnet's unpooling. The backward visits, for every input pixel, the outputs whose windows
+// contain it in row-major order, exactly as the CUDA kernel does, so both add the same terms in the
+// same order.
+#include <cstdint>
+
+#include "core/cpu/cpu_ops.h"
+#include "core/index_math.h"
+
+namespace zf::cpu {
+
+void maxpool_forward(Tensor& y, Tensor& switches, const Tensor& x, const PoolParams& p) {
+  const int H = static_cast<int>(x.h()), W = static_cast<int>(x.w());
+  const int OH = static_cast<int>(y.h()), OW = static_cast<int>(y.w());
+  const int64_t planes = x.n() * x.c();
+  const float* X = x.f32();
+  float* Y = y.f32();
+  int32_t* S = switches.i32();
+#pragma omp parallel for schedule(static)
+  for (int64_t pl = 0; pl < planes; ++pl) {
+    const float* xp = X + pl * H * W;
+    float* yp = Y + pl * OH * OW;
+    int32_t* sp = S + pl * OH * OW;
+    for (int oh = 0; oh < OH; ++oh) {
+      const Range rh = pool_window(oh, p.kernel, p.stride, H);
+      for (int ow = 0; ow < OW; ++ow) {
+        const Range rw = pool_window(ow, p.kernel, p.stride, W);
+        int best_i = rh.begin * W + rw.begin;
+        float best = xp[best_i];
+        for (int ih = rh.begin; ih < rh.end; ++ih)
+          for (int iw = rw.begin; iw < rw.end; ++iw)
+            if (xp[ih * W + iw] > best) {
+              best = xp[ih * W + iw];
+              best_i = ih * W + iw;
+            }
+        yp[oh * OW + ow] = best;
+        sp[oh * OW + ow] = best_i;
+      }
+    }
+  }
+}
+
+void maxpool_backward(Tensor& dx, const Tensor& dy, const Tensor& switches, const PoolParams& p) {
+  const int H = static_cast<int>(dx.h()), W = static_cast<int>(dx.w());
+  const int OH = static_cast<int>(dy.h()), OW = static_cast<int>(dy.w());
+  const int64_t planes = dx.n() * dx.c();
+  const float* DY = dy.f32();
+  const int32_t* S = switches.i32();
+  float* DX = dx.f32();
+#pragma omp parallel for schedule(static)
+  for (int64_t pl = 0; pl < planes; ++pl) {
+    const float* gp = DY + pl * OH * OW;
+    const int32_t* sp = S + pl * OH * OW;
+    float* dp = DX + pl * H * W;
+    for (int ih = 0; ih < H; ++ih) {
+      const Range rh = pool_outputs_containing(ih, p.kernel, p.stride, OH);
+      for (int iw = 0; iw < W; ++iw) {
+        const Range rw = pool_outputs_containing(iw, p.kernel, p.stride, OW);
+        const int32_t self = ih * W + iw;
+        float sum = 0.f;
+        for (int oh = rh.begin; oh < rh.end; ++oh)
+          for (int ow = rw.begin; ow < rw.end; ++ow)
+            if (sp[oh * OW + ow] == self) sum += gp[oh * OW + ow];
+        dp[self] = sum;
+      }
+    }
+  }
+}
+
+void unpool_forward(Tensor& y, const Tensor& x, const Tensor& switches, const PoolParams& p) {
+  cpu::maxpool_backward(y, x, switches, p);
+}
+
+}  // namespace zf::cpu

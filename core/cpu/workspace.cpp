@@ -1,0 +1,40 @@
+// Thread-local scratch buffers (see workspace.h). OpenMP keeps its worker threads alive, so each
+// worker's buffers live for the program's lifetime.
+#include "core/cpu/workspace.h"
+
+#include <omp.h>
+
+#include <cstdlib>
+
+#include "core/check.h"
+#include "core/cpu/cpu_ops.h"
+
+namespace zf::cpu {
+
+namespace {
+constexpr int kSlots = 4;
+struct Buffers {
+  float* ptr[kSlots] = {};
+  size_t size[kSlots] = {};
+  ~Buffers() {
+    for (float* p : ptr) std::free(p);
+  }
+};
+thread_local Buffers tls;
+}  // namespace
+
+float* scratch(size_t n, int slot) {
+  ZF_CHECK(slot >= 0 && slot < kSlots, "scratch: slot %d out of range", slot);
+  if (tls.size[slot] < n) {
+    std::free(tls.ptr[slot]);
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    tls.ptr[slot] = static_cast<float*>(std::aligned_alloc(64, bytes));
+    ZF_CHECK(tls.ptr[slot], "scratch: out of memory for %zu floats", n);
+    tls.size[slot] = n;
+  }
+  return tls.ptr[slot];
+}
+
+int num_threads() { return omp_get_max_threads(); }
+
+}  // namespace zf::cpu

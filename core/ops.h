@@ -1,0 +1,27 @@
+// Every op of the framework, one declaration each (DESIGN section 2). Outputs first, then inputs, then a
+// params struct. Each function checks shapes and devices (throwing zf::Error naming the op and the
+// shapes), makes sure the outputs have the right shape (allocating only when they are too small), and
+// dispatches on the device of its inputs to zf::cpu or zf::cuda.
+//
+// Outputs whose shape cannot be derived from the inputs (dx of conv2d_backward_data, of
+// maxpool_backward and unpool_forward) must already carry the shape of the forward input.
+#pragma once
+
+#include <cstdint>
+
+#include "core/shapes.h"
+#include "core/tensor.h"
+
+namespace zf {
+
+// How a backward signal r crosses a ReLU whose forward input was x (paper sec. 2.1 and after):
+//   deconv:   relu(r)              (Zeiler & Fergus: the deconvnet rectifies the signal)
+//   guided:   relu(r) masked by x > 0  (guided backpropagation)
+//   backprop: r masked by x > 0    (the plain gradient)
+enum class ReluRule { Deconv, Guided, Backprop };
+ReluRule parse_relu_rule(const char* s);
+const char* relu_rule_name(ReluRule r);
+
+#include "core/op_signatures.inc"
+
+}  // namespace zf

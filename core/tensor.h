@@ -1,0 +1,96 @@
+// Tensor: an owning, contiguous, NCHW (or [N, F]) array of float32 or int32 on one device.
+// Copies are explicit (clone, to, copy_from): a Tensor cannot be copied by accident, only moved.
+// ensure() reshapes in place and reallocates only when the storage is too small, so buffers that are
+// rewritten every step (activations, gradients, workspaces) are allocated once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+
+#include "core/check.h"
+
+namespace zf {
+
+enum class Device : uint8_t { CPU, CUDA };
+enum class DType : uint8_t { F32, I32 };
+
+const char* device_name(Device d);
+Device parse_device(const std::string& s);  // "cpu" | "cuda"
+size_t dtype_size(DType t);
+
+// Up to 4 dimensions; NCHW for images and feature maps, [N, F] for fully connected layers.
+struct Shape {
+  static constexpr int kMaxDims = 4;
+  int ndim = 0;
+  int64_t d[kMaxDims] = {0, 0, 0, 0};
+
+  Shape() = default;
+  Shape(std::initializer_list<int64_t> dims);
+  int64_t operator[](int i) const { return d[i]; }
+  int64_t numel() const;
+  bool operator==(const Shape& o) const;
+  bool operator!=(const Shape& o) const { return !(*this == o); }
+  std::string str() const;  // "[16,3,224,224]"
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(const Shape& shape, Device device = Device::CPU, DType dtype = DType::F32);
+  ~Tensor();
+  Tensor(Tensor&& o) noexcept;
+  Tensor& operator=(Tensor&& o) noexcept;
+  Tensor(const Tensor&) = delete;
+  Tensor& operator=(const Tensor&) = delete;
+
+  static Tensor zeros(const Shape& shape, Device device = Device::CPU, DType dtype = DType::F32);
+
+  // Make this tensor [shape] on [device] with [dtype]; contents are unspecified afterwards unless
+  // nothing changed. Reallocates only when the current storage is too small or on another device.
+  void ensure(const Shape& shape, Device device, DType dtype = DType::F32);
+  // Same storage, new shape with the same number of elements.
+  void reshape(const Shape& shape);
+
+  Tensor clone() const;
+  Tensor to(Device device) const;
+  void copy_from(const Tensor& src);  // same shape and dtype, any devices
+  void zero();
+  void fill(float v);  // F32 only; CPU, or CUDA through a host staging copy
+
+  const Shape& shape() const { return shape_; }
+  int ndim() const { return shape_.ndim; }
+  int64_t dim(int i) const { return shape_.d[i]; }
+  int64_t numel() const { return shape_.numel(); }
+  size_t bytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
+  Device device() const { return device_; }
+  DType dtype() const { return dtype_; }
+  bool empty() const { return numel() == 0; }
+  bool is_cpu() const { return device_ == Device::CPU; }
+
+  // NCHW accessors for 4-d tensors.
+  int64_t n() const { return shape_.d[0]; }
+  int64_t c() const { return shape_.d[1]; }
+  int64_t h() const { return shape_.d[2]; }
+  int64_t w() const { return shape_.d[3]; }
+
+  float* f32();
+  const float* f32() const;
+  int32_t* i32();
+  const int32_t* i32() const;
+  void* raw() { return ptr_; }
+  const void* raw() const { return ptr_; }
+
+  std::string desc() const;  // "[16,96,110,110] f32 cpu"
+
+ private:
+  void release();
+  Shape shape_;
+  Device device_ = Device::CPU;
+  DType dtype_ = DType::F32;
+  void* ptr_ = nullptr;
+  size_t capacity_ = 0;  // bytes
+};
+
+}  // namespace zf

@@ -1,0 +1,60 @@
+// Device discovery and device memory for Tensor. cudaGetDeviceCount reports cudaErrorInsufficientDriver
+// (35) without setting the count where no driver is installed, so its return code decides.
+#include <cstdlib>
+#include <cstring>
+
+#include "cuda/cuda_check.h"
+#include "cuda/runtime.h"
+
+namespace zf::cuda {
+
+bool sync_each_launch() {
+  static const bool on = [] {
+    const char* v = std::getenv("ZF_SYNC");
+    return v && std::strcmp(v, "0") != 0 && *v;
+  }();
+  return on;
+}
+
+int device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky error so later calls are not blamed for it
+    return 0;
+  }
+  return n;
+}
+
+std::string status() {
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    return std::string("no usable GPU: ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
+  }
+  if (n == 0) return "no usable GPU: no CUDA device found";
+  cudaDeviceProp prop;
+  ZF_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  return strprintf("%d GPU(s); device 0: %s, sm_%d%d, %.1f GiB", n, prop.name, prop.major,
+                   prop.minor, static_cast<double>(prop.totalGlobalMem) / (1 << 30));
+}
+
+void* malloc_device(size_t bytes) {
+  void* p = nullptr;
+  ZF_CUDA_CHECK(cudaMalloc(&p, bytes));
+  return p;
+}
+
+void free_device(void* p) {
+  if (p) cudaFree(p);  // never throws: called from destructors
+}
+
+void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes) {
+  cudaMemcpyKind kind = dst_on_device ? (src_on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
+                                      : (src_on_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
+  ZF_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+}
+
+void memset_zero(void* p, size_t bytes) { ZF_CUDA_CHECK(cudaMemset(p, 0, bytes)); }
+
+}  // namespace zf::cuda

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs zfnet's build and runtime dependencies from Debian's packages. Idempotent: packages already
+# present are skipped, so a second run costs one dpkg query.
+#   scripts/setup.sh            build + test dependencies, Fashion-MNIST
+#   scripts/setup.sh --bench    also PyTorch (the CPU reference zf_bench is compared against)
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config
+      libhdf5-dev libyaml-cpp-dev libcli11-dev
+      libopenblas-openmp-dev libopenblas0-openmp
+      libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
+      googletest libgtest-dev libbenchmark-dev
+      dataset-fashion-mnist python3-h5py python3-numpy python3-matplotlib)
+if [[ "${1:-}" == "--bench" ]]; then
+  pkgs+=(python3-torch)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"
