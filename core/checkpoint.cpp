@@ -1,0 +1,299 @@
+// HDF5 checkpoint I/O through the HDF5 C API. Every failure becomes one zf::Error naming the file and
+// the object at fault; HDF5's own error stack printing is switched off.
+#include "core/checkpoint.h"
+
+#include <hdf5.h>
+
+#include <cstdio>
+#include <functional>
+
+namespace zf {
+
+namespace {
+
+// Closes an HDF5 handle at scope exit.
+struct H5Handle {
+  hid_t id = -1;
+  herr_t (*close)(hid_t) = nullptr;
+  H5Handle(hid_t i, herr_t (*c)(hid_t)) : id(i), close(c) {}
+  ~H5Handle() {
+    if (id >= 0 && close) close(id);
+  }
+  H5Handle(const H5Handle&) = delete;
+  H5Handle& operator=(const H5Handle&) = delete;
+  operator hid_t() const { return id; }
+};
+
+void quiet_hdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+void write_attr_i64(hid_t obj, const char* name, int64_t v) {
+  H5Handle sp(H5Screate(H5S_SCALAR), H5Sclose);
+  H5Handle a(H5Acreate2(obj, name, H5T_NATIVE_INT64, sp, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  ZF_CHECK(a >= 0 && H5Awrite(a, H5T_NATIVE_INT64, &v) >= 0, "cannot write attribute %s", name);
+}
+
+void write_attr_f64(hid_t obj, const char* name, double v) {
+  H5Handle sp(H5Screate(H5S_SCALAR), H5Sclose);
+  H5Handle a(H5Acreate2(obj, name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  ZF_CHECK(a >= 0 && H5Awrite(a, H5T_NATIVE_DOUBLE, &v) >= 0, "cannot write attribute %s", name);
+}
+
+void write_attr_str(hid_t obj, const char* name, const std::string& v) {
+  H5Handle t(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(t, v.empty() ? 1 : v.size());
+  H5Tset_strpad(t, H5T_STR_NULLPAD);
+  H5Handle sp(H5Screate(H5S_SCALAR), H5Sclose);
+  H5Handle a(H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  std::string buf = v.empty() ? std::string(1, '\0') : v;
+  ZF_CHECK(a >= 0 && H5Awrite(a, t, buf.data()) >= 0, "cannot write attribute %s", name);
+}
+
+bool has_attr(hid_t obj, const char* name) { return H5Aexists(obj, name) > 0; }
+
+int64_t read_attr_i64(hid_t obj, const char* name, const std::string& file) {
+  H5Handle a(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
+  int64_t v = 0;
+  ZF_CHECK(a >= 0 && H5Aread(a, H5T_NATIVE_INT64, &v) >= 0, "%s: cannot read attribute %s",
+           file.c_str(), name);
+  return v;
+}
+
+double read_attr_f64(hid_t obj, const char* name, const std::string& file) {
+  H5Handle a(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
+  double v = 0;
+  ZF_CHECK(a >= 0 && H5Aread(a, H5T_NATIVE_DOUBLE, &v) >= 0, "%s: cannot read attribute %s",
+           file.c_str(), name);
+  return v;
+}
+
+std::string read_attr_str(hid_t obj, const char* name, const std::string& file) {
+  H5Handle a(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
+  ZF_CHECK(a >= 0, "%s: missing attribute %s", file.c_str(), name);
+  H5Handle t(H5Aget_type(a), H5Tclose);
+  ZF_CHECK(H5Tget_class(t) == H5T_STRING, "%s: attribute %s is not a string", file.c_str(), name);
+  ZF_CHECK(!H5Tis_variable_str(t), "%s: attribute %s is a variable-length string", file.c_str(), name);
+  size_t n = H5Tget_size(t);
+  std::string v(n, '\0');
+  H5Handle mt(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(mt, n);
+  H5Tset_strpad(mt, H5T_STR_NULLPAD);
+  ZF_CHECK(H5Aread(a, mt, v.data()) >= 0, "%s: cannot read attribute %s", file.c_str(), name);
+  while (!v.empty() && v.back() == '\0') v.pop_back();
+  return v;
+}
+
+hid_t make_group(hid_t parent, const std::string& name) {
+  hid_t g = H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  ZF_CHECK(g >= 0, "cannot create group %s", name.c_str());
+  return g;
+}
+
+void write_f32(hid_t parent, const std::string& name, const Tensor& t) {
+  Tensor host = t.to(Device::CPU);
+  hsize_t dims[Shape::kMaxDims];
+  for (int i = 0; i < t.ndim(); ++i) dims[i] = static_cast<hsize_t>(t.dim(i));
+  H5Handle sp(H5Screate_simple(t.ndim(), dims, nullptr), H5Sclose);
+  H5Handle d(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+             H5Dclose);
+  ZF_CHECK(d >= 0 && H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, host.f32()) >= 0,
+           "cannot write dataset %s", name.c_str());
+}
+
+void write_f64_column(hid_t parent, const char* name, const std::vector<double>& v) {
+  hsize_t n = v.size();
+  H5Handle sp(H5Screate_simple(1, &n, nullptr), H5Sclose);
+  H5Handle d(H5Dcreate2(parent, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
+  ZF_CHECK(d >= 0, "cannot write dataset metrics/%s", name);
+  if (n) ZF_CHECK(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) >= 0,
+                  "cannot write dataset metrics/%s", name);
+}
+
+std::vector<double> read_f64_column(hid_t parent, const char* name, const std::string& file) {
+  H5Handle d(H5Dopen2(parent, name, H5P_DEFAULT), H5Dclose);
+  ZF_CHECK(d >= 0, "%s: missing metrics/%s", file.c_str(), name);
+  H5Handle sp(H5Dget_space(d), H5Sclose);
+  hssize_t n = H5Sget_simple_extent_npoints(sp);
+  std::vector<double> v(static_cast<size_t>(n > 0 ? n : 0));
+  if (n > 0)
+    ZF_CHECK(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) >= 0,
+             "%s: cannot read metrics/%s", file.c_str(), name);
+  return v;
+}
+
+// Reads dataset `name` into `t` (already shaped like the net's tensor); shape must match exactly.
+void read_f32(hid_t parent, const std::string& name, Tensor& t, const std::string& file) {
+  ZF_CHECK(H5Lexists(parent, name.c_str(), H5P_DEFAULT) > 0, "%s: missing %s (another architecture?)",
+           file.c_str(), name.c_str());
+  H5Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose);
+  H5Handle sp(H5Dget_space(d), H5Sclose);
+  int nd = H5Sget_simple_extent_ndims(sp);
+  hsize_t dims[8] = {};
+  ZF_CHECK(nd >= 1 && nd <= 4, "%s: %s has %d dimensions", file.c_str(), name.c_str(), nd);
+  H5Sget_simple_extent_dims(sp, dims, nullptr);
+  Shape s;
+  for (int i = 0; i < nd; ++i) s.d[s.ndim++] = static_cast<int64_t>(dims[i]);
+  ZF_CHECK(s == t.shape(), "%s: %s is %s but the net expects %s (another architecture?)", file.c_str(),
+           name.c_str(), s.str().c_str(), t.shape().str().c_str());
+  Tensor host(s);
+  ZF_CHECK(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, host.f32()) >= 0,
+           "%s: cannot read %s", file.c_str(), name.c_str());
+  t.copy_from(host);
+}
+
+const char* kColumns[] = {"epoch", "lr", "train_loss", "train_top1", "val_loss", "val_top1", "val_top5",
+                          "seconds"};
+double* column(EpochMetrics& m, int c) {
+  double* cols[] = {nullptr, &m.lr, &m.train_loss, &m.train_top1, &m.val_loss, &m.val_top1, &m.val_top5,
+                    &m.seconds};
+  return cols[c];
+}
+
+void write_file(const std::string& tmp, Net& net, const CheckpointMeta& meta) {
+  H5Handle f(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+  ZF_CHECK(f >= 0, "cannot create %s", tmp.c_str());
+  write_attr_str(f, "format", "zfnet-checkpoint");
+  write_attr_i64(f, "version", 1);
+  write_attr_i64(f, "epoch", meta.epoch);
+  write_attr_i64(f, "iteration", meta.iteration);
+  write_attr_str(f, "arch", meta.arch);
+  write_attr_str(f, "config", meta.config);
+  {
+    H5Handle params(make_group(f, "params"), H5Gclose), optim(make_group(f, "optim"), H5Gclose);
+    std::string last;
+    hid_t pg = -1, og = -1;
+    for (auto& np : net.params()) {
+      if (np.layer != last) {
+        if (pg >= 0) H5Gclose(pg), H5Gclose(og);
+        pg = make_group(params, np.layer);
+        og = make_group(optim, np.layer);
+        last = np.layer;
+      }
+      write_f32(pg, np.param->name, np.param->value);
+      if (!np.param->momentum.empty()) write_f32(og, np.param->name + "_momentum", np.param->momentum);
+    }
+    if (pg >= 0) H5Gclose(pg), H5Gclose(og);
+  }
+  {
+    H5Handle st(make_group(f, "state"), H5Gclose);
+    write_attr_i64(st, "seed", static_cast<int64_t>(meta.seed));
+    write_attr_f64(st, "lr", meta.lr);
+    write_attr_i64(st, "position", meta.position);
+    write_attr_f64(st, "best_metric", meta.best_metric);
+    write_attr_i64(st, "plateau_count", meta.plateau_count);
+    write_attr_f64(st, "run_loss", meta.run_loss);
+    write_attr_i64(st, "run_correct", meta.run_correct);
+    write_attr_i64(st, "run_seen", meta.run_seen);
+  }
+  {
+    H5Handle mg(make_group(f, "metrics"), H5Gclose);
+    for (int c = 0; c < 8; ++c) {
+      std::vector<double> v;
+      for (EpochMetrics m : meta.metrics) v.push_back(c == 0 ? m.epoch : *column(m, c));
+      write_f64_column(mg, kColumns[c], v);
+    }
+  }
+  ZF_CHECK(H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0, "cannot flush %s", tmp.c_str());
+}
+
+CheckpointMeta read_meta(hid_t f, const std::string& path) {
+  ZF_CHECK(has_attr(f, "format") && read_attr_str(f, "format", path) == "zfnet-checkpoint",
+           "%s: not a zfnet checkpoint (no format=\"zfnet-checkpoint\" attribute)", path.c_str());
+  int64_t version = read_attr_i64(f, "version", path);
+  ZF_CHECK(version == 1, "%s: checkpoint version %lld (this build reads 1)", path.c_str(),
+           static_cast<long long>(version));
+  CheckpointMeta m;
+  m.epoch = static_cast<int>(read_attr_i64(f, "epoch", path));
+  m.iteration = read_attr_i64(f, "iteration", path);
+  m.arch = read_attr_str(f, "arch", path);
+  m.config = read_attr_str(f, "config", path);
+  H5Handle st(H5Gopen2(f, "state", H5P_DEFAULT), H5Gclose);
+  ZF_CHECK(st >= 0, "%s: missing /state", path.c_str());
+  m.seed = static_cast<uint64_t>(read_attr_i64(st, "seed", path));
+  m.lr = read_attr_f64(st, "lr", path);
+  m.position = read_attr_i64(st, "position", path);
+  m.best_metric = read_attr_f64(st, "best_metric", path);
+  m.plateau_count = static_cast<int>(read_attr_i64(st, "plateau_count", path));
+  m.run_loss = read_attr_f64(st, "run_loss", path);
+  m.run_correct = read_attr_i64(st, "run_correct", path);
+  m.run_seen = read_attr_i64(st, "run_seen", path);
+  H5Handle mg(H5Gopen2(f, "metrics", H5P_DEFAULT), H5Gclose);
+  ZF_CHECK(mg >= 0, "%s: missing /metrics", path.c_str());
+  std::vector<std::vector<double>> cols;
+  for (const char* c : kColumns) cols.push_back(read_f64_column(mg, c, path));
+  for (size_t i = 0; i < cols[0].size(); ++i) {
+    EpochMetrics e;
+    e.epoch = static_cast<int>(cols[0][i]);
+    for (int c = 1; c < 8; ++c) {
+      ZF_CHECK(cols[c].size() == cols[0].size(), "%s: metrics columns differ in length", path.c_str());
+      *column(e, c) = cols[c][i];
+    }
+    m.metrics.push_back(e);
+  }
+  return m;
+}
+
+hid_t open_for_read(const std::string& path) {
+  quiet_hdf5();
+  std::FILE* probe = std::fopen(path.c_str(), "rb");
+  ZF_CHECK(probe, "%s: cannot open checkpoint (no such file or not readable)", path.c_str());
+  std::fclose(probe);
+  ZF_CHECK(H5Fis_hdf5(path.c_str()) > 0, "%s: not an HDF5 file (truncated or corrupt?)", path.c_str());
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ZF_CHECK(f >= 0, "%s: cannot open as HDF5 (truncated or corrupt?)", path.c_str());
+  return f;
+}
+
+// One line naming the first layer where the two architectures differ.
+void check_same_arch(const std::string& path, const std::string& saved, const std::string& ours) {
+  if (saved == ours) return;
+  auto lines = [](const std::string& s) {
+    std::vector<std::string> v;
+    size_t b = 0;
+    for (size_t e; (e = s.find('\n', b)) != std::string::npos; b = e + 1) v.push_back(s.substr(b, e - b));
+    if (b < s.size()) v.push_back(s.substr(b));
+    return v;
+  };
+  std::vector<std::string> a = lines(saved), b = lines(ours);
+  size_t i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+  ZF_THROW("%s: checkpoint of another architecture: layer %zu is '%s' there but '%s' in this net",
+           path.c_str(), i, i < a.size() ? a[i].c_str() : "(none)", i < b.size() ? b[i].c_str() : "(none)");
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, Net& net, const CheckpointMeta& meta) {
+  quiet_hdf5();
+  const std::string tmp = path + ".tmp";
+  try {
+    write_file(tmp, net, meta);
+  } catch (const Error& e) {
+    std::remove(tmp.c_str());
+    throw Error(path + ": " + e.what());
+  }
+  ZF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "%s: cannot rename %s into place",
+           path.c_str(), tmp.c_str());
+}
+
+CheckpointMeta read_checkpoint_meta(const std::string& path) {
+  H5Handle f(open_for_read(path), H5Fclose);
+  return read_meta(f, path);
+}
+
+CheckpointMeta load_checkpoint(const std::string& path, Net& net) {
+  H5Handle f(open_for_read(path), H5Fclose);
+  CheckpointMeta m = read_meta(f, path);
+  check_same_arch(path, m.arch, net.arch());
+  for (auto& np : net.params()) {
+    Param& p = *np.param;
+    read_f32(f, "params/" + np.layer + "/" + p.name, p.value, path);
+    const std::string mom = "optim/" + np.layer + "/" + p.name + "_momentum";
+    if (p.momentum.shape() != p.value.shape()) p.momentum = Tensor::zeros(p.value.shape(), p.value.device());
+    if (H5Lexists(f, "optim", H5P_DEFAULT) > 0 && H5Lexists(f, ("optim/" + np.layer).c_str(), H5P_DEFAULT) > 0 &&
+        H5Lexists(f, mom.c_str(), H5P_DEFAULT) > 0)
+      read_f32(f, mom, p.momentum, path);
+  }
+  return m;
+}
+
+}  // namespace zf

@@ -1,0 +1,62 @@
+// conv: filters, kernel, stride (1), pad (0), std (0.01: weights N(0, std)), bias (0: constant init).
+#include "core/layers/layer.h"
+
+namespace zf {
+namespace {
+
+class ConvLayer : public Layer {
+ public:
+  explicit ConvLayer(const LayerSpec& s) : Layer(s.name()) {
+    filters_ = s.require_int("filters", 1);
+    p_.kernel = s.require_int("kernel", 1);
+    p_.stride = s.get_int("stride", 1, 1);
+    p_.pad = s.get_int("pad", 0, 0);
+    w_.name = "weight";
+    w_.init_std = s.get_float("std", 0.01f, 0.f, 10.f);
+    w_.renorm = true;
+    b_.name = "bias";
+    b_.init_value = s.get_float("bias", 0.f, -100.f, 100.f);
+  }
+  const char* type() const override { return "conv"; }
+
+  Shape setup(const Shape& in) override {
+    ZF_CHECK(in.ndim == 4, "layer %s (conv): input %s is not an image batch [N,C,H,W]",
+             name_.c_str(), in.str().c_str());
+    Shape out = conv_output_shape(in, filters_, p_, name_.c_str());
+    w_.shape_as(Shape{filters_, in[1], p_.kernel, p_.kernel});
+    b_.shape_as(Shape{filters_});
+    return out;
+  }
+  void forward(Tensor& y, const Tensor& x, const RunState&) override {
+    conv2d_forward(y, x, w_.value, b_.value, p_);
+  }
+  void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor&) override {
+    conv2d_backward_weight(w_.grad, b_.grad, dy, x, p_);
+    if (dx) {
+      dx->ensure(x.shape(), x.device());
+      conv2d_backward_data(*dx, dy, w_.value, p_);
+    }
+  }
+  // The deconvnet filters with the transposed filters and no bias: the input gradient.
+  void project(Tensor& out, const Tensor& r, const Tensor& x, const Tensor&,
+               const ProjectOptions&) override {
+    out.ensure(x.shape(), x.device());
+    conv2d_backward_data(out, r, w_.value, p_);
+  }
+  std::vector<Param*> params() override { return {&w_, &b_}; }
+  bool spatial(int* k, int* s, int* p) const override {
+    *k = p_.kernel, *s = p_.stride, *p = p_.pad;
+    return true;
+  }
+
+ private:
+  int filters_;
+  ConvParams p_;
+  Param w_, b_;
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_conv_layer(const LayerSpec& s) { return std::make_unique<ConvLayer>(s); }
+
+}  // namespace zf

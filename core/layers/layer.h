@@ -1,0 +1,108 @@
+// Layers: thin objects over the ops that own their parameters and the state saved by the forward pass
+// (switches, LRN scale, dropout mask), with forward, backward and the deconvnet step `project`.
+// A new layer type is one file in core/layers/ plus one line in registry.cpp.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/ops.h"
+
+namespace zf {
+
+enum class Phase { Train, Eval };
+
+// What a forward pass needs besides its input.
+struct RunState {
+  Phase phase = Phase::Train;
+  uint64_t seed = 0;  // run seed: dropout masks are rng(seed, stream = layer index + step << 16)
+  uint64_t step = 0;  // global iteration, so every step draws fresh masks
+  const Tensor* labels = nullptr;  // int32 [N], for the loss layer (absent when only predicting)
+};
+
+// How a deconvnet projection crosses layers (DESIGN section 4).
+struct ProjectOptions {
+  ReluRule rule = ReluRule::Deconv;
+  bool through_lrn = false;  // apply LRN's backward instead of skipping it
+};
+
+// A learnable tensor with its gradient and SGD momentum.
+struct Param {
+  std::string name;  // "weight" | "bias"
+  Tensor value, grad, momentum;
+  float init_std = 0.f;    // N(0, init_std) when > 0, else the constant init_value
+  float init_value = 0.f;
+  bool renorm = false;     // filter-RMS renormalization applies (conv weights)
+  float lr_mult = 1.f;
+  float decay_mult = 1.f;
+  // Gives the value this shape (on the CPU at first, else where it already lives); a no-op, keeping
+  // the contents, when the shape is unchanged.
+  void shape_as(const Shape& s) { value.ensure(s, value.empty() ? Device::CPU : value.device()); }
+};
+
+// One layer's parameters from the config, typed on access, with the config path for errors:
+// `layers[3].stride: must be >= 1`. Every key must be read once; finish() rejects the rest.
+class LayerSpec {
+ public:
+  LayerSpec(std::string path, std::string name, std::string type,
+            std::map<std::string, std::string> values);
+  const std::string& path() const { return path_; }
+  const std::string& name() const { return name_; }
+  const std::string& type() const { return type_; }
+
+  bool has(const std::string& key) const;
+  int get_int(const std::string& key, int def, int min_value) const;
+  int require_int(const std::string& key, int min_value) const;
+  float get_float(const std::string& key, float def, float min_value, float max_value) const;
+  void finish() const;  // throws on keys no getter asked for
+  [[noreturn]] void fail(const std::string& key, const std::string& msg) const;
+
+ private:
+  const std::string* find(const std::string& key) const;
+  std::string path_, name_, type_;
+  std::map<std::string, std::string> values_;
+  mutable std::set<std::string> used_;
+};
+
+class Layer {
+ public:
+  explicit Layer(std::string name) : name_(std::move(name)) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  const std::string& name() const { return name_; }
+  virtual const char* type() const = 0;
+
+  // Checks the input shape (throwing with the layer's name) and allocates parameters; returns the
+  // output shape. Called once when the net is built.
+  virtual Shape setup(const Shape& in) = 0;
+  // y = layer(x). x is the previous activation, y this layer's own activation buffer.
+  virtual void forward(Tensor& y, const Tensor& x, const RunState& rs) = 0;
+  // Parameter gradients into Param::grad; dx (when non-null) = gradient w.r.t. x.
+  virtual void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor& y) = 0;
+  // The deconvnet step: signal r at this layer's output -> out at its input (DESIGN section 4).
+  virtual void project(Tensor& out, const Tensor& r, const Tensor& x, const Tensor& y,
+                       const ProjectOptions& opt);
+
+  virtual std::vector<Param*> params() { return {}; }
+  // Convolutions and pools have receptive-field geometry; other layers keep it unchanged.
+  virtual bool spatial(int* kernel, int* stride, int* pad) const { return false; }
+  void set_index(int i) { index_ = i; }
+  int index() const { return index_; }
+
+ protected:
+  std::string name_;
+  int index_ = 0;
+};
+
+// Registry: layer type -> factory. Unknown types are rejected with the list of known ones.
+using LayerFactory = std::unique_ptr<Layer> (*)(const LayerSpec&);
+std::unique_ptr<Layer> make_layer(const LayerSpec& spec);
+std::vector<std::string> layer_types();
+
+}  // namespace zf

@@ -1,0 +1,47 @@
+// lrn: size (5), alpha (1e-4), beta (0.75), k (2). Skipped by the deconvnet unless through_lrn is set.
+#include "core/layers/layer.h"
+
+namespace zf {
+namespace {
+
+class LrnLayer : public Layer {
+ public:
+  explicit LrnLayer(const LayerSpec& s) : Layer(s.name()) {
+    p_.size = s.get_int("size", 5, 1);
+    if (p_.size % 2 == 0) s.fail("size", "must be odd");
+    p_.alpha = s.get_float("alpha", 1e-4f, 0.f, 1e3f);
+    p_.beta = s.get_float("beta", 0.75f, 0.f, 10.f);
+    p_.k = s.get_float("k", 2.f, 1e-6f, 1e6f);
+  }
+  const char* type() const override { return "lrn"; }
+  Shape setup(const Shape& in) override {
+    ZF_CHECK(in.ndim == 4, "layer %s (lrn): input %s is not an image batch [N,C,H,W]",
+             name_.c_str(), in.str().c_str());
+    return in;
+  }
+  void forward(Tensor& y, const Tensor& x, const RunState&) override {
+    lrn_forward(y, scale_, x, p_);
+  }
+  void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor& y) override {
+    if (dx) lrn_backward(*dx, dy, x, y, scale_, p_);
+  }
+  void project(Tensor& out, const Tensor& r, const Tensor& x, const Tensor& y,
+               const ProjectOptions& opt) override {
+    if (opt.through_lrn) {
+      lrn_backward(out, r, x, y, scale_, p_);
+    } else {
+      out.ensure(r.shape(), r.device());
+      out.copy_from(r);
+    }
+  }
+
+ private:
+  LrnParams p_;
+  Tensor scale_;
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_lrn_layer(const LayerSpec& s) { return std::make_unique<LrnLayer>(s); }
+
+}  // namespace zf

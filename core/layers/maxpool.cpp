@@ -1,0 +1,49 @@
+// maxpool: kernel (3), stride (2); ceil mode. Keeps the switches for backward and for unpooling.
+#include "core/layers/layer.h"
+
+namespace zf {
+namespace {
+
+class MaxPoolLayer : public Layer {
+ public:
+  explicit MaxPoolLayer(const LayerSpec& s) : Layer(s.name()) {
+    p_.kernel = s.get_int("kernel", 3, 1);
+    p_.stride = s.get_int("stride", 2, 1);
+  }
+  const char* type() const override { return "maxpool"; }
+  Shape setup(const Shape& in) override {
+    ZF_CHECK(in.ndim == 4, "layer %s (maxpool): input %s is not an image batch [N,C,H,W]",
+             name_.c_str(), in.str().c_str());
+    return pool_output_shape(in, p_, name_.c_str());
+  }
+  void forward(Tensor& y, const Tensor& x, const RunState&) override {
+    maxpool_forward(y, switches_, x, p_);
+  }
+  void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor&) override {
+    if (!dx) return;
+    dx->ensure(x.shape(), x.device());
+    maxpool_backward(*dx, dy, switches_, p_);
+  }
+  void project(Tensor& out, const Tensor& r, const Tensor& x, const Tensor&,
+               const ProjectOptions&) override {
+    out.ensure(x.shape(), x.device());
+    unpool_forward(out, r, switches_, p_);
+  }
+  bool spatial(int* k, int* s, int* p) const override {
+    *k = p_.kernel, *s = p_.stride, *p = 0;
+    return true;
+  }
+  const Tensor& switches() const { return switches_; }
+
+ private:
+  PoolParams p_;
+  Tensor switches_;
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_maxpool_layer(const LayerSpec& s) {
+  return std::make_unique<MaxPoolLayer>(s);
+}
+
+}  // namespace zf

@@ -1,0 +1,38 @@
+// softmax_loss: the last layer. Forward writes class probabilities [N, K] and, given labels, the mean
+// cross-entropy (loss()); backward starts the gradient from them and ignores its dy.
+#include "core/layers/layer.h"
+#include "core/layers/softmax_loss.h"
+
+namespace zf {
+
+SoftmaxLossLayer::SoftmaxLossLayer(const LayerSpec& s) : Layer(s.name()) {}
+
+Shape SoftmaxLossLayer::setup(const Shape& in) {
+  ZF_CHECK(in.ndim == 2, "layer %s (softmax_loss): input %s must be [N, classes] (put an fc before it)",
+           name_.c_str(), in.str().c_str());
+  return in;
+}
+
+void SoftmaxLossLayer::forward(Tensor& y, const Tensor& x, const RunState& rs) {
+  labels_ = rs.labels;
+  if (labels_) {
+    loss_ = softmax_xent_forward(y, x, *labels_);
+  } else {
+    // Probabilities alone: the loss op needs labels, so give it zeros and ignore the loss.
+    zero_labels_.ensure(Shape{x.dim(0)}, x.device(), DType::I32);
+    zero_labels_.zero();
+    softmax_xent_forward(y, x, zero_labels_);
+    loss_ = 0.f;
+  }
+}
+
+void SoftmaxLossLayer::backward(Tensor* dx, const Tensor&, const Tensor&, const Tensor& y) {
+  ZF_CHECK(labels_, "layer %s (softmax_loss): backward without labels", name_.c_str());
+  if (dx) softmax_xent_backward(*dx, y, *labels_);
+}
+
+std::unique_ptr<Layer> make_softmax_loss_layer(const LayerSpec& s) {
+  return std::make_unique<SoftmaxLossLayer>(s);
+}
+
+}  // namespace zf

@@ -1,0 +1,23 @@
+// The loss layer, visible to Net for its loss value.
+#pragma once
+
+#include "core/layers/layer.h"
+
+namespace zf {
+
+class SoftmaxLossLayer : public Layer {
+ public:
+  explicit SoftmaxLossLayer(const LayerSpec& s);
+  const char* type() const override { return "softmax_loss"; }
+  Shape setup(const Shape& in) override;
+  void forward(Tensor& y, const Tensor& x, const RunState& rs) override;
+  void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor& y) override;
+  float loss() const { return loss_; }
+
+ private:
+  const Tensor* labels_ = nullptr;
+  Tensor zero_labels_;
+  float loss_ = 0.f;
+};
+
+}  // namespace zf

@@ -1,0 +1,47 @@
+// The training loop behind zf_train: epochs over a seeded shuffled order, SGD with momentum and weight
+// decay, filter renormalization, a learning-rate schedule, evaluation each epoch, checkpoints
+// (<out>/ckpt/last.h5 each epoch, epoch_NNN.h5 at the snapshot epochs), metrics.csv, and resume.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/checkpoint.h"
+#include "core/net.h"
+#include "train/config.h"
+
+namespace zf {
+
+struct TrainOptions {
+  std::string config;   // YAML path
+  std::string out;      // output folder; default runs/<config name>
+  std::string device;   // cpu | cuda | auto; default: the config's train.device
+  bool resume = false;  // continue from <out>/ckpt/last.h5
+  int64_t max_iters = 0;  // stop after this many SGD steps in all (0 = no limit), saving last.h5
+  int epochs = 0;         // override train.epochs
+  int64_t seed = -1;      // override train.seed
+  int64_t limit_train = -1, limit_val = -1;  // override data.limit_*
+};
+
+// The result of a run, for the CLI and the tests.
+struct TrainResult {
+  CheckpointMeta meta;
+  bool finished = false;  // all epochs done (false when stopped by max_iters)
+};
+
+// Throws zf::Error on bad input; throws Diverged when the loss becomes NaN/Inf.
+TrainResult train(const TrainOptions& opt);
+
+class Diverged : public Error {
+ public:
+  using Error::Error;
+};
+
+struct EvalResult {
+  double loss = 0, top1 = 0, top5 = 0;  // top-k are accuracies in [0, 1]
+  int64_t count = 0;
+};
+// Evaluates `net` on `ds` (center crop or 10 crops as data.eval_crops says).
+EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Normalizer& norm, int batch);
+
+}  // namespace zf
