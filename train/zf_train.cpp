@@ -4,11 +4,12 @@
 
 #include <cstdio>
 
+#include "train/cli.h"
 #include "train/trainer.h"
 
 int main(int argc, char** argv) {
   zf::TrainOptions o;
-  CLI::App app{"zf_train: train a convnet described by a YAML config (SGD with momentum, filter "
+  CLI::App app{"train a convnet described by a YAML config (SGD with momentum, filter "
                "renormalization, checkpoints in <out>/ckpt, metrics in <out>/metrics.csv)"};
   app.add_option("config", o.config, "YAML config (e.g. configs/fashion.yaml)")->required();
   app.add_option("--out", o.out, "output folder (default runs/<config name>)");
@@ -23,7 +24,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--limit-val", o.limit_val, "use only the first N validation samples (0 = all)")
       ->check(CLI::NonNegativeNumber);
-  CLI11_PARSE(app, argc, argv);
+  app.name("zf_train");
+  if (int rc = zf::parse_cli(app, argc, argv); rc >= 0) return rc;
   try {
     zf::TrainResult r = zf::train(o);
     if (r.finished && !r.meta.metrics.empty()) {
@@ -33,10 +35,10 @@ int main(int argc, char** argv) {
     }
     return 0;
   } catch (const zf::Diverged& e) {
-    std::fprintf(stderr, "\nzf_train: %s\n", e.what());
+    zf::report_error("zf_train", e);
     return 3;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "\nzf_train: %s\n", e.what());
+    zf::report_error("zf_train", e);
     return 1;
   }
 }

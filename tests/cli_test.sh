@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Command-line behaviour of zf_train: --help documents every option, bad input gives exit code != 0 and
+# one clear line on stderr naming the file or key at fault, and a short real run writes its outputs.
+# usage: cli_test.sh ZF_TRAIN REPO_DIR
+set -u
+bin=$1
+repo=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+# expect_fail NAME PATTERN -- COMMAND...: the command exits != 0 and its stderr has exactly one
+# non-empty line, which matches PATTERN.
+expect_fail() {
+  local name=$1 pattern=$2
+  shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  local lines
+  lines=$(grep -c . "$tmp/err")
+  if [[ $rc -eq 0 ]] || [[ $lines -ne 1 ]] || ! grep -Eq "$pattern" "$tmp/err"; then
+    echo "FAIL $name: rc=$rc, $lines stderr lines:"
+    cat "$tmp/err"
+    fails=$((fails + 1))
+  else
+    echo "ok   $name: $(cat "$tmp/err")"
+  fi
+}
+
+"$bin" --help >"$tmp/help" || { echo "FAIL --help exits != 0"; fails=$((fails + 1)); }
+for opt in --out --device --resume --max-iters --epochs --seed --limit-train --limit-val; do
+  grep -q -- "$opt" "$tmp/help" || { echo "FAIL --help lacks $opt"; fails=$((fails + 1)); }
+done
+
+expect_fail missing-config "nope.yaml: cannot open config" -- "$bin" "$tmp/nope.yaml"
+sed 's/kernel: 3, pad: 1/kernel: 3, stride: 0, pad: 1/' "$repo/configs/tiny.yaml" >"$tmp/stride.yaml"
+expect_fail bad-stride "stride.yaml: layers\[4\]\.stride: must be >= 1" -- "$bin" "$tmp/stride.yaml"
+sed "s|/usr/share/datasets/fashion-mnist/train|$tmp/nodata/train|" "$repo/configs/tiny.yaml" >"$tmp/nodata.yaml"
+expect_fail missing-data "nodata/train-images-idx3-ubyte: no such file" -- "$bin" "$tmp/nodata.yaml" --out "$tmp/r0"
+expect_fail bad-device "device" -- "$bin" "$repo/configs/tiny.yaml" --device tpu
+expect_fail resume-nothing "last.h5 does not exist" -- "$bin" "$repo/configs/tiny.yaml" --out "$tmp/empty" --resume
+
+if [[ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]]; then
+  if "$bin" "$repo/configs/tiny.yaml" --out "$tmp/run" --limit-train 128 --limit-val 64 \
+      >"$tmp/out" 2>"$tmp/err"; then
+    for f in ckpt/last.h5 ckpt/epoch_001.h5 ckpt/epoch_002.h5 metrics.csv; do
+      [[ -s "$tmp/run/$f" ]] || { echo "FAIL run: no $f"; fails=$((fails + 1)); }
+    done
+    grep -q "^done: 2 epochs" "$tmp/out" || { echo "FAIL run: no summary line"; fails=$((fails + 1)); }
+  else
+    echo "FAIL run: exit code $?"
+    cat "$tmp/err"
+    fails=$((fails + 1))
+  fi
+  # A checkpoint of another architecture is refused with one line.
+  sed 's/filters: 16/filters: 12/' "$repo/configs/tiny.yaml" >"$tmp/other.yaml"
+  expect_fail other-arch "checkpoint of another architecture" -- "$bin" "$tmp/other.yaml" --out "$tmp/run" --resume \
+    --limit-train 128 --limit-val 64
+fi
+
+if [[ $fails -ne 0 ]]; then
+  echo "$fails failure(s)"
+  exit 1
+fi
+echo "all zf_train CLI checks passed"

@@ -1,0 +1,320 @@
+// The trainer's pieces end to end: config validation with YAML paths, data-set errors naming the file,
+// checkpoints (round trip, another architecture, torn files), exact resume, divergence, the loader.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "core/checkpoint.h"
+#include "core/net.h"
+#include "train/config.h"
+#include "train/image_io.h"
+#include "train/loader.h"
+#include "train/trainer.h"
+
+namespace fs = std::filesystem;
+using namespace zf;
+
+namespace {
+
+const std::string kRepo = ZF_SOURCE_DIR;
+const std::string kFashion = "/usr/share/datasets/fashion-mnist";
+
+std::string read_text(const std::string& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// A fresh folder per test, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() /
+            ("zf_test_" + std::to_string(getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string operator/(const std::string& s) const { return (path_ / s).string(); }
+
+ private:
+  fs::path path_;
+};
+
+void write_text(const std::string& p, const std::string& s) {
+  std::ofstream f(p);
+  f << s;
+}
+
+// The error message of `f`, or "" when it does not throw zf::Error.
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// tiny.yaml with `from` replaced by `to` (the test's way to make a broken config).
+std::string tiny_with(const std::string& from, const std::string& to) {
+  std::string t = read_text(kRepo + "/configs/tiny.yaml");
+  size_t at = t.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) t.replace(at, from.size(), to);
+  return t;
+}
+
+bool have_fashion() { return fs::exists(kFashion + "/train-images-idx3-ubyte.gz"); }
+
+}  // namespace
+
+// ---- configs ---------------------------------------------------------------------------------------
+
+TEST(Config, ShippedConfigsParse) {
+  for (const char* c : {"tiny", "fashion", "zfnet"}) {
+    const std::string p = kRepo + "/configs/" + c + ".yaml";
+    if (!fs::exists(p)) continue;
+    Config cfg = load_config(p);
+    EXPECT_EQ(cfg.name, c);
+    EXPECT_NO_THROW(Net::from_yaml(cfg.text, p));
+  }
+}
+
+TEST(Config, BadStrideNamesTheYamlPath) {
+  std::string e = error_of([] {
+    parse_config(tiny_with("{name: conv2, type: conv, filters: 16, kernel: 3, pad: 1",
+                           "{name: conv2, type: conv, filters: 16, kernel: 3, stride: 0, pad: 1"),
+                 "bad.yaml");
+  });
+  EXPECT_NE(e.find("bad.yaml: layers[4].stride: must be >= 1"), std::string::npos) << e;
+}
+
+TEST(Config, UnknownKeysAndWrongTypesAreRejected) {
+  std::string e = error_of([] {
+    parse_config(tiny_with("{name: relu1, type: relu}", "{name: relu1, type: relu, slope: 2}"), "c.yaml");
+  });
+  EXPECT_NE(e.find("layers[1].slope: unknown key"), std::string::npos) << e;
+  e = error_of([] { parse_config(tiny_with("lr: 0.01", "lr: fast"), "c.yaml"); });
+  EXPECT_NE(e.find("c.yaml: train.lr: wrong type"), std::string::npos) << e;
+  e = error_of([] { parse_config(tiny_with("batch: 32", "batch: 32\n  batchsize: 4"), "c.yaml"); });
+  EXPECT_NE(e.find("train.batchsize: unknown key"), std::string::npos) << e;
+  e = error_of([] { parse_config(tiny_with("type: maxpool", "type: avgpool"), "c.yaml"); });
+  EXPECT_NE(e.find("unknown layer type 'avgpool'"), std::string::npos) << e;
+  e = error_of([] { parse_config("name: x\n  - [", "broken.yaml"); });
+  EXPECT_NE(e.find("broken.yaml: invalid YAML"), std::string::npos) << e;
+}
+
+TEST(Config, ImpossibleShapesAreRejectedAtLoad) {
+  // A 9x9 kernel on the 7x7 maps after pool2 cannot fit.
+  std::string e = error_of([] {
+    parse_config(tiny_with("{name: fc3, type: fc, outputs: 32, std: 0.05}",
+                           "{name: conv3, type: conv, filters: 4, kernel: 9}\n"
+                           "  - {name: fc3, type: fc, outputs: 32, std: 0.05}"),
+                 "c.yaml");
+  });
+  EXPECT_NE(e.find("kernel 9 larger than the padded input 7"), std::string::npos) << e;
+}
+
+// ---- data sets -------------------------------------------------------------------------------------
+
+TEST(Data, MissingDirectoryAndFilesAreNamed) {
+  std::string e = error_of([] { open_folder("/nonexistent/zf_data", 32, 3); });
+  EXPECT_NE(e.find("/nonexistent/zf_data: no such directory"), std::string::npos) << e;
+  e = error_of([] { open_idx("/nonexistent/train-images", "/nonexistent/train-labels"); });
+  EXPECT_NE(e.find("/nonexistent/train-images: no such file"), std::string::npos) << e;
+}
+
+TEST(Data, IdxWrongMagicAndWrongSize) {
+  TempDir d;
+  auto be32 = [](std::ofstream& f, uint32_t v) {
+    const char b[4] = {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+    f.write(b, 4);
+  };
+  {
+    std::ofstream img(d / "x-images"), lab(d / "x-labels");
+    be32(img, 0x803), be32(img, 3), be32(img, 2), be32(img, 2);
+    img.write("abcdefghijk", 11);  // 3 images of 2x2 need 12 bytes
+    be32(lab, 0x801), be32(lab, 3);
+    lab.write("\1\2\3", 3);
+  }
+  std::string e = error_of([&] { open_idx(d / "x-images", d / "x-labels"); });
+  EXPECT_NE(e.find("x-images: 27 bytes, but the header promises 3 images of 2x2"), std::string::npos) << e;
+  {
+    std::ofstream img(d / "y-images");
+    be32(img, 0x801), be32(img, 1), be32(img, 1), be32(img, 1);
+  }
+  e = error_of([&] { open_idx(d / "y-images", d / "x-labels"); });
+  EXPECT_NE(e.find("y-images: not an IDX image file (magic 0x00000801"), std::string::npos) << e;
+}
+
+TEST(Data, FolderDecodesAndNamesCorruptFiles) {
+  TempDir d;
+  fs::create_directories(d / "root/cat");
+  fs::create_directories(d / "root/dog");
+  Image img;
+  img.width = 40, img.height = 30, img.channels = 3;
+  img.pixels.resize(40 * 30 * 3);
+  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>(i * 7);
+  write_png(d / "root/cat/a.png", img);
+  std::vector<uint8_t> jpg = encode_jpeg(img, 90);
+  std::ofstream(d / "root/dog/b.jpg", std::ios::binary).write(reinterpret_cast<char*>(jpg.data()), jpg.size());
+  // A PNG named .jpg decodes by content; a truncated JPEG is reported with its name.
+  fs::copy_file(d / "root/cat/a.png", d / "root/dog/c.jpg");
+  std::ofstream(d / "root/dog/d.jpg", std::ios::binary)
+      .write(reinterpret_cast<char*>(jpg.data()), static_cast<std::streamsize>(jpg.size() / 3));
+  auto ds = open_folder(d / "root", 16, 3);
+  ASSERT_EQ(ds->size(), 4);
+  EXPECT_EQ(ds->num_classes(), 2);
+  EXPECT_EQ(ds->class_names()[1], "dog");
+  std::vector<uint8_t> chw(ds->image_bytes());
+  for (int i = 0; i < 3; ++i) EXPECT_NO_THROW(ds->image(i, chw.data()));
+  std::string e = error_of([&] { ds->image(3, chw.data()); });
+  EXPECT_NE(e.find("d.jpg: corrupt or truncated JPEG"), std::string::npos) << e;
+}
+
+TEST(Data, LoaderIsDeterministicAndCoversTheEpoch) {
+  if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  auto ds = open_idx(kFashion + "/train-images-idx3-ubyte", kFashion + "/train-labels-idx1-ubyte", 100);
+  TransformSpec t;
+  t.pad = 2, t.crop = 28, t.flip = true, t.normalize = Normalize::ChannelStandardize;
+  Normalizer nz = make_normalizer(*ds, t);
+  auto run = [&](int threads) {
+    Loader::Options o;
+    o.batch = 16, o.seed = 5, o.epoch = 3, o.threads = threads, o.drop_last = false;
+    Loader l(*ds, t, nz, o);
+    std::vector<float> all;
+    std::vector<int64_t> idx;
+    while (const Batch* b = l.next()) {
+      all.insert(all.end(), b->x.f32(), b->x.f32() + b->x.numel());
+      idx.insert(idx.end(), b->index.begin(), b->index.end());
+    }
+    return std::make_pair(all, idx);
+  };
+  auto a = run(1), b = run(3);
+  EXPECT_EQ(a.first, b.first);
+  ASSERT_EQ(a.second.size(), 100u);
+  std::vector<int64_t> sorted = a.second;
+  std::sort(sorted.begin(), sorted.end());
+  for (int64_t i = 0; i < 100; ++i) EXPECT_EQ(sorted[i], i);
+  EXPECT_NE(a.second, epoch_order(100, 5, 3, false));  // shuffled
+}
+
+// ---- checkpoints and training ----------------------------------------------------------------------
+
+TEST(Checkpoint, RoundTripAndArchitectureMismatch) {
+  TempDir d;
+  Config cfg = load_config(kRepo + "/configs/tiny.yaml");
+  Net a = Net::from_yaml(cfg.text, "tiny");
+  a.init_params(3);
+  CheckpointMeta m;
+  m.epoch = 4, m.iteration = 77, m.arch = a.arch(), m.config = cfg.text, m.seed = 3, m.lr = 0.5;
+  m.metrics.push_back(EpochMetrics{1, 0.5, 2.0, 0.1, 1.9, 0.2, 0.6, 3.0});
+  save_checkpoint(d / "c.h5", a, m);
+  EXPECT_FALSE(fs::exists(d / "c.h5.tmp"));
+
+  Net b = Net::from_yaml(cfg.text, "tiny");
+  CheckpointMeta r = load_checkpoint(d / "c.h5", b);
+  EXPECT_EQ(r.epoch, 4);
+  EXPECT_EQ(r.iteration, 77);
+  EXPECT_EQ(r.config, cfg.text);
+  ASSERT_EQ(r.metrics.size(), 1u);
+  EXPECT_DOUBLE_EQ(r.metrics[0].val_top5, 0.6);
+  auto pa = a.params(), pb = b.params();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i)
+    for (int64_t j = 0; j < pa[i].param->value.numel(); ++j)
+      ASSERT_EQ(pa[i].param->value.f32()[j], pb[i].param->value.f32()[j]);
+
+  Net other = Net::from_yaml(tiny_with("filters: 16", "filters: 12"), "other");
+  std::string e = error_of([&] { load_checkpoint(d / "c.h5", other); });
+  EXPECT_NE(e.find("checkpoint of another architecture: layer 4"), std::string::npos) << e;
+
+  // A torn copy (half the bytes) and a non-HDF5 file give one clear error.
+  std::string bytes = read_text(d / "c.h5");
+  write_text(d / "torn.h5", bytes.substr(0, bytes.size() / 2));
+  e = error_of([&] { load_checkpoint(d / "torn.h5", b); });
+  EXPECT_NE(e.find("torn.h5"), std::string::npos) << e;
+  write_text(d / "text.h5", "hello");
+  e = error_of([&] { read_checkpoint_meta(d / "text.h5"); });
+  EXPECT_NE(e.find("text.h5: not an HDF5 file"), std::string::npos) << e;
+}
+
+TEST(Train, InterruptedAndResumedRunEndsWithTheSameWeights) {
+  if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  TempDir d;
+  TrainOptions o;
+  o.config = kRepo + "/configs/tiny.yaml";
+  o.limit_train = 256, o.limit_val = 64;
+  o.out = d / "straight";
+  TrainResult full = train(o);
+  ASSERT_TRUE(full.finished);
+  EXPECT_EQ(full.meta.iteration, 16);  // 2 epochs of 256/32
+
+  o.out = d / "interrupted";
+  o.max_iters = 11;  // stops in the middle of the second epoch
+  TrainResult part = train(o);
+  EXPECT_FALSE(part.finished);
+  EXPECT_EQ(part.meta.iteration, 11);
+  o.max_iters = 0;
+  o.resume = true;
+  TrainResult rest = train(o);
+  ASSERT_TRUE(rest.finished);
+
+  Config cfg = load_config(o.config);
+  Net a = Net::from_yaml(cfg.text, "a"), b = Net::from_yaml(cfg.text, "b");
+  load_checkpoint(d / "straight/ckpt/last.h5", a);
+  load_checkpoint(d / "interrupted/ckpt/last.h5", b);
+  auto pa = a.params(), pb = b.params();
+  for (size_t i = 0; i < pa.size(); ++i)
+    for (int64_t j = 0; j < pa[i].param->value.numel(); ++j)
+      ASSERT_EQ(pa[i].param->value.f32()[j], pb[i].param->value.f32()[j]) << pa[i].layer;
+  ASSERT_EQ(full.meta.metrics.size(), rest.meta.metrics.size());
+  for (size_t i = 0; i < full.meta.metrics.size(); ++i) {
+    EXPECT_EQ(full.meta.metrics[i].train_loss, rest.meta.metrics[i].train_loss);
+    EXPECT_EQ(full.meta.metrics[i].val_top1, rest.meta.metrics[i].val_top1);
+  }
+  EXPECT_TRUE(fs::exists(d / "straight/ckpt/epoch_001.h5"));
+  EXPECT_TRUE(fs::exists(d / "straight/ckpt/epoch_002.h5"));
+  std::string csv = read_text(d / "straight/metrics.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3) << csv;
+}
+
+TEST(Train, DivergenceStopsWithTheStepAndKeepsTheLastGoodCheckpoint) {
+  if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  TempDir d;
+  // One sane epoch (128 images = 4 steps), then a resume from a checkpoint whose weights overflow.
+  write_text(d / "ok.yaml", tiny_with("epochs: 2", "epochs: 1"));
+  TrainOptions o;
+  o.config = d / "ok.yaml";
+  o.limit_train = 128, o.limit_val = 32;
+  o.out = d / "run";
+  train(o);
+  // Blow the weights up in the checkpoint, so that the resumed second epoch overflows at once.
+  Config cfg = load_config(kRepo + "/configs/tiny.yaml");
+  Net net = Net::from_yaml(cfg.text, "tiny");
+  CheckpointMeta meta = load_checkpoint(d / "run/ckpt/last.h5", net);
+  for (auto& np : net.params())
+    for (int64_t j = 0; j < np.param->value.numel(); ++j) np.param->value.f32()[j] *= 1e30f;
+  save_checkpoint(d / "run/ckpt/last.h5", net, meta);
+  const std::string before = read_text(d / "run/ckpt/last.h5");
+  o.config = kRepo + "/configs/tiny.yaml";
+  o.resume = true;
+  std::string e;
+  try {
+    train(o);
+  } catch (const Diverged& ex) {
+    e = ex.what();
+  }
+  EXPECT_TRUE(std::regex_search(e, std::regex("diverged at iteration 4 \\(epoch 2\\)"))) << e;
+  EXPECT_NE(e.find("run/ckpt/last.h5"), std::string::npos) << e;
+  EXPECT_EQ(read_text(d / "run/ckpt/last.h5"), before);
+}
