@@ -5,107 +5,24 @@
 #include <hdf5.h>
 
 #include <cstdio>
-#include <functional>
+
+#include "core/h5io.h"
 
 namespace zf {
 
+using namespace h5;
+
 namespace {
-
-// Closes an HDF5 handle at scope exit.
-struct H5Handle {
-  hid_t id = -1;
-  herr_t (*close)(hid_t) = nullptr;
-  H5Handle(hid_t i, herr_t (*c)(hid_t)) : id(i), close(c) {}
-  ~H5Handle() {
-    if (id >= 0 && close) close(id);
-  }
-  H5Handle(const H5Handle&) = delete;
-  H5Handle& operator=(const H5Handle&) = delete;
-  operator hid_t() const { return id; }
-};
-
-void quiet_hdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
-
-void write_attr_i64(hid_t obj, const char* name, int64_t v) {
-  H5Handle sp(H5Screate(H5S_SCALAR), H5Sclose);
-  H5Handle a(H5Acreate2(obj, name, H5T_NATIVE_INT64, sp, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  ZF_CHECK(a >= 0 && H5Awrite(a, H5T_NATIVE_INT64, &v) >= 0, "cannot write attribute %s", name);
-}
-
-void write_attr_f64(hid_t obj, const char* name, double v) {
-  H5Handle sp(H5Screate(H5S_SCALAR), H5Sclose);
-  H5Handle a(H5Acreate2(obj, name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  ZF_CHECK(a >= 0 && H5Awrite(a, H5T_NATIVE_DOUBLE, &v) >= 0, "cannot write attribute %s", name);
-}
-
-void write_attr_str(hid_t obj, const char* name, const std::string& v) {
-  H5Handle t(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(t, v.empty() ? 1 : v.size());
-  H5Tset_strpad(t, H5T_STR_NULLPAD);
-  H5Handle sp(H5Screate(H5S_SCALAR), H5Sclose);
-  H5Handle a(H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  std::string buf = v.empty() ? std::string(1, '\0') : v;
-  ZF_CHECK(a >= 0 && H5Awrite(a, t, buf.data()) >= 0, "cannot write attribute %s", name);
-}
-
-bool has_attr(hid_t obj, const char* name) { return H5Aexists(obj, name) > 0; }
-
-int64_t read_attr_i64(hid_t obj, const char* name, const std::string& file) {
-  H5Handle a(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
-  int64_t v = 0;
-  ZF_CHECK(a >= 0 && H5Aread(a, H5T_NATIVE_INT64, &v) >= 0, "%s: cannot read attribute %s",
-           file.c_str(), name);
-  return v;
-}
-
-double read_attr_f64(hid_t obj, const char* name, const std::string& file) {
-  H5Handle a(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
-  double v = 0;
-  ZF_CHECK(a >= 0 && H5Aread(a, H5T_NATIVE_DOUBLE, &v) >= 0, "%s: cannot read attribute %s",
-           file.c_str(), name);
-  return v;
-}
-
-std::string read_attr_str(hid_t obj, const char* name, const std::string& file) {
-  H5Handle a(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
-  ZF_CHECK(a >= 0, "%s: missing attribute %s", file.c_str(), name);
-  H5Handle t(H5Aget_type(a), H5Tclose);
-  ZF_CHECK(H5Tget_class(t) == H5T_STRING, "%s: attribute %s is not a string", file.c_str(), name);
-  ZF_CHECK(!H5Tis_variable_str(t), "%s: attribute %s is a variable-length string", file.c_str(), name);
-  size_t n = H5Tget_size(t);
-  std::string v(n, '\0');
-  H5Handle mt(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(mt, n);
-  H5Tset_strpad(mt, H5T_STR_NULLPAD);
-  ZF_CHECK(H5Aread(a, mt, v.data()) >= 0, "%s: cannot read attribute %s", file.c_str(), name);
-  while (!v.empty() && v.back() == '\0') v.pop_back();
-  return v;
-}
-
-hid_t make_group(hid_t parent, const std::string& name) {
-  hid_t g = H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  ZF_CHECK(g >= 0, "cannot create group %s", name.c_str());
-  return g;
-}
 
 void write_f32(hid_t parent, const std::string& name, const Tensor& t) {
   Tensor host = t.to(Device::CPU);
-  hsize_t dims[Shape::kMaxDims];
-  for (int i = 0; i < t.ndim(); ++i) dims[i] = static_cast<hsize_t>(t.dim(i));
-  H5Handle sp(H5Screate_simple(t.ndim(), dims, nullptr), H5Sclose);
-  H5Handle d(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-             H5Dclose);
-  ZF_CHECK(d >= 0 && H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, host.f32()) >= 0,
-           "cannot write dataset %s", name.c_str());
+  std::vector<hsize_t> dims;
+  for (int i = 0; i < t.ndim(); ++i) dims.push_back(static_cast<hsize_t>(t.dim(i)));
+  write_array(parent, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, dims, host.f32());
 }
 
 void write_f64_column(hid_t parent, const char* name, const std::vector<double>& v) {
-  hsize_t n = v.size();
-  H5Handle sp(H5Screate_simple(1, &n, nullptr), H5Sclose);
-  H5Handle d(H5Dcreate2(parent, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
-  ZF_CHECK(d >= 0, "cannot write dataset metrics/%s", name);
-  if (n) ZF_CHECK(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) >= 0,
-                  "cannot write dataset metrics/%s", name);
+  write_array(parent, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {v.size()}, v.data());
 }
 
 std::vector<double> read_f64_column(hid_t parent, const char* name, const std::string& file) {
@@ -184,6 +101,17 @@ void write_file(const std::string& tmp, Net& net, const CheckpointMeta& meta) {
     write_attr_i64(st, "run_correct", meta.run_correct);
     write_attr_i64(st, "run_seen", meta.run_seen);
   }
+  if (!meta.data_mean.empty()) {
+    H5Handle dg(make_group(f, "data"), H5Gclose);
+    Tensor mean(meta.data_mean_shape), inv(Shape{static_cast<int64_t>(meta.data_inv_std.size())});
+    ZF_CHECK(mean.numel() == static_cast<int64_t>(meta.data_mean.size()), "data mean of %zu values for %s",
+             meta.data_mean.size(), meta.data_mean_shape.str().c_str());
+    std::copy(meta.data_mean.begin(), meta.data_mean.end(), mean.f32());
+    std::copy(meta.data_inv_std.begin(), meta.data_inv_std.end(), inv.f32());
+    write_f32(dg, "mean", mean);
+    write_f32(dg, "inv_std", inv);
+    write_attr_f64(dg, "scale", meta.data_scale);
+  }
   {
     H5Handle mg(make_group(f, "metrics"), H5Gclose);
     for (int c = 0; c < 8; ++c) {
@@ -216,6 +144,25 @@ CheckpointMeta read_meta(hid_t f, const std::string& path) {
   m.run_loss = read_attr_f64(st, "run_loss", path);
   m.run_correct = read_attr_i64(st, "run_correct", path);
   m.run_seen = read_attr_i64(st, "run_seen", path);
+  if (H5Lexists(f, "data", H5P_DEFAULT) > 0) {
+    H5Handle dg(H5Gopen2(f, "data", H5P_DEFAULT), H5Gclose);
+    for (const char* name : {"mean", "inv_std"}) {
+      H5Handle d(H5Dopen2(dg, name, H5P_DEFAULT), H5Dclose);
+      H5Handle sp(H5Dget_space(d), H5Sclose);
+      hsize_t dims[4] = {};
+      const int nd = H5Sget_simple_extent_ndims(sp);
+      ZF_CHECK(nd >= 1 && nd <= 4, "%s: /data/%s has %d dimensions", path.c_str(), name, nd);
+      H5Sget_simple_extent_dims(sp, dims, nullptr);
+      Shape s;
+      for (int i = 0; i < nd; ++i) s.d[s.ndim++] = static_cast<int64_t>(dims[i]);
+      std::vector<float>& v = name[0] == 'm' ? m.data_mean : m.data_inv_std;
+      v.resize(static_cast<size_t>(s.numel()));
+      ZF_CHECK(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) >= 0,
+               "%s: cannot read /data/%s", path.c_str(), name);
+      if (name[0] == 'm') m.data_mean_shape = s;
+    }
+    m.data_scale = static_cast<float>(read_attr_f64(dg, "scale", path));
+  }
   H5Handle mg(H5Gopen2(f, "metrics", H5P_DEFAULT), H5Gclose);
   ZF_CHECK(mg >= 0, "%s: missing /metrics", path.c_str());
   std::vector<std::vector<double>> cols;

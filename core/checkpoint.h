@@ -5,6 +5,7 @@
 //   /optim/<layer>/weight_momentum|bias_momentum
 //   /state attrs: seed, lr, position, best_metric, plateau_count
 //   /metrics/<column>                      one value per finished epoch
+//   /data/mean [C,H,W], /data/inv_std [C], attr scale: the input normalization (our addition)
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,11 @@ struct CheckpointMeta {
   double run_loss = 0;     // sums over the unfinished epoch's batches (for a mid-epoch resume)
   int64_t run_correct = 0, run_seen = 0;
   std::vector<EpochMetrics> metrics;
+  // The input normalization the net was trained with (/data: mean [C,H,W] of the padded image,
+  // inv_std [C], scale), so visualization normalizes exactly as training did.
+  Shape data_mean_shape;
+  std::vector<float> data_mean, data_inv_std;
+  float data_scale = 1.f;
 };
 
 void save_checkpoint(const std::string& path, Net& net, const CheckpointMeta& meta);

@@ -125,12 +125,21 @@ void Net::to(Device d) {
   }
   acts_.clear();
   grads_.clear();
+  proj_[0] = Tensor();
+  proj_[1] = Tensor();
   acts_.resize(layers_.size());
   grads_.resize(layers_.size());
   device_ = d;
 }
 
 float Net::forward(const Tensor& x, const RunState& rs) {
+  forward_to(x, size() - 1, rs);
+  auto* loss = dynamic_cast<SoftmaxLossLayer*>(layers_.back().get());
+  return loss ? loss->loss() : 0.f;
+}
+
+void Net::forward_to(const Tensor& x, int last, const RunState& rs) {
+  ZF_CHECK(last >= 0 && last < size(), "forward_to: layer %d of %d", last, size());
   ZF_CHECK(x.ndim() == 4 && x.dim(1) == input_chw_[0] && x.dim(2) == input_chw_[1] &&
                x.dim(3) == input_chw_[2],
            "net input %s does not match the config's input [N,%lld,%lld,%lld]", x.shape().str().c_str(),
@@ -140,9 +149,21 @@ float Net::forward(const Tensor& x, const RunState& rs) {
            device_name(device_));
   if (x.dim(0) != batch_) setup(static_cast<int>(x.dim(0)));
   input_ = &x;
-  for (int i = 0; i < size(); ++i) layers_[i]->forward(acts_[i], i ? acts_[i - 1] : x, rs);
-  auto* loss = dynamic_cast<SoftmaxLossLayer*>(layers_.back().get());
-  return loss ? loss->loss() : 0.f;
+  for (int i = 0; i <= last; ++i) layers_[i]->forward(acts_[i], i ? acts_[i - 1] : x, rs);
+}
+
+const Tensor& Net::project(const Tensor& r, int from, const ProjectOptions& opt) {
+  ZF_CHECK(input_, "project before forward");
+  ZF_CHECK(from >= 0 && from < size(), "project: layer %d of %d", from, size());
+  ZF_CHECK(r.shape() == acts_[from].shape(), "project: signal %s, but layer %s outputs %s",
+           r.shape().str().c_str(), layers_[from]->name().c_str(), acts_[from].shape().str().c_str());
+  const Tensor* cur = &r;
+  for (int i = from; i >= 0; --i) {
+    Tensor& out = proj_[i % 2];
+    layers_[i]->project(out, *cur, i ? acts_[i - 1] : *input_, acts_[i], opt);
+    cur = &out;
+  }
+  return *cur;
 }
 
 void Net::backward() {

@@ -29,6 +29,11 @@ class Net {
 
   // Forward through every layer; returns the mean loss when rs.labels is set.
   float forward(const Tensor& x, const RunState& rs);
+  // Forward through layers 0..last only (visualization needs no more).
+  void forward_to(const Tensor& x, int last, const RunState& rs);
+  // The deconvnet: carries `r` (shaped as output(from)) down through layers from..0 with each layer's
+  // project step; returns the signal in input space. Needs the forward pass of the same batch.
+  const Tensor& project(const Tensor& r, int from, const ProjectOptions& opt);
   // Backward through every layer (after a forward with labels); the input gets no gradient.
   void backward();
 
@@ -53,6 +58,7 @@ class Net {
   Shape input_chw_;
   std::vector<Shape> shapes_;  // output shape of each layer at the current batch
   std::vector<Tensor> acts_, grads_;
+  Tensor proj_[2];  // ping-pong buffers of project()
   const Tensor* input_ = nullptr;
   Device device_ = Device::CPU;
   int batch_ = 0;

@@ -11,7 +11,55 @@ namespace zf {
 namespace {
 constexpr uint64_t kOrderStream = 1ull << 40;      // + epoch
 constexpr uint64_t kTransformStream = 1ull << 41;  // + epoch
+// Where an evaluation view cuts its crop from the padded H x W image.
+struct View {
+  int oy, ox;
+  bool flip;
+};
+View eval_view(int view, int H, int W, int crop) {
+  if (view < 0) return View{(H - crop) / 2, (W - crop) / 2, false};
+  const int v = view % 5;
+  return View{v == 4 ? (H - crop) / 2 : (v / 2) * (H - crop), v == 4 ? (W - crop) / 2 : (v % 2) * (W - crop),
+              view >= 5};
+}
+
+// Pixel (c, py, px) of the padded image, from the raw [C, ih, iw] planes (0 in the padding).
+inline uint8_t padded_pixel(const uint8_t* raw, int c, int py, int px, int ih, int iw, int pad) {
+  const int sy = py - pad, sx = px - pad;
+  return (sy >= 0 && sy < ih && sx >= 0 && sx < iw) ? raw[(static_cast<size_t>(c) * ih + sy) * iw + sx] : 0;
+}
+
 }  // namespace
+
+void view_pixels(const Dataset& ds, const TransformSpec& t, int64_t index, int view, uint8_t* out) {
+  const int H = ds.height() + 2 * t.pad, W = ds.width() + 2 * t.pad, crop = t.crop ? t.crop : H;
+  std::vector<uint8_t> raw(ds.image_bytes());
+  ds.image(index, raw.data());
+  const View v = eval_view(view, H, W, crop);
+  for (int c = 0; c < ds.channels(); ++c)
+    for (int y = 0; y < crop; ++y)
+      for (int x = 0; x < crop; ++x)
+        out[(static_cast<size_t>(c) * crop + y) * crop + x] = padded_pixel(
+            raw.data(), c, v.oy + y, v.flip ? v.ox + crop - 1 - x : v.ox + x, ds.height(), ds.width(), t.pad);
+}
+
+void view_sample(const Dataset& ds, const TransformSpec& t, const Normalizer& norm, int64_t index, int view,
+                 float* out) {
+  const int H = norm.h, W = norm.w, crop = t.crop ? t.crop : H;
+  ZF_CHECK(H == ds.height() + 2 * t.pad && W == ds.width() + 2 * t.pad && norm.c == ds.channels(),
+           "%s: images of %dx%dx%d (padded) but the normalization is for %dx%dx%d", ds.source().c_str(),
+           ds.channels(), ds.height() + 2 * t.pad, ds.width() + 2 * t.pad, norm.c, H, W);
+  std::vector<uint8_t> pix(static_cast<size_t>(norm.c) * crop * crop);
+  view_pixels(ds, t, index, view, pix.data());
+  const View v = eval_view(view, H, W, crop);
+  for (int c = 0; c < norm.c; ++c)
+    for (int y = 0; y < crop; ++y)
+      for (int x = 0; x < crop; ++x) {
+        const int px = v.flip ? v.ox + crop - 1 - x : v.ox + x;
+        const size_t o = (static_cast<size_t>(c) * crop + y) * crop + x;
+        out[o] = (pix[o] - norm.mean[(static_cast<size_t>(c) * H + v.oy + y) * W + px]) * norm.inv_std[c] * norm.scale;
+      }
+}
 
 Normalize parse_normalize(const std::string& s) {
   if (s == "none") return Normalize::None;
@@ -168,32 +216,23 @@ void Loader::fill(Slot& s, int64_t number) {
     b.index[k] = idx;
     b.labels.i32()[k] = ds_.label(idx);
     ds_.image(idx, raw.data());
-    int oy = (H - crop) / 2, ox = (W - crop) / 2;
-    bool flip = false;
+    View v = eval_view(o_.view, H, W, crop);
     if (o_.train) {
       const uint64_t stream = kTransformStream + static_cast<uint64_t>(o_.epoch);
-      oy = static_cast<int>(rng_u32(o_.seed, stream, 3 * pos) % static_cast<uint32_t>(H - crop + 1));
-      ox = static_cast<int>(rng_u32(o_.seed, stream, 3 * pos + 1) % static_cast<uint32_t>(W - crop + 1));
-      flip = t_.flip && (rng_u32(o_.seed, stream, 3 * pos + 2) & 1u);
-    } else if (o_.view >= 0) {
-      const int v = o_.view % 5;
-      oy = v == 4 ? (H - crop) / 2 : (v / 2) * (H - crop);
-      ox = v == 4 ? (W - crop) / 2 : (v % 2) * (W - crop);
-      flip = o_.view >= 5;
+      v.oy = static_cast<int>(rng_u32(o_.seed, stream, 3 * pos) % static_cast<uint32_t>(H - crop + 1));
+      v.ox = static_cast<int>(rng_u32(o_.seed, stream, 3 * pos + 1) % static_cast<uint32_t>(W - crop + 1));
+      v.flip = t_.flip && (rng_u32(o_.seed, stream, 3 * pos + 2) & 1u);
     }
     float* out = b.x.f32() + k * C * out_plane;
-    const int ih = ds_.height(), iw = ds_.width(), pad = t_.pad;
     for (int c = 0; c < C; ++c) {
       const float inv = norm_.inv_std[c] * norm_.scale;
       for (int y = 0; y < crop; ++y) {
-        const int py = y + oy, sy = py - pad;
+        const int py = y + v.oy;
         for (int x = 0; x < crop; ++x) {
-          const int px = flip ? ox + crop - 1 - x : ox + x, sx = px - pad;
-          const float v = (sy >= 0 && sy < ih && sx >= 0 && sx < iw)
-                              ? raw[(static_cast<size_t>(c) * ih + sy) * iw + sx]
-                              : 0.f;
+          const int px = v.flip ? v.ox + crop - 1 - x : v.ox + x;
+          const float pix = padded_pixel(raw.data(), c, py, px, ds_.height(), ds_.width(), t_.pad);
           out[c * out_plane + static_cast<size_t>(y) * crop + x] =
-              (v - norm_.mean[c * plane + static_cast<size_t>(py) * W + px]) * inv;
+              (pix - norm_.mean[c * plane + static_cast<size_t>(py) * W + px]) * inv;
         }
       }
     }

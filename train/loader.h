@@ -40,6 +40,13 @@ struct Normalizer {
 };
 Normalizer make_normalizer(const Dataset& train, const TransformSpec& t, int64_t max_samples = 20000);
 
+// A sample's evaluation view (center crop or one of the 10 views) as 8-bit pixels [C, crop, crop],
+// before normalization: the image patch that visualizations show beside their projections.
+void view_pixels(const Dataset& ds, const TransformSpec& t, int64_t index, int view, uint8_t* out);
+// The same view normalized, as the network sees it: [C, crop, crop] floats.
+void view_sample(const Dataset& ds, const TransformSpec& t, const Normalizer& norm, int64_t index, int view,
+                 float* out);
+
 // Crop position views for evaluation: -1 = center; 0..9 = the paper-era 10-crop (4 corners, center, and
 // the same five flipped).
 constexpr int kCenterView = -1;

@@ -149,6 +149,10 @@ TrainResult train(const TrainOptions& opt) {
   }
   meta.arch = net.arch();
   meta.config = cfg.text;
+  meta.data_mean_shape = Shape{norm.c, norm.h, norm.w};
+  meta.data_mean = norm.mean;
+  meta.data_inv_std = norm.inv_std;
+  meta.data_scale = norm.scale;
   net.to(device);
   fs::create_directories(ckdir);
 

@@ -1,0 +1,80 @@
+// HDF5 helpers (see h5io.h).
+#include "core/h5io.h"
+
+namespace zf::h5 {
+
+void quiet_hdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+void write_attr_i64(hid_t obj, const char* name, int64_t v) {
+  H5Handle sp(H5Screate(H5S_SCALAR), H5Sclose);
+  H5Handle a(H5Acreate2(obj, name, H5T_NATIVE_INT64, sp, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  ZF_CHECK(a >= 0 && H5Awrite(a, H5T_NATIVE_INT64, &v) >= 0, "cannot write attribute %s", name);
+}
+
+void write_attr_f64(hid_t obj, const char* name, double v) {
+  H5Handle sp(H5Screate(H5S_SCALAR), H5Sclose);
+  H5Handle a(H5Acreate2(obj, name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  ZF_CHECK(a >= 0 && H5Awrite(a, H5T_NATIVE_DOUBLE, &v) >= 0, "cannot write attribute %s", name);
+}
+
+void write_attr_str(hid_t obj, const char* name, const std::string& v) {
+  H5Handle t(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(t, v.empty() ? 1 : v.size());
+  H5Tset_strpad(t, H5T_STR_NULLPAD);
+  H5Handle sp(H5Screate(H5S_SCALAR), H5Sclose);
+  H5Handle a(H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  std::string buf = v.empty() ? std::string(1, '\0') : v;
+  ZF_CHECK(a >= 0 && H5Awrite(a, t, buf.data()) >= 0, "cannot write attribute %s", name);
+}
+
+bool has_attr(hid_t obj, const char* name) { return H5Aexists(obj, name) > 0; }
+
+int64_t read_attr_i64(hid_t obj, const char* name, const std::string& file) {
+  H5Handle a(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
+  int64_t v = 0;
+  ZF_CHECK(a >= 0 && H5Aread(a, H5T_NATIVE_INT64, &v) >= 0, "%s: cannot read attribute %s",
+           file.c_str(), name);
+  return v;
+}
+
+double read_attr_f64(hid_t obj, const char* name, const std::string& file) {
+  H5Handle a(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
+  double v = 0;
+  ZF_CHECK(a >= 0 && H5Aread(a, H5T_NATIVE_DOUBLE, &v) >= 0, "%s: cannot read attribute %s",
+           file.c_str(), name);
+  return v;
+}
+
+std::string read_attr_str(hid_t obj, const char* name, const std::string& file) {
+  H5Handle a(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
+  ZF_CHECK(a >= 0, "%s: missing attribute %s", file.c_str(), name);
+  H5Handle t(H5Aget_type(a), H5Tclose);
+  ZF_CHECK(H5Tget_class(t) == H5T_STRING, "%s: attribute %s is not a string", file.c_str(), name);
+  ZF_CHECK(!H5Tis_variable_str(t), "%s: attribute %s is a variable-length string", file.c_str(), name);
+  size_t n = H5Tget_size(t);
+  std::string v(n, '\0');
+  H5Handle mt(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(mt, n);
+  H5Tset_strpad(mt, H5T_STR_NULLPAD);
+  ZF_CHECK(H5Aread(a, mt, v.data()) >= 0, "%s: cannot read attribute %s", file.c_str(), name);
+  while (!v.empty() && v.back() == '\0') v.pop_back();
+  return v;
+}
+
+hid_t make_group(hid_t parent, const std::string& name) {
+  hid_t g = H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  ZF_CHECK(g >= 0, "cannot create group %s", name.c_str());
+  return g;
+}
+
+void write_array(hid_t parent, const std::string& name, hid_t file_type, hid_t mem,
+                 const std::vector<hsize_t>& dims, const void* data) {
+  H5Handle sp(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
+  H5Handle d(H5Dcreate2(parent, name.c_str(), file_type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
+  ZF_CHECK(d >= 0, "cannot create dataset %s", name.c_str());
+  size_t n = 1;
+  for (hsize_t v : dims) n *= v;
+  if (n) ZF_CHECK(H5Dwrite(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0, "cannot write dataset %s", name.c_str());
+}
+
+}  // namespace zf::h5
