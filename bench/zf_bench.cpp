@@ -1,12 +1,12 @@
-// zf_bench: how fast the ops train ZFNet. Times every ZFNet layer's forward and backward in isolation
-// (random inputs of the layer's true shape), one whole training step (forward, loss, backward, SGD,
-// filter renormalization), and a 2048^3 matrix product through fc_forward as the BLAS ceiling.
-// Every buffer is allocated and touched before the clock starts and is reused by every repeat, because
-// first-touch page faults on these machines would otherwise dominate (docs: ENVIRONMENT.md).
+// zf_bench: how fast the ops train ZFNet. Times every ZFNet layer's forward and backward in
+// isolation (random inputs of the layer's true shape), one whole training step (forward, loss,
+// backward, SGD, filter renormalization), and a 2048^3 matrix product through fc_forward as the
+// BLAS ceiling. Every buffer is allocated and touched before the clock starts and reused by every
+// repeat: first-touch page faults on these machines would otherwise dominate (ENVIRONMENT.md).
 //
-//   ./build/bench/zf_bench [--device cpu|cuda] [--batch 16] [--reps 5] [--layers conv1,fc6,step] [--json]
+//   ./build/bench/zf_bench [--device cpu|cuda] [--batch 16] [--reps 5] [--layers conv1,step]
 //
-// The table goes to stdout, or to stderr with --json, which writes one JSON object per row to stdout.
+// The table goes to stdout; with --json it goes to stderr and stdout gets one JSON object per row.
 #include <omp.h>
 
 #include <algorithm>
@@ -31,7 +31,7 @@
 namespace zf {
 namespace {
 
-// ---- options ---------------------------------------------------------------------------------------
+// ---- options ------------------------------------------------------------------------------------
 
 struct Options {
   std::string device = "cpu";
@@ -44,8 +44,8 @@ struct Options {
   int threads = 0;  // 0 = OpenMP's default
 };
 
-// One table of options, read by CLI11 where it is installed and by a minimal parser otherwise (the GPU
-// machine has none of Debian's -dev packages, CLI11 included).
+// One table of options, read by CLI11 where it is installed and by a minimal parser otherwise (the
+// GPU machine has none of Debian's -dev packages, CLI11 included).
 struct OptSpec {
   const char* name;
   const char* help;
@@ -60,8 +60,9 @@ std::vector<OptSpec> option_table(Options& o) {
       {"--batch", "images per batch", nullptr, &o.batch},
       {"--reps", "timed repeats (min and median are reported)", nullptr, &o.reps},
       {"--warmup", "untimed runs before the timed ones", nullptr, &o.warmup},
-      {"--layers", "comma list of rows to run (conv1..conv5, pool1, pool2, pool5, norm1, norm2, "
-                   "fc6..fc8, sgemm, step); default all",
+      {"--layers",
+       "comma list of rows to run (conv1..conv5, pool1, pool2, pool5, norm1, norm2, "
+       "fc6..fc8, sgemm, step); default all",
        &o.layers},
       {"--json", "one JSON object per row on stdout (the table goes to stderr)", nullptr, nullptr,
        &o.json},
@@ -99,7 +100,8 @@ int parse_options(Options& o, int argc, char** argv) {
       for (const OptSpec& s : table) std::printf("  %-10s %s\n", s.name, s.help);
       return 0;
     }
-    auto it = std::find_if(table.begin(), table.end(), [&](const OptSpec& s) { return arg == s.name; });
+    auto it =
+        std::find_if(table.begin(), table.end(), [&](const OptSpec& s) { return arg == s.name; });
     if (it == table.end()) {
       std::fprintf(stderr, "zf_bench: unknown option '%s' (see --help)\n", arg.c_str());
       return 2;
@@ -134,7 +136,7 @@ int parse_options(Options& o, int argc, char** argv) {
   return -1;
 }
 
-// ---- ZFNet as data (DESIGN section 3) ---------------------------------------------------------------
+// ---- ZFNet as data (DESIGN section 3) -----------------------------------------------------------
 
 enum class Kind { Conv, Relu, Pool, Lrn, Fc, Dropout };
 
@@ -146,14 +148,27 @@ struct Stage {
 };
 
 const std::vector<Stage> kZfnet = {
-    {"conv1", Kind::Conv, 96, {7, 2, 1}}, {"relu1", Kind::Relu},  {"pool1", Kind::Pool},
-    {"norm1", Kind::Lrn},                 {"conv2", Kind::Conv, 256, {5, 2, 0}},
-    {"relu2", Kind::Relu},                {"pool2", Kind::Pool},  {"norm2", Kind::Lrn},
-    {"conv3", Kind::Conv, 384, {3, 1, 1}}, {"relu3", Kind::Relu},
-    {"conv4", Kind::Conv, 384, {3, 1, 1}}, {"relu4", Kind::Relu},
-    {"conv5", Kind::Conv, 256, {3, 1, 1}}, {"relu5", Kind::Relu}, {"pool5", Kind::Pool},
-    {"fc6", Kind::Fc, 4096},              {"relu6", Kind::Relu},  {"drop6", Kind::Dropout},
-    {"fc7", Kind::Fc, 4096},              {"relu7", Kind::Relu},  {"drop7", Kind::Dropout},
+    {"conv1", Kind::Conv, 96, {7, 2, 1}},
+    {"relu1", Kind::Relu},
+    {"pool1", Kind::Pool},
+    {"norm1", Kind::Lrn},
+    {"conv2", Kind::Conv, 256, {5, 2, 0}},
+    {"relu2", Kind::Relu},
+    {"pool2", Kind::Pool},
+    {"norm2", Kind::Lrn},
+    {"conv3", Kind::Conv, 384, {3, 1, 1}},
+    {"relu3", Kind::Relu},
+    {"conv4", Kind::Conv, 384, {3, 1, 1}},
+    {"relu4", Kind::Relu},
+    {"conv5", Kind::Conv, 256, {3, 1, 1}},
+    {"relu5", Kind::Relu},
+    {"pool5", Kind::Pool},
+    {"fc6", Kind::Fc, 4096},
+    {"relu6", Kind::Relu},
+    {"drop6", Kind::Dropout},
+    {"fc7", Kind::Fc, 4096},
+    {"relu7", Kind::Relu},
+    {"drop7", Kind::Dropout},
     {"fc8", Kind::Fc, 1000},
 };
 constexpr int kImage = 224, kClasses = 1000;
@@ -162,9 +177,13 @@ const LrnParams kLrn{};  // n=5, alpha=1e-4, beta=0.75, k=2
 constexpr float kDropout = 0.5f, kLr = 0.01f, kMomentum = 0.9f, kDecay = 5e-4f, kRadius = 0.1f;
 constexpr uint64_t kSeed = 20131112;
 
-bool has_params(Kind k) { return k == Kind::Conv || k == Kind::Fc; }
+bool has_params(Kind k) {
+  return k == Kind::Conv || k == Kind::Fc;
+}
 // ReLU and dropout run in the step only.
-bool timed_alone(Kind k) { return k != Kind::Relu && k != Kind::Dropout; }
+bool timed_alone(Kind k) {
+  return k != Kind::Relu && k != Kind::Dropout;
+}
 
 // x * std with x ~ N(0, 1) from the seeded RNG; filled on the host, copied to the device.
 void fill_normal(Tensor& t, float std, uint64_t stream) {
@@ -178,8 +197,8 @@ void fill_normal(Tensor& t, float std, uint64_t stream) {
   if (!t.is_cpu()) t.copy_from(host);
 }
 
-// All of ZFNet's tensors at one batch size, allocated and zeroed once. act[i] is the input of stage i
-// (act[0] the images, act.back() the logits), grad[i] the gradient with respect to act[i].
+// All of ZFNet's tensors at one batch size, allocated and zeroed once. act[i] is the input of stage
+// i (act[0] the images, act.back() the logits), grad[i] the gradient with respect to act[i].
 struct Net {
   struct Slot {
     Tensor w, b, dw, db, vw, vb;  // conv / fc
@@ -220,7 +239,8 @@ struct Net {
     }
     prob = Tensor::zeros(act.back().shape(), dev);
     Tensor host_labels(Shape{batch}, Device::CPU, DType::I32);
-    for (int n = 0; n < batch; ++n) host_labels.i32()[n] = static_cast<int32_t>(rng_u32(kSeed, 7, n) % kClasses);
+    for (int n = 0; n < batch; ++n)
+      host_labels.i32()[n] = static_cast<int32_t>(rng_u32(kSeed, 7, n) % kClasses);
     labels = host_labels.to(dev);
     fill_normal(act[0], 1.f, 1);
   }
@@ -231,12 +251,24 @@ struct Net {
     const Tensor& x = act[i];
     Tensor& y = act[i + 1];
     switch (st.kind) {
-      case Kind::Conv: conv2d_forward(y, x, l.w, l.b, st.conv); break;
-      case Kind::Relu: relu_forward(y, x); break;
-      case Kind::Pool: maxpool_forward(y, l.aux, x, kPool); break;
-      case Kind::Lrn: lrn_forward(y, l.aux, x, kLrn); break;
-      case Kind::Fc: fc_forward(y, x, l.w, l.b); break;
-      case Kind::Dropout: dropout_forward(y, l.aux, x, kDropout, kSeed, i + (iteration << 16)); break;
+      case Kind::Conv:
+        conv2d_forward(y, x, l.w, l.b, st.conv);
+        break;
+      case Kind::Relu:
+        relu_forward(y, x);
+        break;
+      case Kind::Pool:
+        maxpool_forward(y, l.aux, x, kPool);
+        break;
+      case Kind::Lrn:
+        lrn_forward(y, l.aux, x, kLrn);
+        break;
+      case Kind::Fc:
+        fc_forward(y, x, l.w, l.b);
+        break;
+      case Kind::Dropout:
+        dropout_forward(y, l.aux, x, kDropout, kSeed, i + (iteration << 16));
+        break;
     }
   }
 
@@ -252,14 +284,22 @@ struct Net {
         conv2d_backward_weight(l.dw, l.db, dy, x, st.conv);
         if (need_dx) conv2d_backward_data(dx, dy, l.w, st.conv);
         break;
-      case Kind::Relu: relu_backward(dx, dy, x); break;
-      case Kind::Pool: maxpool_backward(dx, dy, l.aux, kPool); break;
-      case Kind::Lrn: lrn_backward(dx, dy, x, y, l.aux, kLrn); break;
+      case Kind::Relu:
+        relu_backward(dx, dy, x);
+        break;
+      case Kind::Pool:
+        maxpool_backward(dx, dy, l.aux, kPool);
+        break;
+      case Kind::Lrn:
+        lrn_backward(dx, dy, x, y, l.aux, kLrn);
+        break;
       case Kind::Fc:
         fc_backward_weight(l.dw, l.db, dy, x);
         if (need_dx) fc_backward_data(dx, dy, l.w);
         break;
-      case Kind::Dropout: dropout_backward(dx, dy, l.aux); break;
+      case Kind::Dropout:
+        dropout_backward(dx, dy, l.aux);
+        break;
     }
   }
 
@@ -279,18 +319,19 @@ struct Net {
     return loss;
   }
 
-  // Floating-point operations of stage i's forward (2 per multiply-add); 0 for pool, LRN, ReLU, dropout.
+  // Floating-point operations of stage i's forward (2 per multiply-add); 0 for pool, LRN, ReLU,
+  // dropout.
   double forward_flops(size_t i) const {
     if (!has_params(kZfnet[i].kind)) return 0.0;
     return 2.0 * static_cast<double>(act[i + 1].numel()) * static_cast<double>(slot[i].w.numel()) /
            static_cast<double>(slot[i].w.dim(0));
   }
-  // The backward computes the weight gradient and, except for stage 0, the data gradient: each costs
-  // as much as the forward.
+  // The backward computes the weight gradient and, except for stage 0, the data gradient: each
+  // costs as much as the forward.
   double backward_flops(size_t i) const { return forward_flops(i) * (i > 0 ? 2.0 : 1.0); }
 };
 
-// ---- timing and reporting ----------------------------------------------------------------------------
+// ---- timing and reporting -----------------------------------------------------------------------
 
 struct Timing {
   double min_ms, median_ms;
@@ -311,7 +352,8 @@ class Clock {
       const auto t0 = std::chrono::steady_clock::now();
       fn();
       sync();
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     std::sort(ms.begin(), ms.end());
     const size_t n = ms.size();
@@ -333,7 +375,7 @@ struct Row {
   std::string layer, pass;
   int batch;
   Timing t;
-  double flops;     // 0: not meaningful (pool, LRN)
+  double flops;  // 0: not meaningful (pool, LRN)
   std::string note;
   double img_s = 0;  // step only
 };
@@ -343,20 +385,21 @@ class Report {
   explicit Report(bool json) : json_(json), table_(json ? stderr : stdout) {}
 
   void header(const std::string& title) {
-    std::fprintf(table_, "%s\n%-6s %-4s %6s %10s %10s %9s  %s\n", title.c_str(), "layer", "pass", "batch",
-                 "ms_min", "ms_median", "GFLOP/s", "notes");
+    std::fprintf(table_, "%s\n%-6s %-4s %6s %10s %10s %9s  %s\n", title.c_str(), "layer", "pass",
+                 "batch", "ms_min", "ms_median", "GFLOP/s", "notes");
     std::fflush(table_);
   }
 
   void add(const Row& r) {
     const double gflops = r.flops > 0 ? r.flops / (r.t.median_ms * 1e6) : 0.0;
     const std::string g = r.flops > 0 ? strprintf("%.1f", gflops) : "-";
-    std::fprintf(table_, "%-6s %-4s %6d %10.3f %10.3f %9s  %s\n", r.layer.c_str(), r.pass.c_str(), r.batch,
-                 r.t.min_ms, r.t.median_ms, g.c_str(), r.note.c_str());
+    std::fprintf(table_, "%-6s %-4s %6d %10.3f %10.3f %9s  %s\n", r.layer.c_str(), r.pass.c_str(),
+                 r.batch, r.t.min_ms, r.t.median_ms, g.c_str(), r.note.c_str());
     std::fflush(table_);
     if (json_) {
       std::string line = strprintf(
-          "{\"layer\":\"%s\",\"pass\":\"%s\",\"batch\":%d,\"ms_min\":%.4f,\"ms_median\":%.4f,\"gflops\":%s",
+          "{\"layer\":\"%s\",\"pass\":\"%s\",\"batch\":%d,\"ms_min\":%.4f,\"ms_median\":%.4f,"
+          "\"gflops\":%s",
           r.layer.c_str(), r.pass.c_str(), r.batch, r.t.min_ms, r.t.median_ms,
           r.flops > 0 ? strprintf("%.2f", gflops).c_str() : "null");
       if (r.img_s > 0) line += strprintf(",\"img_s\":%.3f", r.img_s);
@@ -369,8 +412,10 @@ class Report {
 
   void footer(double peak_rss_mb) {
     if (layer_ms_[0] + layer_ms_[1] > 0)
-      std::fprintf(table_, "sum of layer medians: fwd %.1f ms, bwd %.1f ms (ReLU, dropout, loss, SGD: step only)\n",
-                   layer_ms_[0], layer_ms_[1]);
+      std::fprintf(
+          table_,
+          "sum of layer medians: fwd %.1f ms, bwd %.1f ms (ReLU, dropout, loss, SGD: step only)\n",
+          layer_ms_[0], layer_ms_[1]);
     std::fprintf(table_, "peak resident memory (VmHWM): %.1f MB\n", peak_rss_mb);
     if (json_) std::printf("{\"peak_rss_mb\":%.1f}\n", peak_rss_mb);
   }
@@ -427,7 +472,8 @@ void bench_sgemm(Clock& clock, Report& report, Device dev) {
   fill_normal(x, 1.f, 3);
   fill_normal(w, 1.f, 4);
   const Timing t = clock.time([&] { fc_forward(y, x, w, b); });
-  report.add({"sgemm", "fwd", n, t, 2.0 * n * n * static_cast<double>(n), "2048^3 via fc_forward (BLAS ceiling)"});
+  report.add({"sgemm", "fwd", n, t, 2.0 * n * n * static_cast<double>(n),
+              "2048^3 via fc_forward (BLAS ceiling)"});
 }
 
 void bench_layers(Net& net, Clock& clock, Report& report, const Selection& sel, int batch) {
@@ -439,8 +485,9 @@ void bench_layers(Net& net, Clock& clock, Report& report, const Selection& sel, 
     const Timing f = clock.time([&] { net.forward(i); });
     report.add({st.name, "fwd", batch, f, net.forward_flops(i), ""});
     const Timing b = clock.time([&] { net.backward(i); });
-    const char* note = i == 0 ? "weight grad only (the image needs no gradient)"
-                       : has_params(st.kind) ? "data + weight grads" : "";
+    const char* note = i == 0                ? "weight grad only (the image needs no gradient)"
+                       : has_params(st.kind) ? "data + weight grads"
+                                             : "";
     report.add({st.name, "bwd", batch, b, net.backward_flops(i), note});
   }
 }
@@ -453,7 +500,8 @@ void bench_step(Net& net, Clock& clock, Report& report, int batch) {
   const Timing t = clock.time([&] { loss = net.train_step(); });
   Row r{"step", "step", batch, t, flops, ""};
   r.img_s = batch / (t.median_ms * 1e-3);
-  r.note = strprintf("%.1f img/s; fwd+loss+bwd+sgd+renorm; loss %.4f", r.img_s, static_cast<double>(loss));
+  r.note = strprintf("%.1f img/s; fwd+loss+bwd+sgd+renorm; loss %.4f", r.img_s,
+                     static_cast<double>(loss));
   report.add(r);
 }
 
@@ -465,9 +513,10 @@ int run(const Options& o) {
   const Selection sel(o.layers);
   Report report(o.json);
   Clock clock(o, dev);
-  report.header(strprintf("zf_bench: ZFNet on %s, batch %d, %d threads, %d timed reps after %d warmup; "
-                          "GFLOP/s from the median",
-                          device_name(dev), o.batch, omp_get_max_threads(), o.reps, o.warmup));
+  report.header(
+      strprintf("zf_bench: ZFNet on %s, batch %d, %d threads, %d timed reps after %d warmup; "
+                "GFLOP/s from the median",
+                device_name(dev), o.batch, omp_get_max_threads(), o.reps, o.warmup));
   if (sel.wants("sgemm")) bench_sgemm(clock, report, dev);
   const bool step = !o.no_step && sel.wants("step");
   if (step || sel.wants_a_layer()) {

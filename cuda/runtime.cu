@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "cuda/cuda_check.h"
+#include "cuda/launch.h"
 #include "cuda/runtime.h"
 
 namespace zf::cuda {
@@ -56,5 +57,15 @@ void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, si
 }
 
 void memset_zero(void* p, size_t bytes) { ZF_CUDA_CHECK(cudaMemset(p, 0, bytes)); }
+
+cublasHandle_t cublas() {
+  // One handle per device, created on first use and kept for the process (cuBLAS handles are costly).
+  static cublasHandle_t handles[64] = {};
+  int dev = 0;
+  ZF_CUDA_CHECK(cudaGetDevice(&dev));
+  ZF_CHECK(dev >= 0 && dev < 64, "cuBLAS: device %d", dev);
+  if (!handles[dev]) ZF_CUBLAS_CHECK(cublasCreate(&handles[dev]));
+  return handles[dev];
+}
 
 }  // namespace zf::cuda

@@ -9,6 +9,7 @@
 #include <regex>
 #include <sstream>
 
+#include "core/backend.h"
 #include "core/checkpoint.h"
 #include "core/net.h"
 #include "train/config.h"
@@ -317,4 +318,35 @@ TEST(Train, DivergenceStopsWithTheStepAndKeepsTheLastGoodCheckpoint) {
   EXPECT_TRUE(std::regex_search(e, std::regex("diverged at iteration 4 \\(epoch 2\\)"))) << e;
   EXPECT_NE(e.find("run/ckpt/last.h5"), std::string::npos) << e;
   EXPECT_EQ(read_text(d / "run/ckpt/last.h5"), before);
+}
+
+// ---- CPU vs CUDA -----------------------------------------------------------------------------------
+
+TEST(TrainCuda, ThreeStepsOfTinyGiveTheSameWeightsOnCpuAndGpu) {
+  if (!backend::cuda_available()) GTEST_SKIP() << backend::cuda_status();
+  if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  TempDir d;
+  TrainOptions o;
+  o.config = kRepo + "/configs/tiny.yaml";
+  o.limit_train = 256, o.limit_val = 64;
+  o.max_iters = 3;
+  o.device = "cpu";
+  o.out = d / "cpu";
+  train(o);
+  o.device = "cuda";
+  o.out = d / "cuda";
+  train(o);
+  Config cfg = load_config(o.config);
+  Net a = Net::from_yaml(cfg.text, "a"), b = Net::from_yaml(cfg.text, "b");
+  load_checkpoint(d / "cpu/ckpt/last.h5", a);
+  load_checkpoint(d / "cuda/ckpt/last.h5", b);
+  auto pa = a.params(), pb = b.params();
+  for (size_t i = 0; i < pa.size(); ++i) {
+    double worst = 0;
+    for (int64_t j = 0; j < pa[i].param->value.numel(); ++j) {
+      const double x = pa[i].param->value.f32()[j], y = pb[i].param->value.f32()[j];
+      worst = std::max(worst, std::fabs(x - y) / std::max(1.0, std::fabs(x)));
+    }
+    EXPECT_LT(worst, 1e-4) << pa[i].layer << "/" << pa[i].param->name;
+  }
 }
