@@ -1,6 +1,8 @@
 // HDF5 helpers (see h5io.h).
 #include "core/h5io.h"
 
+#include <algorithm>
+
 namespace zf::h5 {
 
 void quiet_hdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
@@ -75,6 +77,59 @@ void write_array(hid_t parent, const std::string& name, hid_t file_type, hid_t m
   size_t n = 1;
   for (hsize_t v : dims) n *= v;
   if (n) ZF_CHECK(H5Dwrite(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0, "cannot write dataset %s", name.c_str());
+}
+
+void write_strings(hid_t parent, const std::string& name, const std::vector<std::string>& v) {
+  size_t len = 1;
+  for (const auto& x : v) len = std::max(len, x.size());
+  std::vector<char> buf(len * v.size(), '\0');
+  for (size_t i = 0; i < v.size(); ++i) std::memcpy(buf.data() + i * len, v[i].data(), v[i].size());
+  H5Handle t(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(t, len);
+  H5Tset_strpad(t, H5T_STR_NULLPAD);
+  write_array(parent, name, t, t, {v.size()}, buf.data());
+}
+
+std::vector<std::string> read_strings(hid_t parent, const std::string& name, const std::string& file) {
+  ZF_CHECK(H5Lexists(parent, name.c_str(), H5P_DEFAULT) > 0, "%s: missing /%s", file.c_str(), name.c_str());
+  H5Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose);
+  H5Handle t(H5Dget_type(d), H5Tclose);
+  ZF_CHECK(H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t), "%s: /%s is not a fixed-length string array",
+           file.c_str(), name.c_str());
+  const size_t len = H5Tget_size(t);
+  H5Handle sp(H5Dget_space(d), H5Sclose);
+  const hssize_t n = H5Sget_simple_extent_npoints(sp);
+  std::vector<char> buf(len * static_cast<size_t>(n > 0 ? n : 0));
+  H5Handle mt(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(mt, len);
+  H5Tset_strpad(mt, H5T_STR_NULLPAD);
+  if (n > 0) ZF_CHECK(H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) >= 0, "%s: cannot read /%s",
+                      file.c_str(), name.c_str());
+  std::vector<std::string> v;
+  for (hssize_t i = 0; i < n; ++i) {
+    std::string x(buf.data() + i * len, len);
+    x.resize(std::strlen(x.c_str()));
+    v.push_back(x);
+  }
+  return v;
+}
+
+std::vector<hsize_t> read_array(hid_t parent, const std::string& name, hid_t mem, std::vector<uint8_t>* out,
+                                size_t elem_size, const std::string& file) {
+  ZF_CHECK(H5Lexists(parent, name.c_str(), H5P_DEFAULT) > 0, "%s: missing /%s", file.c_str(), name.c_str());
+  H5Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose);
+  ZF_CHECK(d >= 0, "%s: cannot open /%s", file.c_str(), name.c_str());
+  H5Handle sp(H5Dget_space(d), H5Sclose);
+  const int nd = H5Sget_simple_extent_ndims(sp);
+  ZF_CHECK(nd >= 0 && nd <= 8, "%s: /%s has %d dimensions", file.c_str(), name.c_str(), nd);
+  std::vector<hsize_t> dims(static_cast<size_t>(nd));
+  H5Sget_simple_extent_dims(sp, dims.data(), nullptr);
+  size_t n = 1;
+  for (hsize_t v : dims) n *= v;
+  out->resize(n * elem_size);
+  if (n) ZF_CHECK(H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, out->data()) >= 0, "%s: cannot read /%s",
+                  file.c_str(), name.c_str());
+  return dims;
 }
 
 }  // namespace zf::h5

@@ -5,6 +5,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -37,5 +38,22 @@ hid_t make_group(hid_t parent, const std::string& name);
 // A dataset of `dims` written from `data` in memory type `mem` and stored as `file_type`.
 void write_array(hid_t parent, const std::string& name, hid_t file_type, hid_t mem,
                  const std::vector<hsize_t>& dims, const void* data);
+
+// Fixed-length strings [n] (padded to the longest).
+void write_strings(hid_t parent, const std::string& name, const std::vector<std::string>& v);
+std::vector<std::string> read_strings(hid_t parent, const std::string& name, const std::string& file);
+// Reads a whole dataset (of any stored numeric type) converted to `mem`; returns its dimensions.
+std::vector<hsize_t> read_array(hid_t parent, const std::string& name, hid_t mem, std::vector<uint8_t>* out,
+                                size_t elem_size, const std::string& file);
+template <class T>
+std::vector<T> read_vector(hid_t parent, const std::string& name, hid_t mem, const std::string& file,
+                           std::vector<hsize_t>* dims = nullptr) {
+  std::vector<uint8_t> raw;
+  std::vector<hsize_t> d = read_array(parent, name, mem, &raw, sizeof(T), file);
+  if (dims) *dims = d;
+  std::vector<T> v(raw.size() / sizeof(T));
+  if (!v.empty()) std::memcpy(v.data(), raw.data(), raw.size());
+  return v;
+}
 
 }  // namespace zf::h5

@@ -1,7 +1,6 @@
 // IDX, ImageFolder and packed-HDF5 data sets (see dataset.h).
 #include "train/dataset.h"
 
-#include <hdf5.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -165,86 +164,6 @@ class FolderDataset : public Dataset {
   std::vector<int32_t> labels_;
 };
 
-// ---- packed HDF5 -----------------------------------------------------------------------------------
-
-class Hdf5Dataset : public Dataset {
- public:
-  Hdf5Dataset(const std::string& path, int64_t limit) : path_(path) {
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-    ZF_CHECK(fs::exists(path), "%s: no such file", path.c_str());
-    ZF_CHECK(H5Fis_hdf5(path.c_str()) > 0, "%s: not an HDF5 file", path.c_str());
-    hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    ZF_CHECK(f >= 0, "%s: cannot open", path.c_str());
-    try {
-      read_all(f, limit);
-    } catch (...) {
-      H5Fclose(f);
-      throw;
-    }
-    H5Fclose(f);
-  }
-  int64_t size() const override { return n_; }
-  int channels() const override { return c_; }
-  int height() const override { return h_; }
-  int width() const override { return w_; }
-  int num_classes() const override { return classes_; }
-  int32_t label(int64_t i) const override { return labels_[i]; }
-  void image(int64_t i, uint8_t* chw) const override {
-    std::copy_n(images_.data() + static_cast<size_t>(i) * image_bytes(), image_bytes(), chw);
-  }
-  std::string source() const override { return path_; }
-  std::vector<float> stored_mean() const override { return mean_; }
-
- private:
-  void read_all(hid_t f, int64_t limit) {
-    for (const char* name : {"images", "labels"})
-      ZF_CHECK(H5Lexists(f, name, H5P_DEFAULT) > 0, "%s: missing dataset /%s", path_.c_str(), name);
-    hid_t d = H5Dopen2(f, "images", H5P_DEFAULT);
-    hid_t sp = H5Dget_space(d);
-    hsize_t dims[4] = {};
-    const int nd = H5Sget_simple_extent_ndims(sp);
-    H5Sget_simple_extent_dims(sp, dims, nullptr);
-    H5Sclose(sp);
-    if (nd != 4) {
-      H5Dclose(d);
-      ZF_THROW("%s: /images must be uint8 [N,C,H,W]", path_.c_str());
-    }
-    n_ = static_cast<int64_t>(dims[0]);
-    c_ = static_cast<int>(dims[1]), h_ = static_cast<int>(dims[2]), w_ = static_cast<int>(dims[3]);
-    images_.resize(static_cast<size_t>(n_) * image_bytes());
-    herr_t rc = H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, images_.data());
-    H5Dclose(d);
-    ZF_CHECK(rc >= 0, "%s: cannot read /images", path_.c_str());
-    labels_.resize(static_cast<size_t>(n_));
-    d = H5Dopen2(f, "labels", H5P_DEFAULT);
-    sp = H5Dget_space(d);
-    const hssize_t nl = H5Sget_simple_extent_npoints(sp);
-    H5Sclose(sp);
-    rc = nl == n_ ? H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels_.data()) : -1;
-    H5Dclose(d);
-    ZF_CHECK(rc >= 0, "%s: /labels has %lld entries for %lld images", path_.c_str(),
-             static_cast<long long>(nl), static_cast<long long>(n_));
-    if (H5Lexists(f, "mean", H5P_DEFAULT) > 0) {
-      mean_.resize(image_bytes());
-      d = H5Dopen2(f, "mean", H5P_DEFAULT);
-      rc = H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, mean_.data());
-      H5Dclose(d);
-      ZF_CHECK(rc >= 0, "%s: cannot read /mean as [C,H,W]", path_.c_str());
-    }
-    ZF_CHECK(n_ > 0, "%s: no images", path_.c_str());
-    if (limit > 0) n_ = std::min(n_, limit);
-    for (int64_t i = 0; i < n_; ++i)
-      ZF_CHECK(labels_[i] >= 0, "%s: negative label at %lld", path_.c_str(), static_cast<long long>(i));
-    classes_ = 1 + *std::max_element(labels_.begin(), labels_.begin() + n_);
-  }
-  std::string path_;
-  int64_t n_ = 0;
-  int c_ = 0, h_ = 0, w_ = 0, classes_ = 0;
-  std::vector<uint8_t> images_;
-  std::vector<int32_t> labels_;
-  std::vector<float> mean_;
-};
-
 }  // namespace
 
 std::unique_ptr<Dataset> open_idx(const std::string& images, const std::string& labels, int64_t limit) {
@@ -253,8 +172,4 @@ std::unique_ptr<Dataset> open_idx(const std::string& images, const std::string& 
 std::unique_ptr<Dataset> open_folder(const std::string& root, int size, int channels, int64_t limit) {
   return std::make_unique<FolderDataset>(root, size, channels, limit);
 }
-std::unique_ptr<Dataset> open_hdf5(const std::string& path, int64_t limit) {
-  return std::make_unique<Hdf5Dataset>(path, limit);
-}
-
 }  // namespace zf

@@ -1,7 +1,7 @@
 // Data sets behind one interface: images of one fixed size as 8-bit CHW planes, plus int32 labels.
 //   IdxDataset:    MNIST / Fashion-MNIST IDX files, gzipped or not
 //   FolderDataset: root/<class>/*.jpg|*.jpeg|*.png (ImageFolder), each image resized and center-cropped
-//   Hdf5Dataset:   the packed format (uint8 images [N,C,H,W], int32 labels [N], float mean [C,H,W])
+//   packed HDF5:   shards written by zf_prepare (train/shards.h), raw uint8 or JPEG bytes
 // image() is safe to call from several threads at once.
 #pragma once
 
@@ -34,6 +34,7 @@ class Dataset {
 std::unique_ptr<Dataset> open_idx(const std::string& images, const std::string& labels, int64_t limit = 0);
 // `size` is the side of the square every image is resized and center-cropped to; channels 1 or 3.
 std::unique_ptr<Dataset> open_folder(const std::string& root, int size, int channels, int64_t limit = 0);
+// A packed shard file (`x.h5`) or a shard prefix (`DIR/train` -> DIR/train-00000.h5, ...); see shards.h.
 std::unique_ptr<Dataset> open_hdf5(const std::string& path, int64_t limit = 0);
 
 }  // namespace zf

@@ -46,7 +46,7 @@ Image convert_channels(Image img, int channels) {
   return out;
 }
 
-Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name, int channels) {
+Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name, int channels, int min_side) {
   std::unique_ptr<void, int (*)(tjhandle)> tj(tjInitDecompress(), tjDestroy);
   ZF_CHECK(tj, "%s: cannot start the JPEG decoder", name.c_str());
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
@@ -55,16 +55,36 @@ Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name, int
            "%s: corrupt JPEG header (%s)", name.c_str(), tjGetErrorStr2(tj.get()));
   ZF_CHECK(w > 0 && h > 0 && static_cast<int64_t>(w) * h < (1LL << 28), "%s: JPEG of %dx%d pixels",
            name.c_str(), w, h);
+  // DCT-domain downscaling: the smallest of 1/8 .. 1 that keeps the shorter side >= min_side.
+  if (min_side > 0) {
+    int n = 0;
+    const tjscalingfactor* f = tjGetScalingFactors(&n);
+    int best_w = w, best_h = h;
+    for (int i = 0; i < n; ++i) {
+      if (f[i].num > f[i].denom) continue;
+      const int sw = TJSCALED(w, f[i]), sh = TJSCALED(h, f[i]);
+      if (std::min(sw, sh) >= min_side && sw * sh < best_w * best_h) best_w = sw, best_h = sh;
+    }
+    w = best_w, h = best_h;
+  }
   Image img;
   img.width = w, img.height = h;
-  const bool gray = colorspace == TJCS_GRAY;
+  const bool gray = colorspace == TJCS_GRAY, cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
   img.channels = gray ? 1 : 3;
-  img.pixels.resize(static_cast<size_t>(w) * h * img.channels);
-  // libjpeg-turbo converts YCbCr, CMYK and YCCK to RGB itself; truncated files raise an error here
-  // (a warning such as "premature end of data" is an error too: the pixels would be gray garbage).
-  int rc = tjDecompress2(tj.get(), data, static_cast<unsigned long>(size), img.pixels.data(), w, 0, h,
-                         gray ? TJPF_GRAY : TJPF_RGB, TJFLAG_ACCURATEDCT);
+  std::vector<uint8_t> buf(static_cast<size_t>(w) * h * (cmyk ? 4 : img.channels));
+  // libjpeg-turbo converts YCbCr to RGB itself; CMYK/YCCK come out as CMYK and are converted below.
+  // Truncated files raise an error here: the pixels would be gray garbage.
+  int rc = tjDecompress2(tj.get(), data, static_cast<unsigned long>(size), buf.data(), w, 0, h,
+                         gray ? TJPF_GRAY : cmyk ? TJPF_CMYK : TJPF_RGB, TJFLAG_ACCURATEDCT);
   ZF_CHECK(rc == 0, "%s: corrupt or truncated JPEG (%s)", name.c_str(), tjGetErrorStr2(tj.get()));
+  if (cmyk) {
+    // Adobe's CMYK JPEGs (as in ImageNet) store inverted ink values: R = C*K/255, and so on.
+    img.pixels.resize(static_cast<size_t>(w) * h * 3);
+    for (size_t i = 0, n = static_cast<size_t>(w) * h; i < n; ++i)
+      for (int c = 0; c < 3; ++c) img.pixels[3 * i + c] = static_cast<uint8_t>((buf[4 * i + c] * buf[4 * i + 3] + 127) / 255);
+  } else {
+    img.pixels = std::move(buf);
+  }
   return convert_channels(std::move(img), channels);
 }
 
@@ -127,17 +147,17 @@ void png_flush_file(png_structp png) { std::fflush(static_cast<std::FILE*>(png_g
 
 }  // namespace
 
-Image decode_image(const uint8_t* data, size_t size, const std::string& name, int channels) {
+Image decode_image(const uint8_t* data, size_t size, const std::string& name, int channels, int min_side) {
   ZF_CHECK(size >= 8, "%s: not an image (only %zu bytes)", name.c_str(), size);
-  if (data[0] == 0xFF && data[1] == 0xD8) return decode_jpeg(data, size, name, channels);
+  if (data[0] == 0xFF && data[1] == 0xD8) return decode_jpeg(data, size, name, channels, min_side);
   static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
   if (std::memcmp(data, kPng, 8) == 0) return decode_png(data, size, name, channels);
   ZF_THROW("%s: not a JPEG or PNG image", name.c_str());
 }
 
-Image decode_image_file(const std::string& path, int channels) {
+Image decode_image_file(const std::string& path, int channels, int min_side) {
   std::vector<uint8_t> data = read_file(path);
-  return decode_image(data.data(), data.size(), path, channels);
+  return decode_image(data.data(), data.size(), path, channels, min_side);
 }
 
 void write_png(const std::string& path, const Image& img) {
@@ -170,6 +190,7 @@ void write_png(const std::string& path, const Image& img) {
 }
 
 std::vector<uint8_t> encode_jpeg(const Image& img, int quality) {
+  ZF_CHECK(img.channels == 1 || img.channels == 3, "JPEG encoding of %d channels", img.channels);
   std::unique_ptr<void, int (*)(tjhandle)> tj(tjInitCompress(), tjDestroy);
   unsigned char* buf = nullptr;
   unsigned long size = 0;

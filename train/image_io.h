@@ -17,9 +17,11 @@ struct Image {
 };
 
 // Decodes by content (JPEG or PNG magic), whatever the file's extension says. `channels` 3 converts
-// gray and CMYK to RGB, 1 converts to gray, 0 keeps the file's own (gray or RGB).
-Image decode_image_file(const std::string& path, int channels = 3);
-Image decode_image(const uint8_t* data, size_t size, const std::string& name, int channels = 3);
+// gray and CMYK to RGB, 1 converts to gray, 0 keeps the file's own (gray or RGB). min_side > 0 lets a
+// JPEG decode at a reduced scale (1/2, 1/4, 1/8 in the DCT domain) whose shorter side is still >= it.
+Image decode_image_file(const std::string& path, int channels = 3, int min_side = 0);
+Image decode_image(const uint8_t* data, size_t size, const std::string& name, int channels = 3,
+                   int min_side = 0);
 std::vector<uint8_t> read_file(const std::string& path);
 
 void write_png(const std::string& path, const Image& img);

@@ -113,6 +113,9 @@ TrainResult train(const TrainOptions& opt) {
   if (opt.seed >= 0) tc.seed = static_cast<uint64_t>(opt.seed);
   if (opt.limit_train >= 0) cfg.data.limit_train = opt.limit_train;
   if (opt.limit_val >= 0) cfg.data.limit_val = opt.limit_val;
+  if (opt.batch > 0) tc.batch = opt.batch;
+  if (!opt.train_data.empty()) cfg.data.train = opt.train_data;
+  if (!opt.val_data.empty()) cfg.data.val = opt.val_data;
   const Device device = resolve_device(opt.device.empty() ? tc.device : opt.device);
   const std::string out = opt.out.empty() ? "runs/" + cfg.name : opt.out;
   const std::string ckdir = out + "/ckpt", last = ckdir + "/last.h5";
@@ -136,6 +139,20 @@ TrainResult train(const TrainOptions& opt) {
   const Normalizer norm = make_normalizer(*train_ds, cfg.data.transform);
 
   CheckpointMeta meta;
+  if (opt.evaluate_only) {
+    ZF_CHECK(val_ds, "%s: no validation set (data.val) to evaluate on", cfg.source.c_str());
+    ZF_CHECK(fs::exists(last), "--evaluate: %s does not exist", last.c_str());
+    meta = load_checkpoint(last, net);
+    net.to(device);
+    EvalResult ev = evaluate(net, *val_ds, cfg.data, norm, tc.batch);
+    EpochMetrics m;
+    m.epoch = meta.epoch, m.lr = meta.lr, m.val_loss = ev.loss, m.val_top1 = ev.top1, m.val_top5 = ev.top5;
+    meta.metrics.push_back(m);
+    TrainResult r;
+    r.meta = meta;
+    r.finished = true;
+    return r;
+  }
   if (opt.resume) {
     ZF_CHECK(fs::exists(last), "--resume: %s does not exist", last.c_str());
     meta = load_checkpoint(last, net);

@@ -21,6 +21,9 @@ struct TrainOptions {
   int epochs = 0;         // override train.epochs
   int64_t seed = -1;      // override train.seed
   int64_t limit_train = -1, limit_val = -1;  // override data.limit_*
+  int batch = 0;                             // override train.batch
+  std::string train_data, val_data;          // override data.train / data.val
+  bool evaluate_only = false;                // evaluate <out>/ckpt/last.h5 on the validation set
 };
 
 // The result of a run, for the CLI and the tests.

@@ -24,14 +24,19 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--limit-val", o.limit_val, "use only the first N validation samples (0 = all)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--batch", o.batch, "override train.batch")->check(CLI::PositiveNumber);
+  app.add_option("--train-data", o.train_data, "override data.train (path in the config's data format)");
+  app.add_option("--val-data", o.val_data, "override data.val");
+  app.add_flag("--evaluate", o.evaluate_only,
+               "only evaluate <out>/ckpt/last.h5 on the validation set (data.eval_crops views) and print it");
   app.name("zf_train");
   if (int rc = zf::parse_cli(app, argc, argv); rc >= 0) return rc;
   try {
     zf::TrainResult r = zf::train(o);
     if (r.finished && !r.meta.metrics.empty()) {
       const zf::EpochMetrics& m = r.meta.metrics.back();
-      std::printf("done: %d epochs, val top-1 accuracy %.4f, top-5 %.4f, val loss %.4f\n", m.epoch,
-                  m.val_top1, m.val_top5, m.val_loss);
+      std::printf("%s: %d epochs, val top-1 accuracy %.4f, top-5 %.4f, val loss %.4f\n",
+                  o.evaluate_only ? "evaluated" : "done", m.epoch, m.val_top1, m.val_top5, m.val_loss);
     }
     return 0;
   } catch (const zf::Diverged& e) {

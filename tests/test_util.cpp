@@ -1,0 +1,149 @@
+// Helpers shared by the test files (see test_util.h).
+#include "test_util.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <sstream>
+
+namespace tu {
+
+using zf::Device;
+using zf::DType;
+using zf::Shape;
+using zf::Tensor;
+
+Tensor uniform(const Shape& s, Rng& g, float lo, float hi) {
+  Tensor t(s);
+  std::uniform_real_distribution<float> u(lo, hi);
+  float* p = t.f32();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] = u(g);
+  return t;
+}
+
+Tensor away_from_zero(const Shape& s, Rng& g, float lo, float hi) {
+  Tensor t = uniform(s, g, lo, hi);
+  std::bernoulli_distribution sign(0.5);
+  float* p = t.f32();
+  for (int64_t i = 0; i < t.numel(); ++i)
+    if (sign(g)) p[i] = -p[i];
+  return t;
+}
+
+Tensor quantized(const Shape& s, Rng& g, const std::vector<float>& levels) {
+  Tensor t(s);
+  std::uniform_int_distribution<size_t> pick(0, levels.size() - 1);
+  float* p = t.f32();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] = levels[pick(g)];
+  return t;
+}
+
+Tensor distinct(const Shape& s, Rng& g, float gap) {
+  Tensor t(s);
+  std::vector<int64_t> order(static_cast<size_t>(t.numel()));
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), g);
+  const float offset = -gap * static_cast<float>(t.numel()) / 2 + gap / 3;  // centred, never exactly 0
+  float* p = t.f32();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] = offset + gap * static_cast<float>(order[i]);
+  return t;
+}
+
+Tensor labels(int64_t n, int classes, Rng& g) {
+  Tensor t(Shape{n}, Device::CPU, DType::I32);
+  std::uniform_int_distribution<int32_t> pick(0, classes - 1);
+  for (int64_t i = 0; i < n; ++i) t.i32()[i] = pick(g);
+  return t;
+}
+
+Tensor poisoned(const Shape& s, Device d, DType dt) {
+  Tensor host(s, Device::CPU, dt);
+  if (dt == DType::F32)
+    host.fill(std::numeric_limits<float>::quiet_NaN());
+  else
+    std::fill(host.i32(), host.i32() + host.numel(), kPoisonIndex);
+  return d == Device::CPU ? std::move(host) : host.to(d);
+}
+
+namespace {
+
+std::vector<double> values(const Tensor& t) {
+  if (!t.is_cpu()) return values(t.to(Device::CPU));
+  const float* p = t.f32();
+  return std::vector<double>(p, p + t.numel());
+}
+
+::testing::AssertionResult compare(const Shape& got_shape, const std::vector<double>& got,
+                                   const Shape& want_shape, const std::vector<double>& want,
+                                   double rtol) {
+  if (got_shape != want_shape)
+    return ::testing::AssertionFailure()
+           << "shape " << got_shape.str() << ", expected " << want_shape.str();
+  double floor = 0;
+  for (double w : want) floor += std::fabs(w);
+  floor = want.empty() ? 0 : floor / static_cast<double>(want.size());
+  double worst = 0;
+  size_t at = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double denom = std::max(std::fabs(want[i]), floor);
+    double err = std::fabs(got[i] - want[i]);
+    if (err != 0) err = denom > 0 ? err / denom : std::numeric_limits<double>::infinity();
+    if (std::isnan(got[i]) || std::isnan(want[i])) err = std::numeric_limits<double>::infinity();
+    if (err > worst) {
+      worst = err;
+      at = i;
+    }
+  }
+  if (worst <= rtol) return ::testing::AssertionSuccess();
+  std::ostringstream os;
+  os.precision(9);
+  os << "relative error " << worst << " > " << rtol << " at flat index " << at << " of "
+     << got_shape.str() << ": got " << got[at] << ", expected " << want[at] << " (floor " << floor
+     << ")";
+  return ::testing::AssertionFailure() << os.str();
+}
+
+std::vector<int32_t> int_values(const Tensor& t) {
+  if (!t.is_cpu()) return int_values(t.to(Device::CPU));
+  return naive::ints(t);
+}
+
+}  // namespace
+
+::testing::AssertionResult near(const Tensor& got, const naive::DT& want, double rtol) {
+  return compare(got.shape(), values(got), want.shape, want.v, rtol);
+}
+
+::testing::AssertionResult near(const Tensor& got, const Tensor& want, double rtol) {
+  return compare(got.shape(), values(got), want.shape(), values(want), rtol);
+}
+
+::testing::AssertionResult near(double got, double want, double rtol) {
+  return compare(Shape{1}, {got}, Shape{1}, {want}, rtol);
+}
+
+::testing::AssertionResult same_ints(const Tensor& got, const std::vector<int32_t>& want) {
+  if (got.dtype() != DType::I32) return ::testing::AssertionFailure() << got.desc() << " is not i32";
+  const std::vector<int32_t> g = int_values(got);
+  if (g.size() != want.size())
+    return ::testing::AssertionFailure() << g.size() << " values, expected " << want.size();
+  int64_t bad = 0, first = -1;
+  for (size_t i = 0; i < g.size(); ++i)
+    if (g[i] != want[i]) {
+      if (first < 0) first = static_cast<int64_t>(i);
+      ++bad;
+    }
+  if (bad == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << bad << " of " << g.size() << " differ; first at flat index "
+                                       << first << ": got " << g[first] << ", expected " << want[first];
+}
+
+::testing::AssertionResult same_ints(const Tensor& got, const Tensor& want) {
+  if (got.shape() != want.shape())
+    return ::testing::AssertionFailure() << "shape " << got.shape().str() << ", expected "
+                                         << want.shape().str();
+  return same_ints(got, int_values(want));
+}
+
+}  // namespace tu
