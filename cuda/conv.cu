@@ -158,9 +158,8 @@ void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tens
   // Enough blocks to fill the GPU: split the long reduction when the output has few tiles.
   const int tiles = ((K + BN - 1) / BN) * ((d.M + BM - 1) / BM);
   const int split = std::max(1, std::min(red / 1024, std::max(1, 1024 / tiles)));
-  Tensor part(Shape{split, d.M, K}, Device::CUDA);
   const float* DY = dy.f32();
-  float* PART = part.f32();
+  float* PART = scratch(static_cast<size_t>(split) * d.M * K);
   const InputPatch patch{x.f32(), d};
   const int64_t MK = static_cast<int64_t>(d.M) * K;
   gemm(d.M, K, red, split,

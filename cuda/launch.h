@@ -69,6 +69,11 @@ __device__ inline float block_max(float v) {
 
 cublasHandle_t cublas();  // created on first use for the current device
 
+// Device scratch memory for op temporaries (split-K partials, per-sample losses): grows to the largest
+// request and is then reused, so a training step calls no cudaMalloc after its first iteration.
+// `slot` separates buffers one op needs at once. Contents are unspecified.
+float* scratch(size_t floats, int slot = 0);
+
 #define ZF_CUBLAS_CHECK(call)                                                                 \
   do {                                                                                        \
     cublasStatus_t zf_st_ = (call);                                                           \

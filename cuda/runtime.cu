@@ -58,6 +58,25 @@ void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, si
 
 void memset_zero(void* p, size_t bytes) { ZF_CUDA_CHECK(cudaMemset(p, 0, bytes)); }
 
+float* scratch(size_t floats, int slot) {
+  struct Buffer {
+    void* p = nullptr;
+    size_t n = 0;
+  };
+  static Buffer buffers[64][2];  // [device][slot], kept for the process like the cuBLAS handles
+  int dev = 0;
+  ZF_CUDA_CHECK(cudaGetDevice(&dev));
+  ZF_CHECK(dev >= 0 && dev < 64 && slot >= 0 && slot < 2, "cuda scratch: device %d slot %d", dev, slot);
+  Buffer& b = buffers[dev][slot];
+  if (b.n < floats) {
+    if (b.p) ZF_CUDA_CHECK(cudaFree(b.p));
+    b.p = nullptr;
+    ZF_CUDA_CHECK(cudaMalloc(&b.p, floats * sizeof(float)));
+    b.n = floats;
+  }
+  return static_cast<float*>(b.p);
+}
+
 cublasHandle_t cublas() {
   // One handle per device, created on first use and kept for the process (cuBLAS handles are costly).
   static cublasHandle_t handles[64] = {};

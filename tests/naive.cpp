@@ -1,6 +1,6 @@
-// Naive float64 reference loops (see naive.h). Each function is the definition from DESIGN.md section 2
-// written as the most direct loop; only the RNG (core/rng.h) is shared with the library, because the
-// dropout mask is defined as a function of it.
+// Naive float64 reference loops (see naive.h). Each function is the definition from DESIGN.md
+// section 2 written as the most direct loop; only the RNG (core/rng.h) is shared with the library,
+// because the dropout mask is defined as a function of it.
 #include "naive.h"
 
 #include <algorithm>
@@ -17,8 +17,12 @@ DT::DT(const Shape& s) : shape(s), v(static_cast<size_t>(s.numel()), 0.0) {}
 static int64_t offset(const Shape& s, int64_t n, int64_t c, int64_t h, int64_t w) {
   return ((n * s[1] + c) * s[2] + h) * s[3] + w;
 }
-double& DT::at(int64_t n, int64_t c, int64_t h, int64_t w) { return v[offset(shape, n, c, h, w)]; }
-double DT::at(int64_t n, int64_t c, int64_t h, int64_t w) const { return v[offset(shape, n, c, h, w)]; }
+double& DT::at(int64_t n, int64_t c, int64_t h, int64_t w) {
+  return v[offset(shape, n, c, h, w)];
+}
+double DT::at(int64_t n, int64_t c, int64_t h, int64_t w) const {
+  return v[offset(shape, n, c, h, w)];
+}
 
 DT of(const zf::Tensor& t) {
   DT d(t.shape());
@@ -39,18 +43,21 @@ int conv_out(int in, int kernel, int stride, int pad) {
   return count;
 }
 
-// Ceil mode: window starts j*stride are kept while the window's unclipped end j*stride + kernel stays
-// less than one stride past the input (ceil((in - k)/s) + 1 of them), and (Caffe) the start itself must
-// lie inside the input.
+// Ceil mode: window starts j*stride are kept while the window's unclipped end j*stride + kernel
+// stays less than one stride past the input (ceil((in - k)/s) + 1 of them), and (Caffe) the start
+// itself must lie inside the input.
 int pool_out(int in, int kernel, int stride) {
   int count = 0;
   while (count * stride < in - kernel + stride && count * stride < in) ++count;
   return count;
 }
 
-static int64_t features(const Shape& s) { return s.numel() / s[0]; }
+static int64_t features(const Shape& s) {
+  return s.numel() / s[0];
+}
 
-// ---- convolution ---------------------------------------------------------------------------------------
+// ---- convolution
+// ---------------------------------------------------------------------------------------
 
 DT conv2d_forward(const DT& x, const DT& w, const DT& b, int stride, int pad) {
   const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
@@ -94,7 +101,8 @@ DT conv2d_backward_data(const DT& dy, const DT& w, const Shape& x_shape, int str
   return dx;
 }
 
-void conv2d_backward_weight(DT& dw, DT& db, const DT& dy, const DT& x, int kernel, int stride, int pad) {
+void conv2d_backward_weight(DT& dw, DT& db, const DT& dy, const DT& x, int kernel, int stride,
+                            int pad) {
   const int64_t C = x.shape[1], H = x.shape[2], W = x.shape[3], O = dy.shape[1];
   dw = DT(Shape{O, C, kernel, kernel});
   db = DT(Shape{O});
@@ -114,7 +122,8 @@ void conv2d_backward_weight(DT& dw, DT& db, const DT& dy, const DT& x, int kerne
         }
 }
 
-// ---- rectification ---------------------------------------------------------------------------------------
+// ---- rectification
+// ---------------------------------------------------------------------------------------
 
 DT relu_forward(const DT& x) {
   DT y(x.shape);
@@ -132,7 +141,7 @@ DT relu_project(const DT& r, const DT& x, zf::ReluRule rule) {
   DT out(r.shape);
   for (int64_t i = 0; i < r.numel(); ++i) {
     const bool rectify = rule != zf::ReluRule::Backprop;  // deconv and guided rectify the signal
-    const bool gate = rule != zf::ReluRule::Deconv;       // guided and backprop use the forward mask
+    const bool gate = rule != zf::ReluRule::Deconv;  // guided and backprop use the forward mask
     double s = r.v[i];
     if (rectify && s < 0) s = 0;
     if (gate && !(x.v[i] > 0)) s = 0;
@@ -141,7 +150,8 @@ DT relu_project(const DT& r, const DT& x, zf::ReluRule rule) {
   return out;
 }
 
-// ---- max-pooling ----------------------------------------------------------------------------------------
+// ---- max-pooling
+// ----------------------------------------------------------------------------------------
 
 void maxpool_forward(DT& y, std::vector<int32_t>& switches, const DT& x, int kernel, int stride) {
   const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
@@ -156,7 +166,8 @@ void maxpool_forward(DT& y, std::vector<int32_t>& switches, const DT& x, int ker
           // The window, clipped at the bottom and right borders; scanned in row-major order and a
           // later element replaces the best only when strictly greater, so the first maximum wins.
           const int64_t y0 = oy * stride, x0 = ox * stride;
-          const int64_t y1 = std::min<int64_t>(y0 + kernel, H), x1 = std::min<int64_t>(x0 + kernel, W);
+          const int64_t y1 = std::min<int64_t>(y0 + kernel, H),
+                        x1 = std::min<int64_t>(x0 + kernel, W);
           double best = x.at(n, c, y0, x0);
           int64_t arg = y0 * W + x0;
           for (int64_t iy = y0; iy < y1; ++iy)
@@ -180,10 +191,11 @@ DT maxpool_backward(const DT& dy, const std::vector<int32_t>& switches, const Sh
   return dx;
 }
 
-// ---- LRN ----------------------------------------------------------------------------------------------------
+// ---- LRN
+// ----------------------------------------------------------------------------------------------------
 
-// True when channel `other` lies in the window of `size` channels centred on `c` (clipping is implicit:
-// only existing channels are ever asked about).
+// True when channel `other` lies in the window of `size` channels centred on `c` (clipping is
+// implicit: only existing channels are ever asked about).
 static bool in_window(int64_t other, int64_t c, int size) {
   return std::llabs(other - c) <= size / 2;
 }
@@ -222,15 +234,16 @@ DT lrn_backward(const DT& dy, const DT& x, int size, double alpha, double beta, 
           double g = dy.at(n, j, h, w) * std::pow(s.at(n, j, h, w), -beta);
           for (int64_t c = 0; c < C; ++c) {
             if (!in_window(j, c, size)) continue;
-            g -= dy.at(n, c, h, w) * beta * x.at(n, c, h, w) * std::pow(s.at(n, c, h, w), -beta - 1) *
-                 (alpha / size) * 2 * x.at(n, j, h, w);
+            g -= dy.at(n, c, h, w) * beta * x.at(n, c, h, w) *
+                 std::pow(s.at(n, c, h, w), -beta - 1) * (alpha / size) * 2 * x.at(n, j, h, w);
           }
           dx.at(n, j, h, w) = g;
         }
   return dx;
 }
 
-// ---- fully connected --------------------------------------------------------------------------------------
+// ---- fully connected
+// --------------------------------------------------------------------------------------
 
 DT fc_forward(const DT& x, const DT& w, const DT& b) {
   const int64_t N = x.shape[0], F = features(x.shape), O = w.shape[0];
@@ -267,7 +280,8 @@ void fc_backward_weight(DT& dw, DT& db, const DT& dy, const DT& x) {
     }
 }
 
-// ---- dropout ------------------------------------------------------------------------------------------------
+// ---- dropout
+// ------------------------------------------------------------------------------------------------
 
 void dropout_forward(DT& y, DT& mask, const DT& x, float p, uint64_t seed, uint64_t stream) {
   y = DT(x.shape);
@@ -285,7 +299,8 @@ DT dropout_backward(const DT& dy, const DT& mask) {
   return dx;
 }
 
-// ---- softmax cross-entropy -----------------------------------------------------------------------------------
+// ---- softmax cross-entropy
+// -----------------------------------------------------------------------------------
 
 double softmax_xent_forward(DT& prob, const DT& logits, const std::vector<int32_t>& labels) {
   const int64_t N = logits.shape[0], K = logits.shape[1];
@@ -306,11 +321,13 @@ DT softmax_xent_backward(const DT& prob, const std::vector<int32_t>& labels) {
   const int64_t N = prob.shape[0], K = prob.shape[1];
   DT d(prob.shape);
   for (int64_t n = 0; n < N; ++n)
-    for (int64_t k = 0; k < K; ++k) d.v[n * K + k] = (prob.v[n * K + k] - (k == labels[n] ? 1 : 0)) / N;
+    for (int64_t k = 0; k < K; ++k)
+      d.v[n * K + k] = (prob.v[n * K + k] - (k == labels[n] ? 1 : 0)) / N;
   return d;
 }
 
-// ---- optimization and misc ----------------------------------------------------------------------------------
+// ---- optimization and misc
+// ----------------------------------------------------------------------------------
 
 void sgd_update(DT& w, DT& v, const DT& dw, double lr, double momentum, double weight_decay) {
   for (int64_t i = 0; i < w.numel(); ++i) {

@@ -1,15 +1,16 @@
-// Finite-difference gradient checks (Caffe style) of every backward op: conv data/weight/bias, relu,
-// maxpool, LRN, fc data/weight/bias, dropout and softmax cross-entropy.
+// Finite-difference gradient checks (Caffe style) of every backward op: conv data/weight/bias,
+// relu, maxpool, LRN, fc data/weight/bias, dropout and softmax cross-entropy.
 //
 // For an op y = f(x, ...) the scalar objective is L = sum_i y_i r_i with a fixed random r, so the
-// analytic gradient is the op's backward with dy = r. The numerical derivative is a central difference
-// (L(x + h) - L(x - h)) / (2h) taken THROUGH THE FLOAT32 OP ITSELF (not through naive.cpp): this checks
-// that each backward is the derivative of its own forward, independently of the float64 references.
-// L is accumulated in double, so the only float error is the rounding of the y_i that the perturbation
-// changes (unchanged y_i cancel exactly); the step h is 1e-2 on O(1) inputs and the actual perturbation
-// (float(x + h) - float(x - h)) is used as the denominator. Errors are |a - n| / max(|a|, |n|, 1), and
-// must stay below kTol. Kinks are avoided: ReLU inputs stay >= 0.1 away from 0, max-pool inputs are
-// distinct by 0.05 (> 2h), so no perturbation changes a mask or a switch.
+// analytic gradient is the op's backward with dy = r. The numerical derivative is a central
+// difference (L(x + h) - L(x - h)) / (2h) taken THROUGH THE FLOAT32 OP ITSELF (not through
+// naive.cpp): this checks that each backward is the derivative of its own forward, independently of
+// the float64 references. L is accumulated in double, so the only float error is the rounding of
+// the y_i that the perturbation changes (unchanged y_i cancel exactly); the step h is 1e-2 on O(1)
+// inputs and the actual perturbation (float(x + h) - float(x - h)) is used as the denominator.
+// Errors are |a - n| / max(|a|, |n|, 1), and must stay below kTol. Kinks are avoided: ReLU inputs
+// stay >= 0.1 away from 0, max-pool inputs are distinct by 0.05 (> 2h), so no perturbation changes
+// a mask or a switch.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -39,14 +40,15 @@ struct GradCheck {
 };
 
 std::ostream& operator<<(std::ostream& os, const GradCheck& c) {
-  return os << "max error " << c.max_err << " over " << c.checked << " elements; worst at " << c.worst
-            << ": analytic " << c.analytic << ", numeric " << c.numeric;
+  return os << "max error " << c.max_err << " over " << c.checked << " elements; worst at "
+            << c.worst << ": analytic " << c.analytic << ", numeric " << c.numeric;
 }
 
 // Compares analytic[i] with the central difference of objective() in param[i] for every element of
 // param, or for max_points random ones when it is larger.
-GradCheck grad_check(Tensor& param, const Tensor& analytic, const std::function<double()>& objective,
-                     double h, tu::Rng& g, int64_t max_points = 400) {
+GradCheck grad_check(Tensor& param, const Tensor& analytic,
+                     const std::function<double()>& objective, double h, tu::Rng& g,
+                     int64_t max_points = 400) {
   EXPECT_EQ(param.shape(), analytic.shape());
   std::vector<int64_t> points(static_cast<size_t>(param.numel()));
   for (int64_t i = 0; i < param.numel(); ++i) points[i] = i;
@@ -83,7 +85,8 @@ GradCheck grad_check(Tensor& param, const Tensor& analytic, const std::function<
   return ::testing::AssertionFailure() << c;
 }
 
-// ---- convolution -----------------------------------------------------------------------------------------
+// ---- convolution
+// -----------------------------------------------------------------------------------------
 
 struct ConvGradCase {
   Shape x;
@@ -101,9 +104,10 @@ const ConvGradCase kConvGradCases[] = {
 TEST(GradCheck, Conv2d) {
   tu::Rng g(201);
   for (const ConvGradCase& t : kConvGradCases) {
-    SCOPED_TRACE(::testing::Message() << "x " << t.x.str() << " k " << t.p.kernel << " s " << t.p.stride
-                                      << " p " << t.p.pad);
-    Tensor x = tu::uniform(t.x, g), w = tu::uniform(Shape{t.out, t.x[1], t.p.kernel, t.p.kernel}, g);
+    SCOPED_TRACE(::testing::Message() << "x " << t.x.str() << " k " << t.p.kernel << " s "
+                                      << t.p.stride << " p " << t.p.pad);
+    Tensor x = tu::uniform(t.x, g),
+           w = tu::uniform(Shape{t.out, t.x[1], t.p.kernel, t.p.kernel}, g);
     Tensor b = tu::uniform(Shape{t.out}, g), y;
     conv2d_forward(y, x, w, b, t.p);
     Tensor r = tu::uniform(y.shape(), g);
@@ -120,8 +124,8 @@ TEST(GradCheck, Conv2d) {
   }
 }
 
-// The checker must be able to fail: a gradient with the wrong sign, 5% too large, or with one element
-// wrong is rejected.
+// The checker must be able to fail: a gradient with the wrong sign, 5% too large, or with one
+// element wrong is rejected.
 TEST(GradCheck, RejectsWrongGradients) {
   tu::Rng g(202);
   ConvParams p{3, 2, 1};
@@ -146,7 +150,8 @@ TEST(GradCheck, RejectsWrongGradients) {
   EXPECT_FALSE(passes(grad_check(x, wrong, objective, 1e-2, g))) << "one wrong element accepted";
 }
 
-// ---- rectification -----------------------------------------------------------------------------------------
+// ---- rectification
+// -----------------------------------------------------------------------------------------
 
 TEST(GradCheck, Relu) {
   tu::Rng g(203);
@@ -174,7 +179,8 @@ TEST(GradCheck, ReluProjectBackprop) {
   EXPECT_TRUE(passes(grad_check(x, dx, objective, 1e-2, g)));
 }
 
-// ---- max-pooling ---------------------------------------------------------------------------------------------
+// ---- max-pooling
+// ---------------------------------------------------------------------------------------------
 
 TEST(GradCheck, Maxpool) {
   tu::Rng g(205);
@@ -182,9 +188,10 @@ TEST(GradCheck, Maxpool) {
     Shape x;
     PoolParams p;
   };
-  const Case cases[] = {{Shape{2, 2, 8, 7}, PoolParams{3, 2}},   // overlapping, clipped border windows
-                        {Shape{1, 3, 6, 6}, PoolParams{2, 3}},   // gaps between windows
-                        {Shape{1, 2, 7, 7}, PoolParams{3, 1}}};  // heavy overlap: shared switches add
+  const Case cases[] = {
+      {Shape{2, 2, 8, 7}, PoolParams{3, 2}},   // overlapping, clipped border windows
+      {Shape{1, 3, 6, 6}, PoolParams{2, 3}},   // gaps between windows
+      {Shape{1, 2, 7, 7}, PoolParams{3, 1}}};  // heavy overlap: shared switches add
   for (const Case& t : cases) {
     SCOPED_TRACE(t.x.str());
     Tensor x = tu::distinct(t.x, g, 0.05f), y, sw;
@@ -199,7 +206,8 @@ TEST(GradCheck, Maxpool) {
   }
 }
 
-// ---- LRN -------------------------------------------------------------------------------------------------------
+// ---- LRN
+// -------------------------------------------------------------------------------------------------------
 
 TEST(GradCheck, Lrn) {
   tu::Rng g(206);
@@ -215,7 +223,8 @@ TEST(GradCheck, Lrn) {
                         {Shape{1, 4, 2, 3}, LrnParams{3, 1.f, 1.25f, 0.5f}, 1.f, 1e-2},
                         {Shape{1, 6, 3, 2}, LrnParams{5, 1e-4f, 0.75f, 2.f}, 100.f, 0.1}};
   for (const Case& t : cases) {
-    SCOPED_TRACE(::testing::Message() << t.x.str() << " size " << t.p.size << " alpha " << t.p.alpha);
+    SCOPED_TRACE(::testing::Message()
+                 << t.x.str() << " size " << t.p.size << " alpha " << t.p.alpha);
     Tensor x = tu::uniform(t.x, g, -t.amplitude, t.amplitude), y, scale;
     lrn_forward(y, scale, x, t.p);
     Tensor r = tu::uniform(y.shape(), g), dx;
@@ -229,14 +238,16 @@ TEST(GradCheck, Lrn) {
   }
 }
 
-// ---- fully connected ---------------------------------------------------------------------------------------------
+// ---- fully connected
+// ---------------------------------------------------------------------------------------------
 
 TEST(GradCheck, Fc) {
   tu::Rng g(207);
   for (const Shape& xs : {Shape{3, 11}, Shape{2, 3, 2, 2}}) {
     SCOPED_TRACE(xs.str());
     const int64_t in = xs.numel() / xs[0], out = 5;
-    Tensor x = tu::uniform(xs, g), w = tu::uniform(Shape{out, in}, g), b = tu::uniform(Shape{out}, g), y;
+    Tensor x = tu::uniform(xs, g), w = tu::uniform(Shape{out, in}, g),
+           b = tu::uniform(Shape{out}, g), y;
     fc_forward(y, x, w, b);
     Tensor r = tu::uniform(y.shape(), g), dx(xs), dw, db;
     fc_backward_data(dx, r, w);
@@ -251,7 +262,8 @@ TEST(GradCheck, Fc) {
   }
 }
 
-// ---- dropout -------------------------------------------------------------------------------------------------------
+// ---- dropout
+// -------------------------------------------------------------------------------------------------------
 
 TEST(GradCheck, Dropout) {
   tu::Rng g(208);
@@ -267,7 +279,8 @@ TEST(GradCheck, Dropout) {
   EXPECT_TRUE(passes(grad_check(x, dx, objective, 1e-2, g)));
 }
 
-// ---- softmax cross-entropy: the objective is the loss itself ------------------------------------------------------
+// ---- softmax cross-entropy: the objective is the loss itself
+// ------------------------------------------------------
 
 TEST(GradCheck, SoftmaxXent) {
   tu::Rng g(209);

@@ -1,8 +1,8 @@
-// Every CPU op against its naive float64 loop (naive.cpp) on fresh seeded random inputs, over tables of
-// shapes: odd sizes, padding, stride 2 and 3, 1x1 and 7x7 kernels, batch 1 and > 1, ZFNet-like channel
-// counts at small spatial size. Max-pooling is checked on inputs with planted ties and partial border
-// windows, and its switches must match exactly. Every output is poisoned (NaN, or an impossible switch)
-// before the op runs, so an element the op does not write fails.
+// Every CPU op against its naive float64 loop (naive.cpp) on fresh seeded random inputs, over
+// tables of shapes: odd sizes, padding, stride 2 and 3, 1x1 and 7x7 kernels, batch 1 and > 1,
+// ZFNet-like channel counts at small spatial size. Max-pooling is checked on inputs with planted
+// ties and partial border windows, and its switches must match exactly. Every output is poisoned
+// (NaN, or an impossible switch) before the op runs, so an element the op does not write fails.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -23,7 +23,8 @@ constexpr double kSumTol = 1e-4;
 // Elementwise ops do one or two float operations per element.
 constexpr double kElemTol = 1e-6;
 
-// ---- convolution -----------------------------------------------------------------------------------------
+// ---- convolution
+// -----------------------------------------------------------------------------------------
 
 struct ConvCase {
   int64_t n, c, h, w, out;
@@ -31,8 +32,9 @@ struct ConvCase {
 };
 
 std::ostream& operator<<(std::ostream& os, const ConvCase& t) {
-  return os << "x [" << t.n << "," << t.c << "," << t.h << "," << t.w << "] -> " << t.out << " filters "
-            << t.kernel << "x" << t.kernel << " stride " << t.stride << " pad " << t.pad;
+  return os << "x [" << t.n << "," << t.c << "," << t.h << "," << t.w << "] -> " << t.out
+            << " filters " << t.kernel << "x" << t.kernel << " stride " << t.stride << " pad "
+            << t.pad;
 }
 
 const ConvCase kConvCases[] = {
@@ -61,7 +63,8 @@ TEST(Ops, Conv2dForwardAndBackwardMatchNaive) {
     Tensor x = tu::uniform(Shape{t.n, t.c, t.h, t.w}, g);
     Tensor w = tu::uniform(Shape{t.out, t.c, t.kernel, t.kernel}, g);
     Tensor b = tu::uniform(Shape{t.out}, g);
-    const naive::DT ny = naive::conv2d_forward(naive::of(x), naive::of(w), naive::of(b), t.stride, t.pad);
+    const naive::DT ny =
+        naive::conv2d_forward(naive::of(x), naive::of(w), naive::of(b), t.stride, t.pad);
 
     Tensor y = poisoned(ny.shape);
     conv2d_forward(y, x, w, b, p);
@@ -70,8 +73,9 @@ TEST(Ops, Conv2dForwardAndBackwardMatchNaive) {
     Tensor dy = tu::uniform(ny.shape, g);
     Tensor dx = poisoned(x.shape());
     conv2d_backward_data(dx, dy, w, p);
-    EXPECT_TRUE(near(dx, naive::conv2d_backward_data(naive::of(dy), naive::of(w), x.shape(), t.stride, t.pad),
-                     kSumTol))
+    EXPECT_TRUE(near(
+        dx, naive::conv2d_backward_data(naive::of(dy), naive::of(w), x.shape(), t.stride, t.pad),
+        kSumTol))
         << "conv2d_backward_data";
 
     Tensor dw = poisoned(w.shape()), db = poisoned(b.shape());
@@ -102,7 +106,8 @@ TEST(Ops, Conv2dShapesItsOutputs) {
   EXPECT_EQ(db.shape(), b.shape());
 }
 
-// ---- rectification ---------------------------------------------------------------------------------------
+// ---- rectification
+// ---------------------------------------------------------------------------------------
 
 // Uniform inputs with exact zeros planted, since "x > 0" must treat 0 as inactive.
 Tensor with_zeros(const Shape& s, tu::Rng& g) {
@@ -138,8 +143,9 @@ TEST(Ops, ReluProjectRulesMatchNaive) {
   }
 }
 
-// The three rules on one hand-made example, so that the rules themselves (not only the agreement with
-// naive.cpp) are pinned: signal r = [-2, 3, -4, 5] through a ReLU whose input x = [1, -1, 0, 2].
+// The three rules on one hand-made example, so that the rules themselves (not only the agreement
+// with naive.cpp) are pinned: signal r = [-2, 3, -4, 5] through a ReLU whose input x = [1, -1, 0,
+// 2].
 TEST(Ops, ReluProjectRulesByHand) {
   Tensor r(Shape{4}), x(Shape{4}), out;
   const float rv[] = {-2, 3, -4, 5}, xv[] = {1, -1, 0, 2};
@@ -150,11 +156,13 @@ TEST(Ops, ReluProjectRulesByHand) {
   for (int k = 0; k < 3; ++k) {
     out = poisoned(Shape{4});
     relu_project(out, r, x, rules[k]);
-    for (int i = 0; i < 4; ++i) EXPECT_EQ(out.f32()[i], want[k][i]) << relu_rule_name(rules[k]) << " " << i;
+    for (int i = 0; i < 4; ++i)
+      EXPECT_EQ(out.f32()[i], want[k][i]) << relu_rule_name(rules[k]) << " " << i;
   }
 }
 
-// ---- max-pooling -------------------------------------------------------------------------------------------
+// ---- max-pooling
+// -------------------------------------------------------------------------------------------
 
 enum class Fill { Uniform, Ties, Constant };
 
@@ -165,32 +173,35 @@ struct PoolCase {
 };
 
 std::ostream& operator<<(std::ostream& os, const PoolCase& t) {
-  return os << "x [" << t.n << "," << t.c << "," << t.h << "," << t.w << "] pool " << t.kernel << "/"
-            << t.stride << " fill " << static_cast<int>(t.fill);
+  return os << "x [" << t.n << "," << t.c << "," << t.h << "," << t.w << "] pool " << t.kernel
+            << "/" << t.stride << " fill " << static_cast<int>(t.fill);
 }
 
 const PoolCase kPoolCases[] = {
-    {2, 3, 8, 8, 3, 2, Fill::Ties},        // ceil mode: the last window is 2 wide (clipped)
-    {1, 4, 7, 9, 3, 2, Fill::Ties},        // odd, non-square; exact fit in H, clipped in W
-    {2, 2, 6, 6, 2, 3, Fill::Ties},        // stride > kernel: Caffe's "last window starts inside" rule
-    {1, 3, 5, 7, 1, 3, Fill::Uniform},     // kernel 1, stride 3: ceil would add a window past the end
-    {1, 2, 13, 13, 3, 2, Fill::Ties},      // ZFNet pool5 13 -> 6
-    {2, 5, 11, 10, 3, 1, Fill::Ties},      // stride 1: heavy overlap
-    {1, 1, 3, 3, 3, 2, Fill::Ties},        // one window covering the whole input
-    {1, 2, 4, 4, 3, 3, Fill::Uniform},     // last window a single row/column
-    {1, 16, 26, 26, 3, 2, Fill::Ties},     // ZFNet pool2 26 -> 13
-    {1, 3, 110, 110, 3, 2, Fill::Ties},    // ZFNet pool1 110 -> 55
-    {2, 3, 9, 9, 3, 2, Fill::Constant},    // every element tied: the window's first element wins
-    {1, 2, 10, 11, 4, 2, Fill::Uniform},   // even kernel
+    {2, 3, 8, 8, 3, 2, Fill::Ties},     // ceil mode: the last window is 2 wide (clipped)
+    {1, 4, 7, 9, 3, 2, Fill::Ties},     // odd, non-square; exact fit in H, clipped in W
+    {2, 2, 6, 6, 2, 3, Fill::Ties},     // stride > kernel: Caffe's "last window starts inside" rule
+    {1, 3, 5, 7, 1, 3, Fill::Uniform},  // kernel 1, stride 3: ceil would add a window past the end
+    {1, 2, 13, 13, 3, 2, Fill::Ties},   // ZFNet pool5 13 -> 6
+    {2, 5, 11, 10, 3, 1, Fill::Ties},   // stride 1: heavy overlap
+    {1, 1, 3, 3, 3, 2, Fill::Ties},     // one window covering the whole input
+    {1, 2, 4, 4, 3, 3, Fill::Uniform},  // last window a single row/column
+    {1, 16, 26, 26, 3, 2, Fill::Ties},  // ZFNet pool2 26 -> 13
+    {1, 3, 110, 110, 3, 2, Fill::Ties},   // ZFNet pool1 110 -> 55
+    {2, 3, 9, 9, 3, 2, Fill::Constant},   // every element tied: the window's first element wins
+    {1, 2, 10, 11, 4, 2, Fill::Uniform},  // even kernel
     {2, 6, 15, 14, 3, 2, Fill::Uniform},
 };
 
 Tensor pool_input(const PoolCase& t, tu::Rng& g) {
   Shape s{t.n, t.c, t.h, t.w};
   switch (t.fill) {
-    case Fill::Uniform: return tu::uniform(s, g);
-    case Fill::Ties: return tu::quantized(s, g, {-1.5f, -0.5f, 0.5f, 1.5f});
-    case Fill::Constant: return tu::quantized(s, g, {0.75f});
+    case Fill::Uniform:
+      return tu::uniform(s, g);
+    case Fill::Ties:
+      return tu::quantized(s, g, {-1.5f, -0.5f, 0.5f, 1.5f});
+    case Fill::Constant:
+      return tu::quantized(s, g, {0.75f});
   }
   return Tensor();
 }
@@ -232,15 +243,16 @@ TEST(Ops, MaxpoolForwardBackwardUnpoolMatchNaive) {
     unpool_forward(up, dy, sw, p);
     EXPECT_TRUE(near(up, want, kElemTol)) << "unpool_forward";
   }
-  // The tie planting must actually make overlapping windows share maxima, or the sums went untested.
+  // The tie planting must actually make overlapping windows share maxima, or the sums went
+  // untested.
   EXPECT_GT(shared_total, 50);
 }
 
 // A 4x4 plane pooled 3/2 in ceil mode, worked out by hand: windows rows/cols [0,3) and [2,4).
 //   1 5 5 2     window (0,0): max 5, first at (0,1) -> 1     window (0,1): 5 at (0,2) -> 2
-//   5 0 3 5     window (1,0): 6 at (3,2) -> 14               window (1,1): 6 at (3,2) -> 14 (shared,
-//   4 5 1 1     even though (3,3) is also 6: the first maximum in row-major order wins)
-//   2 2 6 6
+//   5 0 3 5     window (1,0): 6 at (3,2) -> 14               window (1,1): 6 at (3,2) -> 14
+//   (shared, 4 5 1 1     even though (3,3) is also 6: the first maximum in row-major order wins) 2
+//   2 6 6
 TEST(Ops, MaxpoolByHand) {
   const float xv[16] = {1, 5, 5, 2, 5, 0, 3, 5, 4, 5, 1, 1, 2, 2, 6, 6};
   Tensor x(Shape{1, 1, 4, 4});
@@ -265,16 +277,19 @@ TEST(Ops, MaxpoolByHand) {
   }
 }
 
-// ---- LRN ---------------------------------------------------------------------------------------------------
+// ---- LRN
+// ---------------------------------------------------------------------------------------------------
 
 struct LrnCase {
   int64_t n, c, h, w;
   LrnParams p;
-  float amplitude;  // inputs uniform in [-amplitude, amplitude): large enough that the sum term matters
+  float amplitude;  // inputs uniform in [-amplitude, amplitude): large enough that the sum term
+                    // matters
 };
 
 const LrnCase kLrnCases[] = {
-    {2, 7, 5, 5, LrnParams{5, 1e-4f, 0.75f, 2.f}, 100.f},  // the paper's defaults on conv-sized values
+    {2, 7, 5, 5, LrnParams{5, 1e-4f, 0.75f, 2.f},
+     100.f},  // the paper's defaults on conv-sized values
     {1, 3, 4, 4, LrnParams{5, 1e-4f, 0.75f, 2.f}, 150.f},  // window wider than the channels
     {1, 1, 3, 3, LrnParams{5, 1e-4f, 0.75f, 2.f}, 150.f},  // one channel
     {2, 16, 6, 6, LrnParams{3, 1e-2f, 0.5f, 1.f}, 5.f},
@@ -287,9 +302,9 @@ const LrnCase kLrnCases[] = {
 TEST(Ops, LrnForwardBackwardMatchNaive) {
   tu::Rng g(106);
   for (const LrnCase& t : kLrnCases) {
-    SCOPED_TRACE(::testing::Message() << "x [" << t.n << "," << t.c << "," << t.h << "," << t.w
-                                      << "] size " << t.p.size << " alpha " << t.p.alpha << " beta "
-                                      << t.p.beta << " k " << t.p.k);
+    SCOPED_TRACE(::testing::Message()
+                 << "x [" << t.n << "," << t.c << "," << t.h << "," << t.w << "] size " << t.p.size
+                 << " alpha " << t.p.alpha << " beta " << t.p.beta << " k " << t.p.k);
     Tensor x = tu::uniform(Shape{t.n, t.c, t.h, t.w}, g, -t.amplitude, t.amplitude);
     naive::DT ny, nscale;
     naive::lrn_forward(ny, nscale, naive::of(x), t.p.size, t.p.alpha, t.p.beta, t.p.k);
@@ -300,13 +315,15 @@ TEST(Ops, LrnForwardBackwardMatchNaive) {
 
     Tensor dy = tu::uniform(x.shape(), g), dx = poisoned(x.shape());
     lrn_backward(dx, dy, x, y, scale, t.p);
-    EXPECT_TRUE(near(dx, naive::lrn_backward(naive::of(dy), naive::of(x), t.p.size, t.p.alpha, t.p.beta, t.p.k),
-                     1e-4))
+    EXPECT_TRUE(near(
+        dx, naive::lrn_backward(naive::of(dy), naive::of(x), t.p.size, t.p.alpha, t.p.beta, t.p.k),
+        1e-4))
         << "lrn_backward";
   }
 }
 
-// ---- fully connected ---------------------------------------------------------------------------------------
+// ---- fully connected
+// ---------------------------------------------------------------------------------------
 
 struct FcCase {
   Shape x;
@@ -314,9 +331,10 @@ struct FcCase {
 };
 
 const FcCase kFcCases[] = {
-    {Shape{1, 5}, 3},           {Shape{3, 17}, 9},      {Shape{2, 4, 3, 3}, 10},  // 4-d input, flattened
-    {Shape{4, 1024}, 64},       {Shape{2, 256, 3, 3}, 100},                       // pool5-like input
-    {Shape{5, 1}, 1},           {Shape{1, 4096}, 37},
+    {Shape{1, 5}, 3},        {Shape{3, 17}, 9},
+    {Shape{2, 4, 3, 3}, 10},                              // 4-d input, flattened
+    {Shape{4, 1024}, 64},    {Shape{2, 256, 3, 3}, 100},  // pool5-like input
+    {Shape{5, 1}, 1},        {Shape{1, 4096}, 37},
 };
 
 TEST(Ops, FcForwardBackwardMatchNaive) {
@@ -324,10 +342,12 @@ TEST(Ops, FcForwardBackwardMatchNaive) {
   for (const FcCase& t : kFcCases) {
     SCOPED_TRACE(::testing::Message() << "x " << t.x.str() << " -> " << t.out);
     const int64_t in = t.x.numel() / t.x[0];
-    Tensor x = tu::uniform(t.x, g), w = tu::uniform(Shape{t.out, in}, g), b = tu::uniform(Shape{t.out}, g);
+    Tensor x = tu::uniform(t.x, g), w = tu::uniform(Shape{t.out, in}, g),
+           b = tu::uniform(Shape{t.out}, g);
     Tensor y = poisoned(Shape{t.x[0], t.out});
     fc_forward(y, x, w, b);
-    EXPECT_TRUE(near(y, naive::fc_forward(naive::of(x), naive::of(w), naive::of(b)), kSumTol)) << "fc_forward";
+    EXPECT_TRUE(near(y, naive::fc_forward(naive::of(x), naive::of(w), naive::of(b)), kSumTol))
+        << "fc_forward";
 
     Tensor dy = tu::uniform(y.shape(), g);
     const naive::DT ndx = naive::fc_backward_data(naive::of(dy), naive::of(w), t.x);
@@ -347,7 +367,8 @@ TEST(Ops, FcForwardBackwardMatchNaive) {
   }
 }
 
-// ---- dropout -----------------------------------------------------------------------------------------------
+// ---- dropout
+// -----------------------------------------------------------------------------------------------
 
 TEST(Ops, DropoutMatchesNaive) {
   tu::Rng g(108);
@@ -364,7 +385,8 @@ TEST(Ops, DropoutMatchesNaive) {
       EXPECT_TRUE(near(y, ny, kElemTol)) << "y";
       Tensor dy = tu::uniform(s, g), dx = poisoned(s);
       dropout_backward(dx, dy, mask);
-      EXPECT_TRUE(near(dx, naive::dropout_backward(naive::of(dy), nmask), kElemTol)) << "dropout_backward";
+      EXPECT_TRUE(near(dx, naive::dropout_backward(naive::of(dy), nmask), kElemTol))
+          << "dropout_backward";
     }
 }
 
@@ -387,7 +409,8 @@ TEST(Ops, DropoutMaskIsSeededAndHasTheRightRate) {
   EXPECT_GT(differ, s.numel() / 5);  // independent masks differ in ~42% of the elements
 }
 
-// ---- softmax cross-entropy ---------------------------------------------------------------------------------
+// ---- softmax cross-entropy
+// ---------------------------------------------------------------------------------
 
 struct XentCase {
   int64_t n, k;
@@ -395,10 +418,10 @@ struct XentCase {
 };
 
 const XentCase kXentCases[] = {
-    {1, 1, 1.f, 0.f},        // a single class: probability 1, loss 0
-    {4, 10, 3.f, 0.f},       {3, 1000, 10.f, 0.f},  // fc8-sized
-    {2, 7, 30.f, 1000.f},    // exp(1000) overflows float: the max must be subtracted
-    {5, 3, 80.f, -500.f},    // nearly one-hot probabilities
+    {1, 1, 1.f, 0.f},                            // a single class: probability 1, loss 0
+    {4, 10, 3.f, 0.f},    {3, 1000, 10.f, 0.f},  // fc8-sized
+    {2, 7, 30.f, 1000.f},  // exp(1000) overflows float: the max must be subtracted
+    {5, 3, 80.f, -500.f},  // nearly one-hot probabilities
 };
 
 TEST(Ops, SoftmaxXentMatchesNaive) {
@@ -423,7 +446,8 @@ TEST(Ops, SoftmaxXentMatchesNaive) {
   }
 }
 
-// ---- optimization and misc ---------------------------------------------------------------------------------
+// ---- optimization and misc
+// ---------------------------------------------------------------------------------
 
 TEST(Ops, SgdUpdateMatchesNaive) {
   tu::Rng g(111);
@@ -432,8 +456,8 @@ TEST(Ops, SgdUpdateMatchesNaive) {
   };
   for (const Shape& s : {Shape{4, 3, 3, 3}, Shape{1001}, Shape{64, 37}})
     for (Hyper h : {Hyper{0.01f, 0.9f, 5e-4f}, Hyper{0.5f, 0.f, 0.f}, Hyper{1e-3f, 0.99f, 0.1f}}) {
-      SCOPED_TRACE(::testing::Message() << s.str() << " lr " << h.lr << " m " << h.momentum << " wd "
-                                        << h.decay);
+      SCOPED_TRACE(::testing::Message()
+                   << s.str() << " lr " << h.lr << " m " << h.momentum << " wd " << h.decay);
       Tensor w = tu::uniform(s, g), v = tu::uniform(s, g, -0.1f, 0.1f), dw = tu::uniform(s, g);
       naive::DT nw = naive::of(w), nv = naive::of(v);
       naive::sgd_update(nw, nv, naive::of(dw), h.lr, h.momentum, h.decay);
@@ -456,9 +480,11 @@ TEST(Ops, RenormFiltersMatchesNaive) {
     const int64_t per = s.numel() / O;
     for (int64_t o = 0; o < O; ++o) {
       double ss = 0;
-      for (int64_t i = 0; i < per; ++i) ss += static_cast<double>(w.f32()[o * per + i]) * w.f32()[o * per + i];
+      for (int64_t i = 0; i < per; ++i)
+        ss += static_cast<double>(w.f32()[o * per + i]) * w.f32()[o * per + i];
       const double k = target_rms[o] / std::sqrt(ss / per);
-      for (int64_t i = 0; i < per; ++i) w.f32()[o * per + i] = static_cast<float>(w.f32()[o * per + i] * k);
+      for (int64_t i = 0; i < per; ++i)
+        w.f32()[o * per + i] = static_cast<float>(w.f32()[o * per + i] * k);
     }
     naive::DT nw = naive::of(w);
     const Tensor before = w.clone();
@@ -467,10 +493,12 @@ TEST(Ops, RenormFiltersMatchesNaive) {
     EXPECT_TRUE(near(w, nw, kElemTol));
     for (int64_t o = 0; o < O; ++o) {
       double ss = 0;
-      for (int64_t i = 0; i < per; ++i) ss += static_cast<double>(before.f32()[o * per + i]) * before.f32()[o * per + i];
+      for (int64_t i = 0; i < per; ++i)
+        ss += static_cast<double>(before.f32()[o * per + i]) * before.f32()[o * per + i];
       if (std::sqrt(ss / per) > radius) continue;
       for (int64_t i = 0; i < per; ++i)
-        ASSERT_EQ(w.f32()[o * per + i], before.f32()[o * per + i]) << "filter " << o << " was under the radius";
+        ASSERT_EQ(w.f32()[o * per + i], before.f32()[o * per + i])
+            << "filter " << o << " was under the radius";
     }
   }
 }

@@ -1,6 +1,7 @@
-// The shape functions (core/shapes.h): ZFNet's shape table of DESIGN section 3, the edge cases of ceil-mode
-// pooling (exact fit, clipped last window, Caffe's "last window starts inside" rule, window = input), and
-// both formulas against the counting definitions in naive.cpp over a grid of sizes.
+// The shape functions (core/shapes.h): ZFNet's shape table of DESIGN section 3, the edge cases of
+// ceil-mode pooling (exact fit, clipped last window, Caffe's "last window starts inside" rule,
+// window = input), and both formulas against the counting definitions in naive.cpp over a grid of
+// sizes.
 #include <gtest/gtest.h>
 
 #include "core/shapes.h"
@@ -73,7 +74,8 @@ TEST(Shapes, PoolOutSizeAgreesWithCountingDefinition) {
     for (int k = 1; k <= std::min(in, 7); ++k)
       for (int s = 1; s <= 5; ++s) {
         const int out = pool_out_size(in, PoolParams{k, s});
-        ASSERT_EQ(out, naive::pool_out(in, k, s)) << "in " << in << " kernel " << k << " stride " << s;
+        ASSERT_EQ(out, naive::pool_out(in, k, s))
+            << "in " << in << " kernel " << k << " stride " << s;
         // Every window starts inside the input and overlaps it; the windows cover the input's end
         // unless the stride skips over it.
         ASSERT_LT((out - 1) * s, in);

@@ -1,6 +1,7 @@
-// Tensor basics (shapes, ensure reusing storage, moves, clone, copy_from and reshape checks, dtype checks,
-// no silent CUDA fallback) and the counter-based RNG: deterministic per (seed, stream, index), streams and
-// seeds independent, Philox4x32-10 known-answer vectors, and the moments of rng_uniform and rng_normal.
+// Tensor basics (shapes, ensure reusing storage, moves, clone, copy_from and reshape checks, dtype
+// checks, no silent CUDA fallback) and the counter-based RNG: deterministic per (seed, stream,
+// index), streams and seeds independent, Philox4x32-10 known-answer vectors, and the moments of
+// rng_uniform and rng_normal.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -37,7 +38,8 @@ TEST(Tensor, ConstructAndDescribe) {
   EXPECT_EQ(t.w(), 5);
   EXPECT_TRUE(t.is_cpu());
   EXPECT_EQ(t.desc(), "[2,3,4,5] f32 cpu");
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(t.raw()) % 64, 0u) << "host storage should be 64-byte aligned";
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(t.raw()) % 64, 0u)
+      << "host storage should be 64-byte aligned";
   Tensor i(Shape{3}, Device::CPU, DType::I32);
   EXPECT_EQ(i.desc(), "[3] i32 cpu");
   EXPECT_TRUE(Tensor().empty());
@@ -77,7 +79,8 @@ TEST(Tensor, EnsureReusesStorage) {
   EXPECT_EQ(t.raw(), p);
   t.ensure(Shape{1000}, Device::CPU);  // larger: new storage of the new size
   EXPECT_EQ(t.numel(), 1000);
-  for (int64_t i = 0; i < t.numel(); ++i) t.f32()[i] = static_cast<float>(i);  // writable everywhere
+  for (int64_t i = 0; i < t.numel(); ++i)
+    t.f32()[i] = static_cast<float>(i);  // writable everywhere
   EXPECT_EQ(t.f32()[999], 999.f);
 }
 
@@ -97,7 +100,8 @@ TEST(Tensor, MoveTransfersStorage) {
   Tensor b(std::move(a));
   EXPECT_EQ(b.raw(), p);
   EXPECT_TRUE(tu::near(b, ref, 0));
-  EXPECT_TRUE(a.raw() == nullptr);  // NOLINT(bugprone-use-after-move): the moved-from state is specified
+  EXPECT_TRUE(a.raw() ==
+              nullptr);  // NOLINT(bugprone-use-after-move): the moved-from state is specified
   EXPECT_TRUE(a.empty());
   Tensor c(Shape{2});
   c = std::move(b);
@@ -125,7 +129,8 @@ TEST(Tensor, CloneIsDeep) {
 
 TEST(Tensor, CopyFromChecksShapeAndDtype) {
   tu::Rng g(304);
-  Tensor a = tu::uniform(Shape{2, 6}, g), b(Shape{2, 6}), c(Shape{3, 4}), d(Shape{2, 6}, Device::CPU, DType::I32);
+  Tensor a = tu::uniform(Shape{2, 6}, g), b(Shape{2, 6}), c(Shape{3, 4}),
+         d(Shape{2, 6}, Device::CPU, DType::I32);
   b.copy_from(a);
   EXPECT_TRUE(tu::near(b, a, 0));
   std::string e = tu::error_of([&] { c.copy_from(a); });  // same numel, other shape
@@ -159,8 +164,8 @@ TEST(Tensor, ParseDevice) {
   EXPECT_STREQ(device_name(Device::CUDA), "cuda");
 }
 
-// No silent fallback: without a usable GPU, asking for CUDA memory throws instead of handing out host
-// memory.
+// No silent fallback: without a usable GPU, asking for CUDA memory throws instead of handing out
+// host memory.
 TEST(Tensor, CudaTensorWithoutGpuThrows) {
   if (backend::cuda_available()) GTEST_SKIP() << "a GPU is present: " << backend::cuda_status();
   EXPECT_FALSE(backend::cuda_status().empty());
@@ -170,7 +175,8 @@ TEST(Tensor, CudaTensorWithoutGpuThrows) {
   EXPECT_THROW(host.to(Device::CUDA), Error);
 }
 
-// ---- RNG ------------------------------------------------------------------------------------------------
+// ---- RNG
+// ------------------------------------------------------------------------------------------------
 
 TEST(Rng, DeterministicPerSeedStreamIndex) {
   for (uint64_t i : {0ull, 1ull, 2ull, 3ull, 4ull, 12345ull, (1ull << 40) + 3}) {
@@ -180,7 +186,8 @@ TEST(Rng, DeterministicPerSeedStreamIndex) {
   }
 }
 
-// Different streams, seeds and indices give unrelated values: equal 32-bit draws are ~n/2^32 events.
+// Different streams, seeds and indices give unrelated values: equal 32-bit draws are ~n/2^32
+// events.
 TEST(Rng, StreamsSeedsAndIndicesDiffer) {
   const int n = 10000;
   int same_stream = 0, same_seed = 0, same_next = 0, same_high = 0;
@@ -197,7 +204,8 @@ TEST(Rng, StreamsSeedsAndIndicesDiffer) {
   EXPECT_LE(same_high, 1);
   // Streams that differ only in their upper 32 bits are distinct too.
   int same_stream_high = 0;
-  for (int i = 0; i < 1000; ++i) same_stream_high += rng_u32(1, 5, i) == rng_u32(1, 5 + (1ull << 32), i);
+  for (int i = 0; i < 1000; ++i)
+    same_stream_high += rng_u32(1, 5, i) == rng_u32(1, 5 + (1ull << 32), i);
   EXPECT_LE(same_stream_high, 1);
 }
 
@@ -220,7 +228,8 @@ TEST(Rng, PhiloxKnownAnswers) {
   };
   for (const Kat& k : kats) {
     const U32x4 r = philox4x32(k.ctr[0], k.ctr[1], k.ctr[2], k.ctr[3], k.key);
-    for (int j = 0; j < 4; ++j) EXPECT_EQ(r.v[j], k.out[j]) << "word " << j << " of ctr " << std::hex << k.ctr[0];
+    for (int j = 0; j < 4; ++j)
+      EXPECT_EQ(r.v[j], k.out[j]) << "word " << j << " of ctr " << std::hex << k.ctr[0];
   }
 }
 
@@ -240,7 +249,7 @@ TEST(Rng, UniformMoments) {
   EXPECT_LT(hi, 1.f);
   EXPECT_LT(lo, 1e-3f);  // the whole range is reached
   EXPECT_GT(hi, 1 - 1e-3f);
-  EXPECT_NEAR(mean, 0.5, 0.005);          // 5 sigma = 5 * sqrt(1/12/n) ~ 0.0046
+  EXPECT_NEAR(mean, 0.5, 0.005);  // 5 sigma = 5 * sqrt(1/12/n) ~ 0.0046
   EXPECT_NEAR(var, 1.0 / 12.0, 0.002);
 }
 
@@ -259,7 +268,7 @@ TEST(Rng, NormalMoments) {
   const double mean = sum / n, sd = std::sqrt(sq / n - mean * mean);
   EXPECT_NEAR(mean, 0.0, 0.016);  // 5 sigma
   EXPECT_NEAR(sd, 1.0, 0.012);
-  EXPECT_NEAR(quart / n, 3.0, 0.2);   // Gaussian kurtosis, not merely the right variance
+  EXPECT_NEAR(quart / n, 3.0, 0.2);  // Gaussian kurtosis, not merely the right variance
   EXPECT_NEAR(beyond3, 0.0027 * n, 5 * std::sqrt(0.0027 * n));
 }
 

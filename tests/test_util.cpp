@@ -44,7 +44,8 @@ Tensor distinct(const Shape& s, Rng& g, float gap) {
   std::vector<int64_t> order(static_cast<size_t>(t.numel()));
   std::iota(order.begin(), order.end(), 0);
   std::shuffle(order.begin(), order.end(), g);
-  const float offset = -gap * static_cast<float>(t.numel()) / 2 + gap / 3;  // centred, never exactly 0
+  const float offset =
+      -gap * static_cast<float>(t.numel()) / 2 + gap / 3;  // centred, never exactly 0
   float* p = t.f32();
   for (int64_t i = 0; i < t.numel(); ++i) p[i] = offset + gap * static_cast<float>(order[i]);
   return t;
@@ -124,7 +125,8 @@ std::vector<int32_t> int_values(const Tensor& t) {
 }
 
 ::testing::AssertionResult same_ints(const Tensor& got, const std::vector<int32_t>& want) {
-  if (got.dtype() != DType::I32) return ::testing::AssertionFailure() << got.desc() << " is not i32";
+  if (got.dtype() != DType::I32)
+    return ::testing::AssertionFailure() << got.desc() << " is not i32";
   const std::vector<int32_t> g = int_values(got);
   if (g.size() != want.size())
     return ::testing::AssertionFailure() << g.size() << " values, expected " << want.size();
@@ -135,14 +137,15 @@ std::vector<int32_t> int_values(const Tensor& t) {
       ++bad;
     }
   if (bad == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << bad << " of " << g.size() << " differ; first at flat index "
-                                       << first << ": got " << g[first] << ", expected " << want[first];
+  return ::testing::AssertionFailure()
+         << bad << " of " << g.size() << " differ; first at flat index " << first << ": got "
+         << g[first] << ", expected " << want[first];
 }
 
 ::testing::AssertionResult same_ints(const Tensor& got, const Tensor& want) {
   if (got.shape() != want.shape())
-    return ::testing::AssertionFailure() << "shape " << got.shape().str() << ", expected "
-                                         << want.shape().str();
+    return ::testing::AssertionFailure()
+           << "shape " << got.shape().str() << ", expected " << want.shape().str();
   return same_ints(got, int_values(want));
 }
 

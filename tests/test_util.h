@@ -1,6 +1,6 @@
-// Helpers shared by the test files: seeded random tensors (never zeros), poisoned outputs (so an element
-// an op forgets to write fails the comparison), comparisons with a relative error that names the worst
-// element, and the error message of a throwing call.
+// Helpers shared by the test files: seeded random tensors (never zeros), poisoned outputs (so an
+// element an op forgets to write fails the comparison), comparisons with a relative error that
+// names the worst element, and the error message of a throwing call.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -28,14 +28,16 @@ zf::Tensor distinct(const zf::Shape& s, Rng& g, float gap);
 // Class labels in [0, classes), i32.
 zf::Tensor labels(int64_t n, int classes, Rng& g);
 
-// An output of shape s on device d whose every element is garbage: NaN for f32, a value no switch can
-// take for i32. An op that leaves any element unwritten fails the comparison.
-zf::Tensor poisoned(const zf::Shape& s, zf::Device d = zf::Device::CPU, zf::DType t = zf::DType::F32);
+// An output of shape s on device d whose every element is garbage: NaN for f32, a value no switch
+// can take for i32. An op that leaves any element unwritten fails the comparison.
+zf::Tensor poisoned(const zf::Shape& s, zf::Device d = zf::Device::CPU,
+                    zf::DType t = zf::DType::F32);
 constexpr int32_t kPoisonIndex = -777777;
 
-// The largest |got - want| / max(|want|, floor) over all elements, floor = mean |want| (so that results
-// that happen to be near zero are judged against the tensor's typical size, the scale of the float
-// rounding in a long sum). NaN or a shape mismatch fails. rtol = 0 demands exact equality.
+// The largest |got - want| / max(|want|, floor) over all elements, floor = mean |want| (so that
+// results that happen to be near zero are judged against the tensor's typical size, the scale of
+// the float rounding in a long sum). NaN or a shape mismatch fails. rtol = 0 demands exact
+// equality.
 ::testing::AssertionResult near(const zf::Tensor& got, const naive::DT& want, double rtol);
 ::testing::AssertionResult near(const zf::Tensor& got, const zf::Tensor& want, double rtol);
 ::testing::AssertionResult near(double got, double want, double rtol);
