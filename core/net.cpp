@@ -82,8 +82,8 @@ Net::Net(std::vector<std::unique_ptr<Layer>> layers, Shape input_chw)
   ZF_CHECK(!layers_.empty(), "a net needs at least one layer");
   for (int i = 0; i < size(); ++i) {
     layers_[i]->set_index(i);
-    bool is_loss = dynamic_cast<SoftmaxLossLayer*>(layers_[i].get()) != nullptr;
-    ZF_CHECK(is_loss == (i == size() - 1), "layer %s: softmax_loss must be the last layer, and only there",
+    const bool is_loss = dynamic_cast<SoftmaxLossLayer*>(layers_[i].get()) != nullptr;
+    ZF_CHECK(!is_loss || i == size() - 1, "layer %s: softmax_loss can only be the last layer",
              layers_[i]->name().c_str());
   }
 }

@@ -32,7 +32,8 @@ class Net {
   // Forward through layers 0..last only (visualization needs no more).
   void forward_to(const Tensor& x, int last, const RunState& rs);
   // The deconvnet: carries `r` (shaped as output(from)) down through layers from..0 with each layer's
-  // project step; returns the signal in input space. Needs the forward pass of the same batch.
+  // project step; returns the signal in input space. Needs the forward pass of the same batch. The
+  // result lives in a buffer of the net's: valid until the next project() or to().
   const Tensor& project(const Tensor& r, int from, const ProjectOptions& opt);
   // Backward through every layer (after a forward with labels); the input gets no gradient.
   void backward();

@@ -1,10 +1,11 @@
-// The deconvnet (DESIGN section 4) on small nets built from YAML text: projections with hand-set filters
-// against their closed form (a conv's filter placed at the unit's receptive field, unpooling through the
-// switches), receptive-field geometry of a ZFNet-like stack, `rule backprop` against the trainer's
-// backward pass (LRN skipped or crossed), batch-vs-single and repeat determinism (bitwise), top-k mining's
-// bookkeeping, and how the deconv / guided / backprop rules differ.
-// Run: build/tests/zf_tests --gtest_filter='Deconvnet*:ReceptiveField*:TopK*:ReluRules*'
-// The random draws come from ZF_TEST_SEED when it is set (a failure prints the seed it used).
+// The deconvnet (DESIGN section 4) on small nets built from YAML text: projections with hand-set
+// filters against their closed form (a conv's filter placed at the unit's receptive field,
+// unpooling through the switches), receptive-field geometry of a ZFNet-like stack, `rule backprop`
+// against the trainer's backward pass (LRN skipped or crossed), batch-vs-single and repeat
+// determinism (bitwise), top-k mining's bookkeeping, and how the deconv / guided / backprop rules
+// differ. Run: build/tests/zf_train_tests
+// --gtest_filter='Deconvnet*:ReceptiveField*:TopK*:ReluRules*' Random draws (inputs, weights) come
+// from seed ZF_TEST_SEED when it is set, else from a fixed seed.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -30,12 +31,13 @@ uint64_t test_seed() {
 }
 
 // A net from an `input:` map and a `layers:` list given as YAML lines ("  - {name: .., type: ..}").
-// Net insists on a softmax_loss as the last layer, so a classifier head follows the layers under test
-// (projections and forward_to never reach it).
+// Net insists on a softmax_loss as the last layer, so a classifier head follows the layers under
+// test (projections and forward_to never reach it).
 Net build_net(int c, int h, int w, const std::string& layers) {
-  const std::string yaml = strprintf("input: {channels: %d, height: %d, width: %d}\nlayers:\n", c, h, w) + layers +
-                           "  - {name: head, type: fc, outputs: 2}\n"
-                           "  - {name: loss, type: softmax_loss}\n";
+  const std::string yaml =
+      strprintf("input: {channels: %d, height: %d, width: %d}\nlayers:\n", c, h, w) + layers +
+      "  - {name: head, type: fc, outputs: 2}\n"
+      "  - {name: loss, type: softmax_loss}\n";
   return Net::from_yaml(yaml, "test_visualize.yaml");
 }
 
@@ -53,14 +55,17 @@ void set_values(Param& p, const std::vector<float>& v) {
 // N(0, 1) values from the test's seed; `stream` keeps the draws of different tests apart.
 Tensor random_tensor(const Shape& s, uint64_t stream) {
   Tensor t(s);
-  for (int64_t i = 0; i < t.numel(); ++i) t.f32()[i] = rng_normal(test_seed(), stream, static_cast<uint64_t>(i));
+  for (int64_t i = 0; i < t.numel(); ++i)
+    t.f32()[i] = rng_normal(test_seed(), stream, static_cast<uint64_t>(i));
   return t;
 }
 
 int64_t offset(const Tensor& t, int64_t n, int64_t c, int64_t y, int64_t x) {
   return ((n * t.c() + c) * t.h() + y) * t.w() + x;
 }
-float at(const Tensor& t, int64_t n, int64_t c, int64_t y, int64_t x) { return t.f32()[offset(t, n, c, y, x)]; }
+float at(const Tensor& t, int64_t n, int64_t c, int64_t y, int64_t x) {
+  return t.f32()[offset(t, n, c, y, x)];
+}
 
 struct Unit {
   int n, f, y, x;
@@ -76,8 +81,8 @@ Unit strongest(const Tensor& a, int n, int f) {
   return u;
 }
 
-// The strongest unit of the first feature from f on (cyclically) that is active anywhere in image n: with
-// random filters over rectified inputs, some features are off everywhere.
+// The strongest unit of the first feature from f on (cyclically) that is active anywhere in image
+// n: with random filters over rectified inputs, some features are off everywhere.
 Unit strongest_alive(const Tensor& a, int n, int f) {
   for (int i = 0; i < a.c(); ++i) {
     const Unit u = strongest(a, n, static_cast<int>((f + i) % a.c()));
@@ -93,7 +98,9 @@ Tensor signal(const Shape& like, const std::vector<Unit>& units) {
   return r;
 }
 
-Tensor copy_of(const Tensor& t) { return t.clone(); }
+Tensor copy_of(const Tensor& t) {
+  return t.clone();
+}
 
 // One image of a batch, as a batch of one.
 Tensor image(const Tensor& batch, int64_t n) {
@@ -114,13 +121,14 @@ Tensor image(const Tensor& batch, int64_t n) {
       worst = std::max(worst, std::fabs(static_cast<double>(got[i]) - want[i]));
     }
   if (!bad) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << bad << " of " << n << " values differ; first at flat index " << first
-                                       << ": got " << got[first] << ", want " << want[first]
-                                       << "; max |difference| " << worst;
+  return ::testing::AssertionFailure()
+         << bad << " of " << n << " values differ; first at flat index " << first << ": got "
+         << got[first] << ", want " << want[first] << "; max |difference| " << worst;
 }
 ::testing::AssertionResult same_values(const Tensor& got, const Tensor& want) {
   if (got.shape() != want.shape())
-    return ::testing::AssertionFailure() << "shape " << got.shape().str() << " vs " << want.shape().str();
+    return ::testing::AssertionFailure()
+           << "shape " << got.shape().str() << " vs " << want.shape().str();
   return same_values(got.f32(), want.f32(), got.numel());
 }
 
@@ -135,13 +143,14 @@ Tensor image(const Tensor& batch, int64_t n) {
       worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]));
     }
   if (!bad) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << bad << " of " << n << " values differ in their bits; first at flat index "
-                                       << first << ": " << a[first] << " vs " << b[first] << "; max |difference| "
-                                       << worst;
+  return ::testing::AssertionFailure()
+         << bad << " of " << n << " values differ in their bits; first at flat index " << first
+         << ": " << a[first] << " vs " << b[first] << "; max |difference| " << worst;
 }
 ::testing::AssertionResult same_bits(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape())
-    return ::testing::AssertionFailure() << "shape " << a.shape().str() << " vs " << b.shape().str();
+    return ::testing::AssertionFailure()
+           << "shape " << a.shape().str() << " vs " << b.shape().str();
   return same_bits(a.f32(), b.f32(), a.numel());
 }
 
@@ -174,11 +183,11 @@ class Threads {
 
 }  // namespace
 
-// ---- closed forms with hand-set filters ------------------------------------------------------------
+// ---- closed forms with hand-set filters ---------------------------------------------------------
 
-// Cross-correlation: unit (y, x) of filter f reads input pixel (y*s - p + i, x*s - p + j) with weight
-// w[f][c][i][j], so projecting that unit alone (value v) must give exactly v * w[f] there, clipped at the
-// border, and nothing anywhere else (nor in the other image of the batch).
+// Cross-correlation: unit (y, x) of filter f reads input pixel (y*s - p + i, x*s - p + j) with
+// weight w[f][c][i][j], so projecting that unit alone (value v) must give exactly v * w[f] there,
+// clipped at the border, and nothing anywhere else (nor in the other image of the batch).
 TEST(DeconvnetClosedForm, OneConvPlacesTheFilterAtTheReceptiveField) {
   const int C = 2, K = 3, S = 2, P = 1;
   Net net = build_net(C, 9, 11,
@@ -190,8 +199,10 @@ TEST(DeconvnetClosedForm, OneConvPlacesTheFilterAtTheReceptiveField) {
   for (int c = 0; c < C; ++c)
     for (int i = 0; i < K; ++i)
       for (int j = 0; j < K; ++j) {
-        w[(0 * C + c) * K * K + i * K + j] = rng_normal(test_seed(), 11, static_cast<uint64_t>(c * K * K + i * K + j));
-        w[(1 * C + c) * K * K + i * K + j] = (c ? -0.75f : 1.f) * (1 + i * K + j) * (j % 2 ? -0.25f : 0.25f);
+        w[(0 * C + c) * K * K + i * K + j] =
+            rng_normal(test_seed(), 11, static_cast<uint64_t>(c * K * K + i * K + j));
+        w[(1 * C + c) * K * K + i * K + j] =
+            (c ? -0.75f : 1.f) * (1 + i * K + j) * (j % 2 ? -0.25f : 0.25f);
       }
   set_values(param(net, "conv1", "weight"), w);
   set_values(param(net, "conv1", "bias"), {0.05f, -0.1f});
@@ -219,8 +230,10 @@ TEST(DeconvnetClosedForm, OneConvPlacesTheFilterAtTheReceptiveField) {
                 }
                 want.f32()[offset(want, n, c, iy, ix)] = v * w[(f * C + c) * K * K + i * K + j];
               }
-          const Tensor& got = net.project(signal(a.shape(), {Unit{n, f, y, xx, v}}), 1, rule(ReluRule::Deconv));
-          ASSERT_TRUE(same_values(got, want)) << "image " << n << " filter " << f << " unit (" << y << ", " << xx << ")";
+          const Tensor& got =
+              net.project(signal(a.shape(), {Unit{n, f, y, xx, v}}), 1, rule(ReluRule::Deconv));
+          ASSERT_TRUE(same_values(got, want))
+              << "image " << n << " filter " << f << " unit (" << y << ", " << xx << ")";
           ++tested;
           clipped += clip;
         }
@@ -228,11 +241,11 @@ TEST(DeconvnetClosedForm, OneConvPlacesTheFilterAtTheReceptiveField) {
   EXPECT_GT(clipped, 0);  // some fields hang over the border
 }
 
-// conv1 -> relu -> maxpool 3/2 (overlapping windows) -> conv2 1x1 -> relu. The projection of a top unit
-// (value v) crosses conv2 as v * u[c] per channel, is rectified (channel 1, u < 0, vanishes), unpooled
-// to the switch of channel 0's window (the first maximum of relu1's output, found here independently),
-// and filtered by conv1's filter 0 there: exactly (v * u0) * w1[0] centred on the switch, zero elsewhere
-// (in particular at every other pixel of that pool window).
+// conv1 -> relu -> maxpool 3/2 (overlapping windows) -> conv2 1x1 -> relu. The projection of a top
+// unit (value v) crosses conv2 as v * u[c] per channel, is rectified (channel 1, u < 0, vanishes),
+// unpooled to the switch of channel 0's window (the first maximum of relu1's output, found here
+// independently), and filtered by conv1's filter 0 there: exactly (v * u0) * w1[0] centred on the
+// switch, zero elsewhere (in particular at every other pixel of that pool window).
 TEST(DeconvnetClosedForm, UnpoolingRoutesThroughTheSwitches) {
   const int H = 9, K = 3;
   Net net = build_net(1, H, H,
@@ -242,8 +255,8 @@ TEST(DeconvnetClosedForm, UnpoolingRoutesThroughTheSwitches) {
                       "  - {name: conv2, type: conv, filters: 1, kernel: 1}\n"
                       "  - {name: relu2, type: relu}\n");
   net.setup(1);
-  const std::vector<float> w1 = {0.5f, -1.f, 1.5f, 2.f, -2.5f, 3.f, -3.5f, 4.f, 4.5f,
-                                 -1.f, 0.25f, 0.5f, 0.75f, 1.f, -1.25f, 1.5f, 1.75f, -2.f};
+  const std::vector<float> w1 = {0.5f, -1.f,  1.5f, 2.f,   -2.5f, 3.f,    -3.5f, 4.f,   4.5f,
+                                 -1.f, 0.25f, 0.5f, 0.75f, 1.f,   -1.25f, 1.5f,  1.75f, -2.f};
   const float u0 = 0.7f, u1 = -1.3f;
   set_values(param(net, "conv1", "weight"), w1);
   set_values(param(net, "conv1", "bias"), {0.f, 0.f});
@@ -270,20 +283,24 @@ TEST(DeconvnetClosedForm, UnpoolingRoutesThroughTheSwitches) {
       for (int i = 0; i < K; ++i)
         for (int j = 0; j < K; ++j) {
           const int iy = sy - 1 + i, ix = sx - 1 + j;
-          if (iy >= 0 && iy < H && ix >= 0 && ix < H) want.f32()[offset(want, 0, 0, iy, ix)] = a0 * w1[i * K + j];
+          if (iy >= 0 && iy < H && ix >= 0 && ix < H)
+            want.f32()[offset(want, 0, 0, iy, ix)] = a0 * w1[i * K + j];
         }
-      const Tensor& got = net.project(signal(top.shape(), {Unit{0, 0, Y, X, v}}), 4, rule(ReluRule::Deconv));
-      ASSERT_TRUE(same_values(got, want)) << "top unit (" << Y << ", " << X << "), switch (" << sy << ", " << sx << ")";
+      const Tensor& got =
+          net.project(signal(top.shape(), {Unit{0, 0, Y, X, v}}), 4, rule(ReluRule::Deconv));
+      ASSERT_TRUE(same_values(got, want))
+          << "top unit (" << Y << ", " << X << "), switch (" << sy << ", " << sx << ")";
       ++tested;
     }
   EXPECT_GT(tested, 3);
   EXPECT_GT(off_origin, 0);  // a switch elsewhere than the window's first pixel was exercised
 }
 
-// ---- receptive fields ------------------------------------------------------------------------------
+// ---- receptive fields ---------------------------------------------------------------------------
 
 namespace {
-// ZFNet's first three stages at a small size: conv 7/2 pad 1, pool 3/2, conv 5/2, pool 3/2, conv 3/1 pad 1.
+// ZFNet's first three stages at a small size:
+// conv 7/2 pad 1, pool 3/2, conv 5/2, pool 3/2, conv 3/1 pad 1.
 const char* kZfLike =
     "  - {name: conv1, type: conv, filters: 4, kernel: 7, stride: 2, pad: 1, std: 0.2}\n"
     "  - {name: relu1, type: relu}\n"
@@ -305,8 +322,8 @@ TEST(ReceptiveField, ZfnetLikeStackByHand) {
   //   conv3 3/1 p1: size 43+2*16 = 75, jump 16, first -1-16 = -17
   const struct {
     int size, jump, first, side;
-  } want[] = {{7, 2, -1, 30},   {7, 2, -1, 30},  {11, 4, -1, 15}, {27, 8, -1, 6},
-              {27, 8, -1, 6},   {43, 16, -1, 3}, {75, 16, -17, 3}, {75, 16, -17, 3}};
+  } want[] = {{7, 2, -1, 30}, {7, 2, -1, 30},  {11, 4, -1, 15},  {27, 8, -1, 6},
+              {27, 8, -1, 6}, {43, 16, -1, 3}, {75, 16, -17, 3}, {75, 16, -17, 3}};
   ASSERT_EQ(net.size(), 8 + 2);
   for (int i = 0; i < 8; ++i) {
     const Field f = receptive_field(net, i);
@@ -326,8 +343,9 @@ TEST(ReceptiveField, ZfnetLikeStackByHand) {
   EXPECT_EQ(conv_layers(net).size(), 3u);
 }
 
-// Every projection's nonzero support lies inside the field computed for its unit; on conv1, where the
-// projection is the filter itself (no zero weights), the support is exactly the field clipped to the image.
+// Every projection's nonzero support lies inside the field computed for its unit; on conv1, where
+// the projection is the filter itself (no zero weights), the support is exactly the field clipped
+// to the image.
 TEST(ReceptiveField, ProjectionSupportLiesInsideTheField) {
   Net net = build_net(3, 64, 64, kZfLike);
   net.setup(2);
@@ -357,12 +375,14 @@ TEST(ReceptiveField, ProjectionSupportLiesInsideTheField) {
             for (int iy = 0; iy < 64; ++iy)
               for (int ix = 0; ix < 64; ++ix) {
                 if (at(p, n, c, iy, ix) == 0.f) continue;
-                if (n != u.n || iy < y0 || iy >= y0 + fld.size || ix < x0 || ix >= x0 + fld.size) ++outside;
+                if (n != u.n || iy < y0 || iy >= y0 + fld.size || ix < x0 || ix >= x0 + fld.size)
+                  ++outside;
                 lo_y = std::min(lo_y, iy), hi_y = std::max(hi_y, iy);
                 lo_x = std::min(lo_x, ix), hi_x = std::max(hi_x, ix);
               }
-        SCOPED_TRACE(net.layer(layer).name() + " " + relu_rule_name(rr) + " unit " + std::to_string(u.n) + "/" +
-                     std::to_string(u.f) + " (" + std::to_string(u.y) + ", " + std::to_string(u.x) + ")");
+        SCOPED_TRACE(net.layer(layer).name() + " " + relu_rule_name(rr) + " unit " +
+                     std::to_string(u.n) + "/" + std::to_string(u.f) + " (" + std::to_string(u.y) +
+                     ", " + std::to_string(u.x) + ")");
         EXPECT_EQ(outside, 0);
         ASSERT_GE(hi_y, 0) << "empty projection";
         if (layer == 1) {
@@ -378,12 +398,13 @@ TEST(ReceptiveField, ProjectionSupportLiesInsideTheField) {
   EXPECT_GT(checked, 30);
 }
 
-// ---- rule backprop = the trainer's gradient -------------------------------------------------------
+// ---- rule backprop = the trainer's gradient -----------------------------------------------------
 
 namespace {
 
-// The trainer's backward pass (Layer::backward, layer by layer) from dy at layer `top`'s output down to
-// the input. With skip_lrn, LRN layers pass their gradient through unchanged, as the deconvnet does.
+// The trainer's backward pass (Layer::backward, layer by layer) from dy at layer `top`'s output
+// down to the input. With skip_lrn, LRN layers pass their gradient through unchanged, as the
+// deconvnet does.
 Tensor backward_from(Net& net, const Tensor& dy, int top, bool skip_lrn) {
   Tensor cur = dy.clone();
   for (int i = top; i >= 0; --i) {
@@ -419,8 +440,8 @@ TEST(DeconvnetBackprop, EqualsTheGradientOfTheChosenActivation) {
   for (bool through_lrn : {true, false}) {
     Tensor first_run;
     for (int f = 0; f < 5; ++f) {
-      // One-hot (value 1) at the strongest unit of feature f in image 0, and of feature 4-f in image 1
-      // (or of the next active features).
+      // One-hot (value 1) at the strongest unit of feature f in image 0, and of feature 4-f in
+      // image 1 (or of the next active features).
       Unit u0 = strongest_alive(net.output(5), 0, f), u1 = strongest_alive(net.output(5), 1, 4 - f);
       ASSERT_GT(u0.value, 0.f);
       ASSERT_GT(u1.value, 0.f);
@@ -429,8 +450,8 @@ TEST(DeconvnetBackprop, EqualsTheGradientOfTheChosenActivation) {
         Tensor r = signal(top, units);
         Tensor grad = backward_from(net, r, 5, !through_lrn);
         const Tensor& proj = net.project(r, 5, rule(ReluRule::Backprop, through_lrn));
-        SCOPED_TRACE(std::string(through_lrn ? "through LRN" : "skipping LRN") + ", feature " + std::to_string(f) +
-                     ", units " + std::to_string(units.size()));
+        SCOPED_TRACE(std::string(through_lrn ? "through LRN" : "skipping LRN") + ", feature " +
+                     std::to_string(f) + ", units " + std::to_string(units.size()));
         EXPECT_TRUE(same_bits(proj, grad));
         EXPECT_GT(nonzeros(grad), 0);
       }
@@ -445,7 +466,7 @@ TEST(DeconvnetBackprop, EqualsTheGradientOfTheChosenActivation) {
   EXPECT_FALSE(same_values(through, skipped));
 }
 
-// ---- bitwise reproducibility -----------------------------------------------------------------------
+// ---- bitwise reproducibility --------------------------------------------------------------------
 
 namespace {
 
@@ -462,14 +483,14 @@ const char* kThreeStages =
     "  - {name: relu3, type: relu}\n";
 const int kRelu3 = 8, kRelu2 = 5;
 
-const ProjectOptions kAllRules[] = {rule(ReluRule::Deconv), rule(ReluRule::Guided), rule(ReluRule::Backprop),
-                                    rule(ReluRule::Deconv, true)};
+const ProjectOptions kAllRules[] = {rule(ReluRule::Deconv), rule(ReluRule::Guided),
+                                    rule(ReluRule::Backprop), rule(ReluRule::Deconv, true)};
 
 }  // namespace
 
-// A batch of 4 images, each with its own chosen activation, projects to the same bits as each image alone
-// (batch 1). Run with 2 threads (the CPU conv then takes its one-image-per-thread path for the batch and
-// its serial path for single images) and with the default thread count.
+// A batch of 4 images, each with its own chosen activation, projects to the same bits as each image
+// alone (batch 1). Run with 2 threads (the CPU conv then takes its one-image-per-thread path for
+// the batch and its serial path for single images) and with the default thread count.
 TEST(DeconvnetDeterminism, BatchEqualsOneAtATime) {
   Net net = build_net(3, 32, 32, kThreeStages);
   net.setup(4);
@@ -488,16 +509,19 @@ TEST(DeconvnetDeterminism, BatchEqualsOneAtATime) {
       ASSERT_GT(units.back().value, 0.f);
     }
     std::vector<Tensor> batched;
-    for (const ProjectOptions& o : kAllRules) batched.push_back(copy_of(net.project(signal(acts.shape(), units), kRelu3, o)));
+    for (const ProjectOptions& o : kAllRules)
+      batched.push_back(copy_of(net.project(signal(acts.shape(), units), kRelu3, o)));
     const int64_t per_image = 3 * 32 * 32, per_act = acts.numel() / 4;
     for (int n = 0; n < 4; ++n) {
       Tensor xn = image(x, n);
       net.forward_to(xn, kRelu3, eval_state());
-      EXPECT_TRUE(same_bits(net.output(kRelu3).f32(), acts.f32() + n * per_act, per_act)) << "forward, image " << n;
+      EXPECT_TRUE(same_bits(net.output(kRelu3).f32(), acts.f32() + n * per_act, per_act))
+          << "forward, image " << n;
       Unit u = units[n];
       u.n = 0;
       for (size_t k = 0; k < std::size(kAllRules); ++k) {
-        const Tensor& alone = net.project(signal(net.output(kRelu3).shape(), {u}), kRelu3, kAllRules[k]);
+        const Tensor& alone =
+            net.project(signal(net.output(kRelu3).shape(), {u}), kRelu3, kAllRules[k]);
         EXPECT_TRUE(same_bits(alone.f32(), batched[k].f32() + n * per_image, per_image))
             << "image " << n << ", rule " << relu_rule_name(kAllRules[k].rule)
             << (kAllRules[k].through_lrn ? " through LRN" : "");
@@ -506,9 +530,9 @@ TEST(DeconvnetDeterminism, BatchEqualsOneAtATime) {
   }
 }
 
-// The same inputs give the same bits: repeated projections, interleaved with other projections, other
-// forward passes (another batch size) and a second net built the same way. Projecting leaves the signal
-// and the forward activations untouched.
+// The same inputs give the same bits: repeated projections, interleaved with other projections,
+// other forward passes (another batch size) and a second net built the same way. Projecting leaves
+// the signal and the forward activations untouched.
 TEST(DeconvnetDeterminism, RepeatsGiveTheSameBits) {
   Net net = build_net(3, 32, 32, kThreeStages);
   net.init_params(test_seed() + 3);
@@ -516,10 +540,15 @@ TEST(DeconvnetDeterminism, RepeatsGiveTheSameBits) {
   net.forward_to(x, kRelu3, eval_state());
   const Tensor acts = copy_of(net.output(kRelu3));
   const Tensor acts2 = copy_of(net.output(kRelu2));
-  const Tensor ra = signal(acts.shape(), {strongest_alive(acts, 0, 2), strongest_alive(acts, 2, 5)});
+  const Tensor ra =
+      signal(acts.shape(), {strongest_alive(acts, 0, 2), strongest_alive(acts, 2, 5)});
   const Tensor ra_copy = copy_of(ra);
   const Tensor rb = signal(acts2.shape(), {strongest_alive(acts2, 1, 3)});
   ASSERT_GT(nonzeros(ra), 1);
+  // A second net built the same way, fed the same batch.
+  Net twin = build_net(3, 32, 32, kThreeStages);
+  twin.init_params(test_seed() + 3);
+  twin.forward_to(x, kRelu3, eval_state());
 
   for (const ProjectOptions& o : kAllRules) {
     SCOPED_TRACE(std::string(relu_rule_name(o.rule)) + (o.through_lrn ? " through LRN" : ""));
@@ -533,20 +562,18 @@ TEST(DeconvnetDeterminism, RepeatsGiveTheSameBits) {
     EXPECT_TRUE(same_bits(net.output(kRelu2), acts2));
 
     net.forward_to(other, kRelu3, eval_state());
-    net.project(signal(net.output(kRelu3).shape(), {strongest_alive(net.output(kRelu3), 1, 0)}), kRelu3, o);
+    net.project(signal(net.output(kRelu3).shape(), {strongest_alive(net.output(kRelu3), 1, 0)}),
+                kRelu3, o);
     net.forward_to(x, kRelu3, eval_state());
     EXPECT_TRUE(same_bits(net.output(kRelu3), acts));
     Tensor third = copy_of(net.project(ra, kRelu3, o));
     EXPECT_TRUE(same_bits(third, first));
 
-    Net twin = build_net(3, 32, 32, kThreeStages);
-    twin.init_params(test_seed() + 3);
-    twin.forward_to(x, kRelu3, eval_state());
     EXPECT_TRUE(same_bits(twin.project(ra, kRelu3, o), first));
   }
 }
 
-// ---- top-k -----------------------------------------------------------------------------------------
+// ---- top-k --------------------------------------------------------------------------------------
 
 TEST(TopK, KeepsTheLargestWithLowerImagesWinningTies) {
   TopK top(3, 3);
@@ -554,7 +581,8 @@ TEST(TopK, KeepsTheLargestWithLowerImagesWinningTies) {
   // Feature 0: the 5s of images 6, 3 and 1 tie; only two fit behind the 7, and the lower images win
   // even though image 6 came first.
   const float values[] = {1, 5, 3, 5, 2, 7, 5};
-  for (int64_t img : {6, 0, 4, 3, 2, 5, 1}) top.offer(0, Hit{values[img], img, static_cast<int>(img), 10 + static_cast<int>(img)});
+  for (int64_t img : {6, 0, 4, 3, 2, 5, 1})
+    top.offer(0, Hit{values[img], img, static_cast<int>(img), 10 + static_cast<int>(img)});
   std::vector<Hit> s = top.sorted(0);
   ASSERT_EQ(s.size(), 3u);
   EXPECT_EQ(s[0].value, 7.f);
@@ -579,29 +607,34 @@ TEST(TopK, KeepsTheLargestWithLowerImagesWinningTies) {
   EXPECT_THROW(TopK(2, 0), Error);
 }
 
-// Against a full sort over many offers with many ties, in a scrambled order: the same k hits in the same
-// order, and never more than k kept.
+// Against a full sort over many offers with many ties, in a scrambled order: the same k hits in the
+// same order, and never more than k kept.
 TEST(TopK, MatchesAFullSortAndStaysBounded) {
   const int features = 4, k = 7, images = 3000;
   TopK top(features, k);
   std::vector<std::vector<Hit>> all(features);
   for (int i = 0; i < images; ++i) {
-    const int64_t img = (static_cast<int64_t>(i) * 1237) % images;  // 1237 is prime to 3000: a permutation
+    const int64_t img =
+        (static_cast<int64_t>(i) * 1237) % images;  // 1237 is prime to 3000: a permutation
     for (int f = 0; f < features; ++f) {
-      // Few distinct values, so ties decide many places: feature 0 is capped so that hundreds of images
-      // tie for the top, feature 1 has fine steps (distinct values at the top), 2 and 3 are in between.
+      // Few distinct values, so ties decide many places: feature 0 is capped so that hundreds of
+      // images tie for the top, feature 1 has fine steps (distinct values at the top), 2 and 3 are
+      // in between.
       const float z = rng_normal(test_seed(), 70 + f, static_cast<uint64_t>(img));
-      const float v = f == 0 ? std::min(std::floor(2.f * z), 2.f) : std::floor((f == 1 ? 16.f : 4.f) * z);
+      const float v =
+          f == 0 ? std::min(std::floor(2.f * z), 2.f) : std::floor((f == 1 ? 16.f : 4.f) * z);
       Hit h{v, img, i % 13, f};
       top.offer(f, h);
       all[f].push_back(h);
     }
-    if (i % 500 == 0)
+    if (i % 500 == 0) {
       for (int f = 0; f < features; ++f) EXPECT_LE(top.sorted(f).size(), static_cast<size_t>(k));
+    }
   }
   for (int f = 0; f < features; ++f) {
-    std::sort(all[f].begin(), all[f].end(),
-              [](const Hit& a, const Hit& b) { return a.value != b.value ? a.value > b.value : a.image < b.image; });
+    std::sort(all[f].begin(), all[f].end(), [](const Hit& a, const Hit& b) {
+      return a.value != b.value ? a.value > b.value : a.image < b.image;
+    });
     const std::vector<Hit> got = top.sorted(f);
     ASSERT_EQ(got.size(), static_cast<size_t>(k));
     for (int j = 0; j < k; ++j) {
@@ -609,15 +642,19 @@ TEST(TopK, MatchesAFullSortAndStaysBounded) {
       EXPECT_EQ(got[j].image, all[f][j].image) << "feature " << f << " place " << j;
       EXPECT_EQ(got[j].y, all[f][j].y);
     }
-    if (f == 0) EXPECT_EQ(got[0].value, got[k - 1].value) << "feature 0 should be all ties";
-    if (f == 1) EXPECT_GT(got[0].value, got[k - 1].value) << "feature 1 should have distinct values";
+    if (f == 0) {
+      EXPECT_EQ(got[0].value, got[k - 1].value) << "feature 0 should be all ties";
+    }
+    if (f == 1) {
+      EXPECT_GT(got[0].value, got[k - 1].value) << "feature 1 should have distinct values";
+    }
   }
 }
 
-// ---- the three rules -------------------------------------------------------------------------------
+// ---- the three rules ----------------------------------------------------------------------------
 
-// The ReLU step alone, on a signal with negative parts: deconv = relu(r), guided = relu(r) where x > 0,
-// backprop = r where x > 0.
+// The ReLU step alone, on a signal with negative parts: deconv = relu(r), guided = relu(r) where x
+// > 0, backprop = r where x > 0.
 TEST(ReluRules, TheReluStepFollowsTheDocumentedFormulas) {
   EXPECT_EQ(parse_relu_rule("deconv"), ReluRule::Deconv);
   EXPECT_EQ(parse_relu_rule("guided"), ReluRule::Guided);
@@ -637,16 +674,18 @@ TEST(ReluRules, TheReluStepFollowsTheDocumentedFormulas) {
     for (int64_t i = 0; i < r.numel(); ++i) {
       const float ri = r.f32()[i], xi = x.f32()[i];
       const float relu_r = ri > 0.f ? ri : 0.f;
-      want.f32()[i] = rr == ReluRule::Deconv ? relu_r : rr == ReluRule::Guided ? (xi > 0.f ? relu_r : 0.f)
-                                                                              : (xi > 0.f ? ri : 0.f);
+      want.f32()[i] = rr == ReluRule::Deconv   ? relu_r
+                      : rr == ReluRule::Guided ? (xi > 0.f ? relu_r : 0.f)
+                                               : (xi > 0.f ? ri : 0.f);
     }
     EXPECT_TRUE(same_values(out, want)) << relu_rule_name(rr);
   }
 }
 
-// Through a net: conv1 -> relu1 -> conv2 -> relu2, projecting a unit of relu2. The signal that reaches
-// relu1 (conv2's transposed filter) has negative parts, so the rules differ there exactly as documented,
-// and the input-space results are those steps filtered by conv1's transposed filters.
+// Through a net: conv1 -> relu1 -> conv2 -> relu2, projecting a unit of relu2. The signal that
+// reaches relu1 (conv2's transposed filter) has negative parts, so the rules differ there exactly
+// as documented, and the input-space results are those steps filtered by conv1's transposed
+// filters.
 TEST(ReluRules, DifferAsDocumentedInsideANet) {
   Net net = build_net(2, 10, 10,
                       "  - {name: conv1, type: conv, filters: 3, kernel: 3, pad: 1, std: 0.5}\n"
@@ -664,8 +703,8 @@ TEST(ReluRules, DifferAsDocumentedInsideANet) {
   ASSERT_GT(u.value, 0.f);
   const Tensor r = signal(top.shape(), {u});
 
-  // The signal at relu1's output: conv2's transposed filter times the activation (relu2 passes it: its
-  // forward input there is > 0 and the signal is positive).
+  // The signal at relu1's output: conv2's transposed filter times the activation (relu2 passes it:
+  // its forward input there is > 0 and the signal is positive).
   Tensor s(pre1.shape());
   conv2d_backward_data(s, r, param(net, "conv2", "weight").value, cp);
   int neg_active = 0, pos_inactive = 0;
@@ -682,9 +721,9 @@ TEST(ReluRules, DifferAsDocumentedInsideANet) {
     for (int64_t i = 0; i < s.numel(); ++i) {
       const float si = s.f32()[i];
       const bool on = pre1.f32()[i] > 0.f;
-      step.f32()[i] = rr == ReluRule::Deconv ? std::max(si, 0.f)
-                    : rr == ReluRule::Guided ? (on && si > 0.f ? si : 0.f)
-                                             : (on ? si : 0.f);
+      step.f32()[i] = rr == ReluRule::Deconv   ? std::max(si, 0.f)
+                      : rr == ReluRule::Guided ? (on && si > 0.f ? si : 0.f)
+                                               : (on ? si : 0.f);
     }
     Tensor want(x.shape());
     conv2d_backward_data(want, step, param(net, "conv1", "weight").value, cp);
@@ -696,8 +735,9 @@ TEST(ReluRules, DifferAsDocumentedInsideANet) {
   EXPECT_FALSE(same_values(results[0], results[2]));
   EXPECT_FALSE(same_values(results[1], results[2]));
 
-  // At a unit that is off (relu2's input <= 0), the gradient and guided backprop are exactly zero, while
-  // the deconvnet, which never looks at the forward pass through a ReLU, still projects the filter.
+  // At a unit that is off (relu2's input <= 0), the gradient and guided backprop are exactly zero,
+  // while the deconvnet, which never looks at the forward pass through a ReLU, still projects the
+  // filter.
   Unit off{0, 1, 0, 0, 0.f};
   for (int y = 0; y < top.h() && off.value == 0.f; ++y)
     for (int xx = 0; xx < top.w() && off.value == 0.f; ++xx)

@@ -121,6 +121,8 @@ TrainResult train(const TrainOptions& opt) {
   const std::string ckdir = out + "/ckpt", last = ckdir + "/last.h5";
 
   Net net = Net::from_yaml(cfg.text, cfg.source);
+  ZF_CHECK(std::string(net.layer(net.size() - 1).type()) == "softmax_loss",
+           "%s: layers: training needs a softmax_loss layer at the end", cfg.source.c_str());
   std::unique_ptr<Dataset> train_ds = open_dataset(cfg.data, true);
   std::unique_ptr<Dataset> val_ds = cfg.data.val.empty() ? nullptr : open_dataset(cfg.data, false);
   const Shape& in = net.input_chw();
