@@ -27,17 +27,31 @@ static void check_nchw(const Shape& x, const char* op) {
   ZF_CHECK(x.numel() > 0, "%s: input %s is empty", op, x.str().c_str());
 }
 
+// Parameter errors name the input shape too, so that a bad layer in a deep net is easy to place.
+template <class F>
+Shape with_input_shape(const Shape& x, F&& f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + " (input " + x.str() + ")");
+  }
+}
+
 Shape conv_output_shape(const Shape& x, int out_channels, const ConvParams& p, const char* op) {
   check_nchw(x, op);
   ZF_CHECK(out_channels >= 1, "%s: %d output channels", op, out_channels);
-  return Shape{x[0], out_channels, conv_out_size(static_cast<int>(x[2]), p, op),
-               conv_out_size(static_cast<int>(x[3]), p, op)};
+  return with_input_shape(x, [&] {
+    return Shape{x[0], out_channels, conv_out_size(static_cast<int>(x[2]), p, op),
+                 conv_out_size(static_cast<int>(x[3]), p, op)};
+  });
 }
 
 Shape pool_output_shape(const Shape& x, const PoolParams& p, const char* op) {
   check_nchw(x, op);
-  return Shape{x[0], x[1], pool_out_size(static_cast<int>(x[2]), p, op),
-               pool_out_size(static_cast<int>(x[3]), p, op)};
+  return with_input_shape(x, [&] {
+    return Shape{x[0], x[1], pool_out_size(static_cast<int>(x[2]), p, op),
+                 pool_out_size(static_cast<int>(x[3]), p, op)};
+  });
 }
 
 void check_lrn_params(const LrnParams& p, const char* op) {

@@ -1,6 +1,6 @@
-// zf_prepare on a small tree in the real ILSVRC2012 layout (varied sizes and aspect ratios, a grayscale,
-// a CMYK, a PNG named .JPEG and a corrupt file), restarts, refusals, then a few iterations of zf_train
-// with the real configs/zfnet.yaml on the shards and a 10-crop evaluation.
+// zf_prepare on a small tree in the real ILSVRC2012 layout (varied sizes and aspect ratios, a
+// grayscale, a CMYK, a PNG named .JPEG and a corrupt file), restarts, refusals, then a few
+// iterations of zf_train with the real configs/zfnet.yaml on the shards and a 10-crop evaluation.
 #include <gtest/gtest.h>
 #include <turbojpeg.h>
 #include <unistd.h>
@@ -36,13 +36,15 @@ Image picture(int w, int h, uint64_t seed) {
     const int by = static_cast<int>(rng_u32(seed, 2, b) % static_cast<uint32_t>(h));
     for (int y = by; y < std::min(h, by + h / 5); ++y)
       for (int x = bx; x < std::min(w, bx + w / 5); ++x)
-        for (int c = 0; c < 3; ++c) img.at(y, x, c) = static_cast<uint8_t>(rng_u32(seed, 3, b * 3 + c));
+        for (int c = 0; c < 3; ++c)
+          img.at(y, x, c) = static_cast<uint8_t>(rng_u32(seed, 3, b * 3 + c));
   }
   return img;
 }
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
 // An Adobe-style (inverted) CMYK JPEG of `img`.
@@ -55,7 +57,9 @@ std::vector<uint8_t> cmyk_jpeg(const Image& img) {
   tjhandle tj = tjInitCompress();
   unsigned char* buf = nullptr;
   unsigned long size = 0;
-  EXPECT_EQ(tjCompress2(tj, cmyk.data(), img.width, 0, img.height, TJPF_CMYK, &buf, &size, TJSAMP_444, 90, 0), 0);
+  EXPECT_EQ(tjCompress2(tj, cmyk.data(), img.width, 0, img.height, TJPF_CMYK, &buf, &size,
+                        TJSAMP_444, 90, 0),
+            0);
   std::vector<uint8_t> out(buf, buf + size);
   tjFree(buf);
   tjDestroy(tj);
@@ -72,7 +76,8 @@ class Tree {
       fs::create_directories(dir);
       for (int i = 0; i < 6; ++i) {
         const Image img = picture(sizes[(i + c) % 6][0], sizes[(i + c) % 6][1], c * 10 + i);
-        const std::string p = (dir / (std::string(kWnids[c]) + "_" + std::to_string(i) + ".JPEG")).string();
+        const std::string p =
+            (dir / (std::string(kWnids[c]) + "_" + std::to_string(i) + ".JPEG")).string();
         if (i == 1) {
           Image g = img;
           g.channels = 1;
@@ -88,13 +93,15 @@ class Tree {
         }
       }
     }
-    write_bytes((root_ / "train" / kWnids[0] / "corrupt.JPEG").string(), {0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4, 5});
+    write_bytes((root_ / "train" / kWnids[0] / "corrupt.JPEG").string(),
+                {0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4, 5});
     fs::create_directories(root_ / "val");
     std::ofstream csv(root_ / "LOC_val_solution.csv");
     csv << "ImageId,PredictionString\n";
     for (int i = 0; i < 6; ++i) {
       const std::string name = "ILSVRC2012_val_0000000" + std::to_string(i + 1);
-      write_bytes((root_ / "val" / (name + ".JPEG")).string(), encode_jpeg(picture(400, 300, 100 + i), 90));
+      write_bytes((root_ / "val" / (name + ".JPEG")).string(),
+                  encode_jpeg(picture(400, 300, 100 + i), 90));
       csv << name << "," << kWnids[i % 3] << " 10 20 100 200\n";
     }
   }
@@ -130,23 +137,28 @@ TEST(Prepare, PacksTheTreeHandlesOddFilesAndRestarts) {
   Tree t;
   PrepareOptions o = t.options("out");
   PrepareReport r = prepare(o);
-  EXPECT_EQ(r.train_images, 18);  // gray, CMYK and the disguised PNG converted; the corrupt one skipped
+  EXPECT_EQ(r.train_images,
+            18);  // gray, CMYK and the disguised PNG converted; the corrupt one skipped
   EXPECT_EQ(r.val_images, 6);
   ASSERT_EQ(r.skipped.size(), 1u);
   EXPECT_NE(r.skipped[0].find("corrupt.JPEG"), std::string::npos) << r.skipped[0];
   EXPECT_EQ(r.shards_written, 4 + 2);  // 19 inputs in shards of 5, and 6 validation images
 
-  std::unique_ptr<Dataset> train = open_hdf5(o.out + "/train"), val = open_hdf5(o.out + "/val");
-  EXPECT_EQ(train->size(), 18);
-  EXPECT_EQ(train->num_classes(), 3);
-  EXPECT_EQ(train->height(), 256);
-  EXPECT_EQ(train->class_names()[2], kWnids[2]);
-  EXPECT_EQ(val->size(), 6);
-  for (int64_t i = 0; i < val->size(); ++i) EXPECT_EQ(val->label(i), i % 3);
-  std::vector<uint8_t> px(train->image_bytes());
-  for (int64_t i = 0; i < train->size(); ++i) train->image(i, px.data());  // every stored image decodes
-  const std::vector<float> mean = train->stored_mean();
-  ASSERT_EQ(mean.size(), 3u * 256 * 256);
+  std::vector<float> mean;
+  {  // (closed again before the restarts below: HDF5 would serve a file still open from its cache)
+    std::unique_ptr<Dataset> train = open_hdf5(o.out + "/train"), val = open_hdf5(o.out + "/val");
+    EXPECT_EQ(train->size(), 18);
+    EXPECT_EQ(train->num_classes(), 3);
+    EXPECT_EQ(train->height(), 256);
+    EXPECT_EQ(train->class_names()[2], kWnids[2]);
+    EXPECT_EQ(val->size(), 6);
+    for (int64_t i = 0; i < val->size(); ++i) EXPECT_EQ(val->label(i), i % 3);
+    std::vector<uint8_t> px(train->image_bytes());
+    for (int64_t i = 0; i < train->size(); ++i)
+      train->image(i, px.data());  // every stored image decodes
+    mean = train->stored_mean();
+    ASSERT_EQ(mean.size(), 3u * 256 * 256);
+  }
 
   // A rerun keeps every finished shard; a torn shard is redone.
   const auto stamp = fs::last_write_time(o.out + "/train-00000.h5");
@@ -210,5 +222,6 @@ TEST(Prepare, ZfnetTrainsAFewIterationsAndEvaluatesTenCrops) {
   EXPECT_TRUE(std::isfinite(m.val_loss));
   EXPECT_GE(m.val_top1, 0.0);
   EXPECT_LE(m.val_top1, m.val_top5);
-  EXPECT_NEAR(m.val_loss, std::log(1000.0), 1.0);  // barely trained: close to chance over 1000 classes
+  EXPECT_NEAR(m.val_loss, std::log(1000.0),
+              1.0);  // barely trained: close to chance over 1000 classes
 }

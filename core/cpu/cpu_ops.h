@@ -8,4 +8,7 @@ namespace zf::cpu {
 
 // Threads the CPU ops use (OpenMP's count).
 int num_threads();
+
+// Elementwise loops shorter than this run on the calling thread: waking the OpenMP team costs more.
+constexpr int64_t kParallelMin = 1 << 15;
 }  // namespace zf::cpu

@@ -10,7 +10,7 @@ void relu_forward(Tensor& y, const Tensor& x) {
   const float* X = x.f32();
   float* Y = y.f32();
   const int64_t n = x.numel();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
   for (int64_t i = 0; i < n; ++i) Y[i] = X[i] > 0.f ? X[i] : 0.f;
 }
 
@@ -18,7 +18,7 @@ void relu_backward(Tensor& dx, const Tensor& dy, const Tensor& x) {
   const float *DY = dy.f32(), *X = x.f32();
   float* DX = dx.f32();
   const int64_t n = x.numel();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
   for (int64_t i = 0; i < n; ++i) DX[i] = X[i] > 0.f ? DY[i] : 0.f;
 }
 
@@ -28,15 +28,15 @@ void relu_project(Tensor& out, const Tensor& r, const Tensor& x, ReluRule rule) 
   const int64_t n = r.numel();
   switch (rule) {
     case ReluRule::Deconv:
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
       for (int64_t i = 0; i < n; ++i) O[i] = R[i] > 0.f ? R[i] : 0.f;
       break;
     case ReluRule::Guided:
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
       for (int64_t i = 0; i < n; ++i) O[i] = (R[i] > 0.f && X[i] > 0.f) ? R[i] : 0.f;
       break;
     case ReluRule::Backprop:
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
       for (int64_t i = 0; i < n; ++i) O[i] = X[i] > 0.f ? R[i] : 0.f;
       break;
   }
@@ -48,7 +48,7 @@ void dropout_forward(Tensor& y, Tensor& mask, const Tensor& x, float p, uint64_t
   float *Y = y.f32(), *M = mask.f32();
   const int64_t n = x.numel();
   const float keep = 1.f / (1.f - p);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     M[i] = rng_uniform(seed, stream, static_cast<uint64_t>(i)) >= p ? keep : 0.f;
     Y[i] = X[i] * M[i];
@@ -59,7 +59,7 @@ void dropout_backward(Tensor& dx, const Tensor& dy, const Tensor& mask) {
   const float *DY = dy.f32(), *M = mask.f32();
   float* DX = dx.f32();
   const int64_t n = dy.numel();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
   for (int64_t i = 0; i < n; ++i) DX[i] = DY[i] * M[i];
 }
 
@@ -67,7 +67,7 @@ void add_inplace(Tensor& y, const Tensor& x) {
   const float* X = x.f32();
   float* Y = y.f32();
   const int64_t n = x.numel();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
   for (int64_t i = 0; i < n; ++i) Y[i] += X[i];
 }
 

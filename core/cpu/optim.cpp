@@ -10,7 +10,7 @@ void sgd_update(Tensor& w, Tensor& v, const Tensor& dw, float lr, float momentum
   float *W = w.f32(), *V = v.f32();
   const float* G = dw.f32();
   const int64_t n = w.numel();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     V[i] = momentum * V[i] - lr * (G[i] + weight_decay * W[i]);
     W[i] += V[i];
