@@ -6,12 +6,12 @@
 //   forward          y_n[M, P]  = W[M, K] * col(x_n)[K, P] + b
 //   backward_data    dx_n       = col2im(W^T[K, M] * dy_n[M, P])
 //   backward_weight  dW[M, K]  += dy_n[M, P] * col(x_n)^T[P, K];  db[m] += sum_p dy_n[m, p]
-#include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <cstring>
 
+#include "core/cpu/blas.h"
 #include "core/cpu/cpu_ops.h"
 #include "core/cpu/workspace.h"
 
@@ -121,7 +121,7 @@ void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b
     }
     float* yn = Y + n * ys;
     for (int m = 0; m < g.M; ++m) std::fill(yn + static_cast<size_t>(m) * g.P(), yn + (m + 1) * static_cast<size_t>(g.P()), B[m]);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.M, g.P(), g.K(), 1.f, Wt, g.K(), col,
+    sgemm(false, false, g.M, g.P(), g.K(), 1.f, Wt, g.K(), col,
                 g.P(), 1.f, yn, g.P());
   };
   if (per_image_threads(N)) {
@@ -141,7 +141,7 @@ void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const C
   auto one = [&](int64_t n) {
     float* dxn = DX + n * xs;
     float* col = col_is_input(g) ? dxn : scratch(static_cast<size_t>(g.K()) * g.P());
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.K(), g.P(), g.M, 1.f, Wt, g.K(),
+    sgemm(true, false, g.K(), g.P(), g.M, 1.f, Wt, g.K(),
                 DY + n * ys, g.P(), 0.f, col, g.P());
     if (!col_is_input(g)) col2im(dxn, col, g);
   };
@@ -170,7 +170,7 @@ void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tens
       im2col(c, X + n * xs, g);
       col = c;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.M, g.K(), g.P(), 1.f, DY + n * ys,
+    sgemm(false, true, g.M, g.K(), g.P(), 1.f, DY + n * ys,
                 g.P(), col, g.P(), first ? 0.f : 1.f, acc, g.K());
   };
 

@@ -1,7 +1,5 @@
-// CPU max-pooling with switches (ceil mode, first maximum wins) and its gather-style backward, which is
-// also the deconvnet's unpooling. The backward visits, for every input pixel, the outputs whose windows
-// contain it in row-major order, exactly as the CUDA kernel does, so both add the same terms in the
-// same order.
+// CPU max-pooling with switches (ceil mode, first maximum wins) and its backward, which is also the
+// deconvnet's unpooling: each output's value added at its switch, in the same order as the CUDA gather.
 #include <cstdint>
 
 #include "core/cpu/cpu_ops.h"
@@ -47,23 +45,16 @@ void maxpool_backward(Tensor& dx, const Tensor& dy, const Tensor& switches, cons
   const float* DY = dy.f32();
   const int32_t* S = switches.i32();
   float* DX = dx.f32();
+  // A scatter in row-major output order: every input receives its terms in exactly the order the CUDA
+  // gather visits them (pool_outputs_containing, row-major), so both give the same bits, and this
+  // costs one pass over the outputs instead of one over the inputs' neighbourhoods.
 #pragma omp parallel for schedule(static)
   for (int64_t pl = 0; pl < planes; ++pl) {
     const float* gp = DY + pl * OH * OW;
     const int32_t* sp = S + pl * OH * OW;
     float* dp = DX + pl * H * W;
-    for (int ih = 0; ih < H; ++ih) {
-      const Range rh = pool_outputs_containing(ih, p.kernel, p.stride, OH);
-      for (int iw = 0; iw < W; ++iw) {
-        const Range rw = pool_outputs_containing(iw, p.kernel, p.stride, OW);
-        const int32_t self = ih * W + iw;
-        float sum = 0.f;
-        for (int oh = rh.begin; oh < rh.end; ++oh)
-          for (int ow = rw.begin; ow < rw.end; ++ow)
-            if (sp[oh * OW + ow] == self) sum += gp[oh * OW + ow];
-        dp[self] = sum;
-      }
-    }
+    for (int i = 0; i < H * W; ++i) dp[i] = 0.f;
+    for (int o = 0; o < OH * OW; ++o) dp[sp[o]] += gp[o];
   }
 }
 
