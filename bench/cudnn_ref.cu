@@ -25,7 +25,6 @@ struct DeviceBuffer {
   ~DeviceBuffer() {
     if (p) cudaFree(p);
   }
-  float* f() const { return static_cast<float*>(p); }
 };
 
 template <class F>

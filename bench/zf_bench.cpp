@@ -24,6 +24,8 @@
 #include <CLI/CLI.hpp>
 #endif
 
+#include "bench/cudnn_ref.h"
+#include "core/cpu/blas.h"
 #include "core/backend.h"
 #include "core/ops.h"
 #include "core/rng.h"
@@ -344,6 +346,8 @@ class Clock {
     host_probe_ = Tensor::zeros(Shape{1});
   }
 
+  int reps() const { return reps_; }
+
   Timing time(const std::function<void()>& fn) {
     for (int i = 0; i < warmup_; ++i) fn();
     sync();
@@ -377,7 +381,8 @@ struct Row {
   Timing t;
   double flops;  // 0: not meaningful (pool, LRN)
   std::string note;
-  double img_s = 0;  // step only
+  double img_s = 0;   // step only
+  std::string impl = "";  // "" = ours; "cudnn" = the reference rows of --device cuda
 };
 
 class Report {
@@ -403,9 +408,11 @@ class Report {
           r.layer.c_str(), r.pass.c_str(), r.batch, r.t.min_ms, r.t.median_ms,
           r.flops > 0 ? strprintf("%.2f", gflops).c_str() : "null");
       if (r.img_s > 0) line += strprintf(",\"img_s\":%.3f", r.img_s);
+      if (!r.impl.empty()) line += ",\"impl\":\"" + r.impl + "\"";
       std::printf("%s}\n", line.c_str());
       std::fflush(stdout);
     }
+    if (!r.impl.empty()) return;  // reference rows are not ours to sum
     if (r.pass == "fwd" && r.layer != "sgemm") layer_ms_[0] += r.t.median_ms;
     if (r.pass == "bwd") layer_ms_[1] += r.t.median_ms;
   }
@@ -476,6 +483,27 @@ void bench_sgemm(Clock& clock, Report& report, Device dev) {
               "2048^3 via fc_forward (BLAS ceiling)"});
 }
 
+// cuDNN's fastest algorithm on the same shapes, the yardstick for our kernels (conv and LRN).
+void add_cudnn_rows(Net& net, size_t i, Clock& clock, Report& report, int batch) {
+  const Stage& st = kZfnet[i];
+  const Shape& in = net.act[i].shape();
+  const int n = static_cast<int>(in[0]), c = static_cast<int>(in[1]), h = static_cast<int>(in[2]),
+            w = static_cast<int>(in[3]);
+  const int reps = std::max(1, clock.reps());
+  if (st.kind == Kind::Conv) {
+    const bench::CudnnConvTimes t = bench::cudnn_conv_times(n, c, h, w, st.out, st.conv.kernel, st.conv.stride,
+                                                            st.conv.pad, reps);
+    const double bwd = (i == 0 ? 0.0 : t.bwd_data_ms) + t.bwd_filter_ms;
+    report.add({st.name, "fwd", batch, {t.fwd_ms, t.fwd_ms}, net.forward_flops(i), "cuDNN", 0, "cudnn"});
+    report.add({st.name, "bwd", batch, {bwd, bwd}, net.backward_flops(i), "cuDNN", 0, "cudnn"});
+  } else if (st.kind == Kind::Lrn) {
+    for (bool backward : {false, true}) {
+      const double ms = bench::cudnn_lrn_ms(n, c, h, w, kLrn.size, kLrn.alpha, kLrn.beta, kLrn.k, backward, reps);
+      report.add({st.name, backward ? "bwd" : "fwd", batch, {ms, ms}, 0, "cuDNN", 0, "cudnn"});
+    }
+  }
+}
+
 void bench_layers(Net& net, Clock& clock, Report& report, const Selection& sel, int batch) {
   for (size_t i = 0; i < kZfnet.size(); ++i) {
     const Stage& st = kZfnet[i];
@@ -489,6 +517,7 @@ void bench_layers(Net& net, Clock& clock, Report& report, const Selection& sel, 
                        : has_params(st.kind) ? "data + weight grads"
                                              : "";
     report.add({st.name, "bwd", batch, b, net.backward_flops(i), note});
+    if (net.act[i].device() == Device::CUDA && bench::cudnn_built()) add_cudnn_rows(net, i, clock, report, batch);
   }
 }
 
@@ -515,8 +544,12 @@ int run(const Options& o) {
   Clock clock(o, dev);
   report.header(
       strprintf("zf_bench: ZFNet on %s, batch %d, %d threads, %d timed reps after %d warmup; "
-                "GFLOP/s from the median",
-                device_name(dev), o.batch, omp_get_max_threads(), o.reps, o.warmup));
+                "GFLOP/s from the median\nBLAS: %s%s",
+                device_name(dev), o.batch, omp_get_max_threads(), o.reps, o.warmup,
+                cpu::blas_description().c_str(),
+                dev == Device::CUDA ? (bench::cudnn_built() ? "; cuDNN reference rows follow ours"
+                                                            : "; cuDNN not built: no reference rows")
+                                    : ""));
   if (sel.wants("sgemm")) bench_sgemm(clock, report, dev);
   const bool step = !o.no_step && sel.wants("step");
   if (step || sel.wants_a_layer()) {

@@ -16,6 +16,7 @@ namespace zf::cpu {
 void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
            float beta, float* C, int ldc);
 
+// ZF_BLAS=builtin in the environment forces the slow built-in sgemm (used to test that fallback).
 // "OpenBLAS 0.3.21 (SkylakeX kernels)": what was loaded, for benchmark reports.
 std::string blas_description();
 

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The one script for a lent GPU machine (one H200, nvcc, CMake, ninja, PyTorch wheels with cuDNN; none
+# of Debian's -dev packages). Builds the CUDA targets, runs the CUDA tests (CPU-vs-CUDA equivalence
+# and the rest of zf_tests), then zf_bench on the GPU at batch 128 beside cuDNN, and prints a short
+# table last. Budget: under 8 minutes.
+#
+# Before the lease, on the build machine: scripts/gpu_prepare.sh (copies googletest's sources into .deps/,
+# which the device tool carries: carry [".deps"]). Then, through the device tool:
+#   bash scripts/gpu_check.sh            (results also land in $OUT when the tool sets it)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+out=${OUT:-/tmp/zf_gpu_check}
+mkdir -p "$out"
+build=build-gpu
+log() { echo "[gpu_check $(($(date +%s) - start))s] $*"; }
+
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -2
+
+# cuDNN: the toolkit's, else the nvidia-cudnn wheel's.
+if [[ -z "${CUDNN_ROOT:-}" ]]; then
+  for py in python3 /usr/bin/python3; do
+    root=$($py -c 'import os, nvidia.cudnn as m; print(os.path.dirname(m.__file__))' 2>/dev/null) && break
+  done
+  [[ -n "${root:-}" ]] && export CUDNN_ROOT=$root
+fi
+if [[ -n "${CUDNN_ROOT:-}" ]]; then
+  export LD_LIBRARY_PATH=$CUDNN_ROOT/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  # The wheel ships libcudnn.so.9 only; give the linker the unversioned name it looks for.
+  if [[ ! -e $CUDNN_ROOT/lib/libcudnn.so && -e $CUDNN_ROOT/lib/libcudnn.so.9 ]]; then
+    mkdir -p .deps/cudnn-link && ln -sf "$CUDNN_ROOT/lib/libcudnn.so.9" .deps/cudnn-link/libcudnn.so
+    export LIBRARY_PATH=$PWD/.deps/cudnn-link${LIBRARY_PATH:+:$LIBRARY_PATH}
+  fi
+  log "cuDNN from $CUDNN_ROOT"
+fi
+
+gen=()
+command -v ninja >/dev/null && gen=(-G Ninja)
+log "configure"
+cmake -S . -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DZF_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
+  -DZF_WERROR=OFF -DZF_GTEST_SOURCE="$PWD/.deps/googletest" >"$out/configure.log" 2>&1 \
+  || { tail -30 "$out/configure.log"; exit 1; }
+grep -E "zfnet|zf_bench" "$out/configure.log"
+log "build"
+cmake --build "$build" -j "$(nproc)" --target zf_tests zf_bench >"$out/build.log" 2>&1 \
+  || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
+
+log "tests"
+timeout 240 "$build/tests/zf_tests" --gtest_brief=1 >"$out/tests.log" 2>&1
+tests_rc=$?
+grep -E "FAILED|PASSED|SKIPPED|Failure|Expected|Which is|error" "$out/tests.log" | head -60
+log "zf_tests exit code $tests_rc"
+
+log "bench (batch 128)"
+timeout 240 "$build/bench/zf_bench" --device cuda --batch 128 --reps 5 --json >"$out/bench.jsonl" 2>"$out/bench.txt"
+bench_rc=$?
+cat "$out/bench.txt"
+
+log "summary"
+python3 - "$out/bench.jsonl" <<'PY' || true
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{") and "layer" in l]
+ours = {(r["layer"], r["pass"]): r for r in rows if "impl" not in r}
+ref = {(r["layer"], r["pass"]): r for r in rows if r.get("impl") == "cudnn"}
+print(f"{'layer':6} {'pass':4} {'ours ms':>9} {'cuDNN ms':>9} {'ours/cuDNN':>10}")
+for k, r in ours.items():
+    if k in ref:
+        print(f"{k[0]:6} {k[1]:4} {r['ms_median']:9.3f} {ref[k]['ms_median']:9.3f} {r['ms_median'] / ref[k]['ms_median']:10.2f}")
+step = next((r for r in rows if r["layer"] == "step"), None)
+if step:
+    print(f"training step at batch {step['batch']}: {step['ms_median']:.1f} ms = {step.get('img_s', 0):.0f} img/s")
+PY
+log "done: tests rc=$tests_rc, bench rc=$bench_rc"
+exit $((tests_rc != 0 || bench_rc != 0))
