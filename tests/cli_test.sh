@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Command-line behaviour of zf_train: --help documents every option, bad input gives exit code != 0 and
 # one clear line on stderr naming the file or key at fault, and a short real run writes its outputs.
-# usage: cli_test.sh ZF_TRAIN REPO_DIR
+# Then zf_project and zf_evolve on that run: their outputs, and their one-line refusals.
+# usage: cli_test.sh ZF_TRAIN REPO_DIR [ZF_PROJECT ZF_EVOLVE]
 set -u
 bin=$1
 repo=$2
+project=${3:-}
+evolve=${4:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -56,6 +59,34 @@ if [[ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]]; then
   sed 's/filters: 16/filters: 12/' "$repo/configs/tiny.yaml" >"$tmp/other.yaml"
   expect_fail other-arch "checkpoint of another architecture" -- "$bin" "$tmp/other.yaml" --out "$tmp/run" --resume \
     --limit-train 128 --limit-val 64
+
+  if [[ -n $project && -n $evolve ]]; then
+    ck=$tmp/run/ckpt/last.h5
+    if "$project" --checkpoint "$ck" --out "$tmp/proj" --limit 300 >"$tmp/out" 2>"$tmp/err"; then
+      for f in conv1.h5 conv1.png conv2.h5 conv2.png; do
+        [[ -s "$tmp/proj/$f" ]] || { echo "FAIL zf_project: no $f"; fails=$((fails + 1)); }
+      done
+    else
+      echo "FAIL zf_project run"; cat "$tmp/err"; fails=$((fails + 1))
+    fi
+    if ! "$evolve" --checkpoints "$tmp/run/ckpt" --out "$tmp/evo" --limit 200 >"$tmp/out" 2>"$tmp/err" ||
+        [[ ! -s "$tmp/evo/conv2.png" || ! -s "$tmp/evo/conv1_filters.png" ]]; then
+      echo "FAIL zf_evolve run"; cat "$tmp/err"; fails=$((fails + 1))
+    fi
+    expect_fail project-layer "no layer named 'conv9' \(conv layers: conv1, conv2\)" -- \
+      "$project" --checkpoint "$ck" --layers conv9 --out "$tmp/p2"
+    expect_fail project-not-conv "layer 'relu1' is a relu layer, not conv" -- \
+      "$project" --checkpoint "$ck" --layers relu1 --out "$tmp/p2"
+    expect_fail project-k "k = 90 is larger than the data set \(50 images" -- \
+      "$project" --checkpoint "$ck" --k 90 --limit 50 --out "$tmp/p2"
+    expect_fail project-config "checkpoint of another architecture" -- \
+      "$project" --checkpoint "$ck" --config "$tmp/other.yaml" --out "$tmp/p2"
+    expect_fail project-missing "nope.h5: cannot open checkpoint" -- "$project" --checkpoint "$tmp/nope.h5"
+    : >"$tmp/empty-images-idx3-ubyte"
+    expect_fail project-empty "empty-images-idx3-ubyte: not an IDX image file" -- \
+      "$project" --checkpoint "$ck" --data "$tmp/empty" --out "$tmp/p2"
+    expect_fail evolve-none "no snapshots \(epoch_NNN.h5\) found" -- "$evolve" --checkpoints "$tmp"
+  fi
 fi
 
 if [[ $fails -ne 0 ]]; then

@@ -40,8 +40,36 @@ inline void valid_cols(const Geometry& g, int kw, int* ow0, int* ow1) {
   if (*ow1 < *ow0) *ow1 = *ow0;
 }
 
+// Stride 1: copy the image into a zero-padded plane first, so that every column row is a plain 2-d
+// copy without border tests (the per-row bookkeeping dominates on the small planes of late layers).
+void im2col_stride1(float* col, const float* x, const Geometry& g) {
+  const int Hp = g.H + 2 * g.p, Wp = g.W + 2 * g.p;
+  float* pad = scratch(static_cast<size_t>(g.C) * Hp * Wp, 2);
+  for (int c = 0; c < g.C; ++c) {
+    float* pc = pad + static_cast<size_t>(c) * Hp * Wp;
+    std::memset(pc, 0, sizeof(float) * Wp * g.p);
+    for (int y = 0; y < g.H; ++y) {
+      float* row = pc + static_cast<size_t>(y + g.p) * Wp;
+      std::memset(row, 0, sizeof(float) * g.p);
+      std::memcpy(row + g.p, x + (static_cast<size_t>(c) * g.H + y) * g.W, sizeof(float) * g.W);
+      std::memset(row + g.p + g.W, 0, sizeof(float) * g.p);
+    }
+    std::memset(pc + static_cast<size_t>(g.H + g.p) * Wp, 0, sizeof(float) * Wp * g.p);
+  }
+  const int OH = g.OH, OW = g.OW;
+  for (int c = 0; c < g.C; ++c)
+    for (int kh = 0; kh < g.k; ++kh)
+      for (int kw = 0; kw < g.k; ++kw) {
+        float* r = col + (static_cast<size_t>(c * g.k + kh) * g.k + kw) * g.P();
+        const float* src = pad + (static_cast<size_t>(c) * Hp + kh) * Wp + kw;
+        for (int oh = 0; oh < OH; ++oh)
+          for (int ow = 0; ow < OW; ++ow) r[oh * OW + ow] = src[oh * Wp + ow];
+      }
+}
+
 // col[(c*k + kh)*k + kw][oh*OW + ow] = x[c][oh*s - p + kh][ow*s - p + kw], zero outside.
 void im2col(float* col, const float* x, const Geometry& g) {
+  if (g.s == 1) return im2col_stride1(col, x, g);
   const size_t P = static_cast<size_t>(g.P());
   for (int c = 0; c < g.C; ++c) {
     const float* xc = x + static_cast<size_t>(c) * g.H * g.W;
@@ -71,8 +99,28 @@ void im2col(float* col, const float* x, const Geometry& g) {
   }
 }
 
+// The adjoint of im2col_stride1: sums into a zero-padded plane, then keeps its interior.
+void col2im_stride1(float* dx, const float* col, const Geometry& g) {
+  const int Hp = g.H + 2 * g.p, Wp = g.W + 2 * g.p, OH = g.OH, OW = g.OW;
+  float* pad = scratch(static_cast<size_t>(g.C) * Hp * Wp, 2);
+  std::memset(pad, 0, sizeof(float) * g.C * Hp * Wp);
+  for (int c = 0; c < g.C; ++c)
+    for (int kh = 0; kh < g.k; ++kh)
+      for (int kw = 0; kw < g.k; ++kw) {
+        const float* r = col + (static_cast<size_t>(c * g.k + kh) * g.k + kw) * g.P();
+        float* dst = pad + (static_cast<size_t>(c) * Hp + kh) * Wp + kw;
+        for (int oh = 0; oh < OH; ++oh)
+          for (int ow = 0; ow < OW; ++ow) dst[oh * Wp + ow] += r[oh * OW + ow];
+      }
+  for (int c = 0; c < g.C; ++c)
+    for (int y = 0; y < g.H; ++y)
+      std::memcpy(dx + (static_cast<size_t>(c) * g.H + y) * g.W,
+                  pad + (static_cast<size_t>(c) * Hp + y + g.p) * Wp + g.p, sizeof(float) * g.W);
+}
+
 // The adjoint of im2col: dx[c][ih][iw] = sum of the col entries that im2col read from it.
 void col2im(float* dx, const float* col, const Geometry& g) {
+  if (g.s == 1) return col2im_stride1(dx, col, g);
   const size_t P = static_cast<size_t>(g.P());
   std::memset(dx, 0, sizeof(float) * g.C * g.H * g.W);
   for (int c = 0; c < g.C; ++c) {
