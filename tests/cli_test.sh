@@ -83,6 +83,7 @@ if [[ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]]; then
       "$project" --checkpoint "$ck" --config "$tmp/other.yaml" --out "$tmp/p2"
     expect_fail project-missing "nope.h5: cannot open checkpoint" -- "$project" --checkpoint "$tmp/nope.h5"
     : >"$tmp/empty-images-idx3-ubyte"
+    : >"$tmp/empty-labels-idx1-ubyte"
     expect_fail project-empty "empty-images-idx3-ubyte: not an IDX image file" -- \
       "$project" --checkpoint "$ck" --data "$tmp/empty" --out "$tmp/p2"
     expect_fail evolve-none "no snapshots \(epoch_NNN.h5\) found" -- "$evolve" --checkpoints "$tmp"
