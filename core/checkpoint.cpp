@@ -65,9 +65,7 @@ double* column(EpochMetrics& m, int c) {
   return cols[c];
 }
 
-void write_file(const std::string& tmp, Net& net, const CheckpointMeta& meta) {
-  H5Handle f(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-  ZF_CHECK(f >= 0, "cannot create %s", tmp.c_str());
+void write_file(hid_t f, Net& net, const CheckpointMeta& meta) {
   write_attr_str(f, "format", "zfnet-checkpoint");
   write_attr_i64(f, "version", 1);
   write_attr_i64(f, "epoch", meta.epoch);
@@ -120,7 +118,6 @@ void write_file(const std::string& tmp, Net& net, const CheckpointMeta& meta) {
       write_f64_column(mg, kColumns[c], v);
     }
   }
-  ZF_CHECK(H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0, "cannot flush %s", tmp.c_str());
 }
 
 CheckpointMeta read_meta(hid_t f, const std::string& path) {
@@ -210,16 +207,11 @@ void check_same_arch(const std::string& path, const std::string& saved, const st
 }  // namespace
 
 void save_checkpoint(const std::string& path, Net& net, const CheckpointMeta& meta) {
-  quiet_hdf5();
-  const std::string tmp = path + ".tmp";
   try {
-    write_file(tmp, net, meta);
+    write_file_atomically(path, [&](hid_t f) { write_file(f, net, meta); });
   } catch (const Error& e) {
-    std::remove(tmp.c_str());
     throw Error(path + ": " + e.what());
   }
-  ZF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "%s: cannot rename %s into place",
-           path.c_str(), tmp.c_str());
 }
 
 CheckpointMeta read_checkpoint_meta(const std::string& path) {

@@ -2,6 +2,7 @@
 #include "core/h5io.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace zf::h5 {
 
@@ -67,6 +68,21 @@ hid_t make_group(hid_t parent, const std::string& name) {
   hid_t g = H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   ZF_CHECK(g >= 0, "cannot create group %s", name.c_str());
   return g;
+}
+
+void write_file_atomically(const std::string& path, const std::function<void(hid_t)>& fill) {
+  quiet_hdf5();
+  const std::string tmp = path + ".tmp";
+  try {
+    H5Handle f(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+    ZF_CHECK(f >= 0, "%s: cannot create", tmp.c_str());
+    fill(f);
+    ZF_CHECK(H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0, "%s: cannot flush", tmp.c_str());
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  ZF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "%s: cannot rename %s into place", path.c_str(), tmp.c_str());
 }
 
 void write_array(hid_t parent, const std::string& name, hid_t file_type, hid_t mem,

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct H5Handle {
 };
 
 void quiet_hdf5();
+// Creates `path` through `path`.tmp, which `fill` writes and which is renamed into place only when fill
+// succeeds (and removed when it throws): a crash never leaves a torn file under `path`.
+void write_file_atomically(const std::string& path, const std::function<void(hid_t)>& fill);
 void write_attr_i64(hid_t obj, const char* name, int64_t v);
 void write_attr_f64(hid_t obj, const char* name, double v);
 void write_attr_str(hid_t obj, const char* name, const std::string& v);

@@ -31,6 +31,21 @@ ZF_HD Range pool_outputs_containing(int i, int kernel, int stride, int out) {
   return Range{b, e};
 }
 
+// The maximum of one pool window of plane xp (row width W) and its flat index: the first maximum in
+// row-major order wins (strict >), on every backend.
+ZF_HD float window_max(const float* xp, int W, Range rh, Range rw, int* index) {
+  int best_i = rh.begin * W + rw.begin;
+  float best = xp[best_i];
+  for (int ih = rh.begin; ih < rh.end; ++ih)
+    for (int iw = rw.begin; iw < rw.end; ++iw)
+      if (xp[ih * W + iw] > best) {
+        best = xp[ih * W + iw];
+        best_i = ih * W + iw;
+      }
+  *index = best_i;
+  return best;
+}
+
 // LRN channel window of channel c: [begin, end), centred, clipped at the edges.
 ZF_HD Range lrn_window(int c, int size, int channels) {
   int half = size / 2;

@@ -15,16 +15,8 @@ __global__ void maxpool_forward_kernel(float* y, int32_t* sw, const float* x, in
     const int ow = static_cast<int>(i % OW), oh = static_cast<int>((i / OW) % OH);
     const int64_t pl = i / (static_cast<int64_t>(OH) * OW);
     const float* xp = x + pl * H * W;
-    const Range rh = pool_window(oh, k, s, H), rw = pool_window(ow, k, s, W);
-    int best_i = rh.begin * W + rw.begin;
-    float best = xp[best_i];
-    for (int ih = rh.begin; ih < rh.end; ++ih)
-      for (int iw = rw.begin; iw < rw.end; ++iw)
-        if (xp[ih * W + iw] > best) {
-          best = xp[ih * W + iw];
-          best_i = ih * W + iw;
-        }
-    y[i] = best;
+    int best_i;
+    y[i] = window_max(xp, W, pool_window(oh, k, s, H), pool_window(ow, k, s, W), &best_i);
     sw[i] = best_i;
   }
 }

@@ -14,11 +14,7 @@ namespace zf {
 using namespace h5;
 
 void write_shard(const std::string& path, const ShardContents& s) {
-  quiet_hdf5();
-  const std::string tmp = path + ".tmp";
-  try {
-    H5Handle f(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-    ZF_CHECK(f >= 0, "%s: cannot create", tmp.c_str());
+  write_file_atomically(path, [&](hid_t f) {
     const hsize_t n = s.labels.size(), C = static_cast<hsize_t>(s.channels), H = static_cast<hsize_t>(s.height),
                   W = static_cast<hsize_t>(s.width);
     write_attr_str(f, "format", "zfnet-shard");
@@ -42,11 +38,7 @@ void write_shard(const std::string& path, const ShardContents& s) {
     }
     write_array(f, "pixel_sum", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {C, H, W}, s.pixel_sum.data());
     write_strings(f, "skipped", s.skipped);
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  ZF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "%s: cannot rename into place", path.c_str());
+  });
 }
 
 bool shard_is_complete(const std::string& path, const std::string& key) {
@@ -74,11 +66,7 @@ ShardSummary read_shard_summary(const std::string& path) {
 }
 
 void write_packed_meta(const std::string& path, const PackedMeta& m) {
-  quiet_hdf5();
-  const std::string tmp = path + ".tmp";
-  {
-    H5Handle f(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-    ZF_CHECK(f >= 0, "%s: cannot create", tmp.c_str());
+  write_file_atomically(path, [&](hid_t f) {
     write_attr_str(f, "format", "zfnet-packed");
     write_attr_i64(f, "version", 1);
     write_attr_str(f, "store", m.store);
@@ -90,8 +78,7 @@ void write_packed_meta(const std::string& path, const PackedMeta& m) {
     if (!m.mean.empty()) write_array(f, "mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {C, S, S}, m.mean.data());
     write_strings(f, "synsets", m.synsets);
     write_strings(f, "class_names", m.class_names);
-  }
-  ZF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "%s: cannot rename into place", path.c_str());
+  });
 }
 
 PackedMeta read_packed_meta(const std::string& path) {

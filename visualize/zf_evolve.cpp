@@ -166,13 +166,9 @@ int main(int argc, char** argv) {
       }
       const std::string base = o.out + "/" + L.name;
       write_png(base + ".png", img);
-      {
+      h5::write_file_atomically(base + ".h5", [&](hid_t file) {
         using namespace h5;
-        quiet_hdf5();
-        const std::string tmp = base + ".h5.tmp";
         {
-          H5Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-          ZF_CHECK(file >= 0, "%s: cannot create", tmp.c_str());
           write_attr_str(file, "layer", L.name);
           write_attr_str(file, "checkpoints", o.checkpoints);
           write_attr_str(file, "dataset", data_source);
@@ -194,8 +190,7 @@ int main(int argc, char** argv) {
           write_array(file, "image_index", H5T_STD_I64LE, H5T_NATIVE_INT64, {hf, he}, image.data());
           write_array(file, "projections", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {hf, he, hc, hh, hh}, pr.data());
         }
-        ZF_CHECK(std::rename(tmp.c_str(), (base + ".h5").c_str()) == 0, "%s.h5: cannot rename into place", base.c_str());
-      }
+      });
       std::printf("%s.h5, %s.png (%d features x %zu snapshots)\n", base.c_str(), base.c_str(), F, E);
     }
     if (!filter_rows.empty()) {

@@ -70,11 +70,7 @@ void write_layer_dump(const std::string& path, const Options& o, const Session& 
                       const VisLayer& L, const std::vector<int>& ids, const std::vector<std::vector<Hit>>& hits,
                       const std::vector<Projection>& pr, int C, int field) {
   using namespace h5;
-  quiet_hdf5();
-  const std::string tmp = path + ".tmp";
-  {
-    H5Handle f(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-    ZF_CHECK(f >= 0, "%s: cannot create", tmp.c_str());
+  write_file_atomically(path, [&](hid_t f) {
     write_attr_str(f, "layer", L.name);
     write_attr_str(f, "checkpoint", s.checkpoint);
     write_attr_str(f, "dataset", ds.source());
@@ -109,8 +105,7 @@ void write_layer_dump(const std::string& path, const Options& o, const Session& 
     write_array(f, "position", H5T_STD_I32LE, H5T_NATIVE_INT32, {F, K, 2}, pos.data());
     write_array(f, "projections", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {F, K, c, h, h}, proj.data());
     write_array(f, "patches", H5T_STD_U8LE, H5T_NATIVE_UINT8, {F, K, c, h, h}, patch.data());
-  }
-  ZF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "%s: cannot rename into place", path.c_str());
+  });
 }
 
 // A data set of the images given on the command line, resized and center-cropped to the net's input.
@@ -174,12 +169,8 @@ void run_images(const Options& o, Session& s, const std::vector<VisLayer>& layer
       req.resize(std::min<size_t>(req.size(), static_cast<size_t>(o.top)));
       auto full = project_full(s, ds, L, req, po, o.batch);
       const std::string base = o.out + "/" + stem + "_" + L.name;
-      const std::string tmp = base + ".h5.tmp";
-      {
+      h5::write_file_atomically(base + ".h5", [&](hid_t f) {
         using namespace h5;
-        quiet_hdf5();
-        H5Handle f(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-        ZF_CHECK(f >= 0, "%s: cannot create", tmp.c_str());
         write_attr_str(f, "layer", L.name);
         write_attr_str(f, "checkpoint", s.checkpoint);
         write_attr_str(f, "image", o.images[i]);
@@ -200,8 +191,7 @@ void run_images(const Options& o, Session& s, const std::vector<VisLayer>& layer
                     {R, static_cast<hsize_t>(C), static_cast<hsize_t>(H), static_cast<hsize_t>(W)}, proj.data());
         write_array(f, "image", H5T_STD_U8LE, H5T_NATIVE_UINT8,
                     {static_cast<hsize_t>(C), static_cast<hsize_t>(H), static_cast<hsize_t>(W)}, pixels.data());
-      }
-      ZF_CHECK(std::rename(tmp.c_str(), (base + ".h5").c_str()) == 0, "%s.h5: cannot rename into place", base.c_str());
+      });
       const int zoom = std::max(1, 96 / H), cell = W * zoom + 4;
       Image img = blank_image(static_cast<int>(req.size() + 1) * cell + 4, H * zoom + 20, C, 255);
       draw_text(img, 4, 2, L.name, 0);

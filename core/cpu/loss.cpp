@@ -6,14 +6,20 @@
 
 namespace zf::cpu {
 
+namespace {
+void check_labels(const int32_t* L, int64_t N, int64_t K, const char* op) {
+  for (int64_t n = 0; n < N; ++n)
+    ZF_CHECK(L[n] >= 0 && L[n] < K, "%s: label %d of sample %lld outside [0, %lld)", op, L[n],
+             static_cast<long long>(n), static_cast<long long>(K));
+}
+}  // namespace
+
 float softmax_xent_forward(Tensor& prob, const Tensor& logits, const Tensor& labels) {
   const int64_t N = logits.dim(0), K = logits.dim(1);
   const float* Z = logits.f32();
   const int32_t* L = labels.i32();
   float* P = prob.f32();
-  for (int64_t n = 0; n < N; ++n)
-    ZF_CHECK(L[n] >= 0 && L[n] < K, "softmax_xent_forward: label %d of sample %lld outside [0, %lld)",
-             L[n], static_cast<long long>(n), static_cast<long long>(K));
+  check_labels(L, N, K, "softmax_xent_forward");
   double loss = 0.0;
 #pragma omp parallel for reduction(+ : loss) schedule(static)
   for (int64_t n = 0; n < N; ++n) {
@@ -38,9 +44,7 @@ void softmax_xent_backward(Tensor& dlogits, const Tensor& prob, const Tensor& la
   const float* P = prob.f32();
   const int32_t* L = labels.i32();
   float* D = dlogits.f32();
-  for (int64_t n = 0; n < N; ++n)
-    ZF_CHECK(L[n] >= 0 && L[n] < K, "softmax_xent_backward: label %d of sample %lld outside [0, %lld)",
-             L[n], static_cast<long long>(n), static_cast<long long>(K));
+  check_labels(L, N, K, "softmax_xent_backward");
   const float inv_n = 1.f / static_cast<float>(N);
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; ++n) {

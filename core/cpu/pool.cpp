@@ -22,16 +22,8 @@ void maxpool_forward(Tensor& y, Tensor& switches, const Tensor& x, const PoolPar
     for (int oh = 0; oh < OH; ++oh) {
       const Range rh = pool_window(oh, p.kernel, p.stride, H);
       for (int ow = 0; ow < OW; ++ow) {
-        const Range rw = pool_window(ow, p.kernel, p.stride, W);
-        int best_i = rh.begin * W + rw.begin;
-        float best = xp[best_i];
-        for (int ih = rh.begin; ih < rh.end; ++ih)
-          for (int iw = rw.begin; iw < rw.end; ++iw)
-            if (xp[ih * W + iw] > best) {
-              best = xp[ih * W + iw];
-              best_i = ih * W + iw;
-            }
-        yp[oh * OW + ow] = best;
+        int best_i;
+        yp[oh * OW + ow] = window_max(xp, W, rh, pool_window(ow, p.kernel, p.stride, W), &best_i);
         sp[oh * OW + ow] = best_i;
       }
     }
