@@ -31,77 +31,47 @@ Geometry geometry(const Tensor& x, const Tensor& y, int out_channels, const Conv
                   static_cast<int>(y.w())};
 }
 
-// Output columns ow whose input column iw = ow*s - p + kw lies inside [0, W): [ow0, ow1).
-inline void valid_cols(const Geometry& g, int kw, int* ow0, int* ow1) {
-  int lo = g.p - kw;
-  *ow0 = lo > 0 ? (lo + g.s - 1) / g.s : 0;
-  int hi = g.W - 1 + g.p - kw;
-  *ow1 = hi < 0 ? 0 : std::min(g.OW, hi / g.s + 1);
-  if (*ow1 < *ow0) *ow1 = *ow0;
-}
+// im2col and col2im go through a zero-padded copy of the image planes, so that every row of the column
+// matrix is a plain strided 2-d copy without border tests (the per-row bookkeeping of a bordered copy
+// dominated on the small planes of late layers). Each padded plane is (H + 2p) x (W + 2p).
 
-// Stride 1: copy the image into a zero-padded plane first, so that every column row is a plain 2-d
-// copy without border tests (the per-row bookkeeping dominates on the small planes of late layers).
-void im2col_stride1(float* col, const float* x, const Geometry& g) {
+// pad[c] = x[c] surrounded by p zeros.
+float* padded_planes(const float* x, const Geometry& g) {
   const int Hp = g.H + 2 * g.p, Wp = g.W + 2 * g.p;
   float* pad = scratch(static_cast<size_t>(g.C) * Hp * Wp, 2);
-  for (int c = 0; c < g.C; ++c) {
-    float* pc = pad + static_cast<size_t>(c) * Hp * Wp;
-    std::memset(pc, 0, sizeof(float) * Wp * g.p);
-    for (int y = 0; y < g.H; ++y) {
-      float* row = pc + static_cast<size_t>(y + g.p) * Wp;
-      std::memset(row, 0, sizeof(float) * g.p);
-      std::memcpy(row + g.p, x + (static_cast<size_t>(c) * g.H + y) * g.W, sizeof(float) * g.W);
-      std::memset(row + g.p + g.W, 0, sizeof(float) * g.p);
-    }
-    std::memset(pc + static_cast<size_t>(g.H + g.p) * Wp, 0, sizeof(float) * Wp * g.p);
-  }
-  const int OH = g.OH, OW = g.OW;
+  if (g.p > 0) std::memset(pad, 0, sizeof(float) * g.C * Hp * Wp);
+  for (int c = 0; c < g.C; ++c)
+    for (int y = 0; y < g.H; ++y)
+      std::memcpy(pad + (static_cast<size_t>(c) * Hp + y + g.p) * Wp + g.p,
+                  x + (static_cast<size_t>(c) * g.H + y) * g.W, sizeof(float) * g.W);
+  return pad;
+}
+
+// col[(c*k + kh)*k + kw][oh*OW + ow] = x[c][oh*s - p + kh][ow*s - p + kw], zero outside.
+void im2col(float* col, const float* x, const Geometry& g) {
+  const int Hp = g.H + 2 * g.p, Wp = g.W + 2 * g.p, OH = g.OH, OW = g.OW, s = g.s;
+  const float* pad = padded_planes(x, g);
   for (int c = 0; c < g.C; ++c)
     for (int kh = 0; kh < g.k; ++kh)
       for (int kw = 0; kw < g.k; ++kw) {
         float* r = col + (static_cast<size_t>(c * g.k + kh) * g.k + kw) * g.P();
         const float* src = pad + (static_cast<size_t>(c) * Hp + kh) * Wp + kw;
-        for (int oh = 0; oh < OH; ++oh)
-          for (int ow = 0; ow < OW; ++ow) r[oh * OW + ow] = src[oh * Wp + ow];
-      }
-}
-
-// col[(c*k + kh)*k + kw][oh*OW + ow] = x[c][oh*s - p + kh][ow*s - p + kw], zero outside.
-void im2col(float* col, const float* x, const Geometry& g) {
-  if (g.s == 1) return im2col_stride1(col, x, g);
-  const size_t P = static_cast<size_t>(g.P());
-  for (int c = 0; c < g.C; ++c) {
-    const float* xc = x + static_cast<size_t>(c) * g.H * g.W;
-    for (int kh = 0; kh < g.k; ++kh) {
-      for (int kw = 0; kw < g.k; ++kw) {
-        float* row = col + (static_cast<size_t>(c * g.k + kh) * g.k + kw) * P;
-        int ow0, ow1;
-        valid_cols(g, kw, &ow0, &ow1);
-        for (int oh = 0; oh < g.OH; ++oh) {
-          float* r = row + static_cast<size_t>(oh) * g.OW;
-          int ih = oh * g.s - g.p + kh;
-          if (ih < 0 || ih >= g.H) {
-            std::memset(r, 0, sizeof(float) * g.OW);
-            continue;
-          }
-          const float* xr = xc + static_cast<size_t>(ih) * g.W - g.p + kw;
-          for (int ow = 0; ow < ow0; ++ow) r[ow] = 0.f;
-          if (g.s == 1) {
-            std::memcpy(r + ow0, xr + ow0, sizeof(float) * (ow1 - ow0));
+        for (int oh = 0; oh < OH; ++oh) {
+          const float* in = src + static_cast<size_t>(oh) * s * Wp;
+          float* out = r + static_cast<size_t>(oh) * OW;
+          if (s == 1) {
+            for (int ow = 0; ow < OW; ++ow) out[ow] = in[ow];
           } else {
-            for (int ow = ow0; ow < ow1; ++ow) r[ow] = xr[ow * g.s];
+            for (int ow = 0; ow < OW; ++ow) out[ow] = in[ow * s];
           }
-          for (int ow = ow1; ow < g.OW; ++ow) r[ow] = 0.f;
         }
       }
-    }
-  }
 }
 
-// The adjoint of im2col_stride1: sums into a zero-padded plane, then keeps its interior.
-void col2im_stride1(float* dx, const float* col, const Geometry& g) {
-  const int Hp = g.H + 2 * g.p, Wp = g.W + 2 * g.p, OH = g.OH, OW = g.OW;
+// The adjoint of im2col: dx[c][ih][iw] = sum of the col entries that im2col read from it (summed in a
+// padded plane, whose interior is then kept).
+void col2im(float* dx, const float* col, const Geometry& g) {
+  const int Hp = g.H + 2 * g.p, Wp = g.W + 2 * g.p, OH = g.OH, OW = g.OW, s = g.s;
   float* pad = scratch(static_cast<size_t>(g.C) * Hp * Wp, 2);
   std::memset(pad, 0, sizeof(float) * g.C * Hp * Wp);
   for (int c = 0; c < g.C; ++c)
@@ -109,41 +79,20 @@ void col2im_stride1(float* dx, const float* col, const Geometry& g) {
       for (int kw = 0; kw < g.k; ++kw) {
         const float* r = col + (static_cast<size_t>(c * g.k + kh) * g.k + kw) * g.P();
         float* dst = pad + (static_cast<size_t>(c) * Hp + kh) * Wp + kw;
-        for (int oh = 0; oh < OH; ++oh)
-          for (int ow = 0; ow < OW; ++ow) dst[oh * Wp + ow] += r[oh * OW + ow];
+        for (int oh = 0; oh < OH; ++oh) {
+          float* o = dst + static_cast<size_t>(oh) * s * Wp;
+          const float* in = r + static_cast<size_t>(oh) * OW;
+          if (s == 1) {
+            for (int ow = 0; ow < OW; ++ow) o[ow] += in[ow];
+          } else {
+            for (int ow = 0; ow < OW; ++ow) o[ow * s] += in[ow];
+          }
+        }
       }
   for (int c = 0; c < g.C; ++c)
     for (int y = 0; y < g.H; ++y)
       std::memcpy(dx + (static_cast<size_t>(c) * g.H + y) * g.W,
                   pad + (static_cast<size_t>(c) * Hp + y + g.p) * Wp + g.p, sizeof(float) * g.W);
-}
-
-// The adjoint of im2col: dx[c][ih][iw] = sum of the col entries that im2col read from it.
-void col2im(float* dx, const float* col, const Geometry& g) {
-  if (g.s == 1) return col2im_stride1(dx, col, g);
-  const size_t P = static_cast<size_t>(g.P());
-  std::memset(dx, 0, sizeof(float) * g.C * g.H * g.W);
-  for (int c = 0; c < g.C; ++c) {
-    float* dc = dx + static_cast<size_t>(c) * g.H * g.W;
-    for (int kh = 0; kh < g.k; ++kh) {
-      for (int kw = 0; kw < g.k; ++kw) {
-        const float* row = col + (static_cast<size_t>(c * g.k + kh) * g.k + kw) * P;
-        int ow0, ow1;
-        valid_cols(g, kw, &ow0, &ow1);
-        for (int oh = 0; oh < g.OH; ++oh) {
-          int ih = oh * g.s - g.p + kh;
-          if (ih < 0 || ih >= g.H) continue;
-          const float* r = row + static_cast<size_t>(oh) * g.OW;
-          float* dr = dc + static_cast<size_t>(ih) * g.W - g.p + kw;
-          if (g.s == 1) {
-            for (int ow = ow0; ow < ow1; ++ow) dr[ow] += r[ow];
-          } else {
-            for (int ow = ow0; ow < ow1; ++ow) dr[ow * g.s] += r[ow];
-          }
-        }
-      }
-    }
-  }
 }
 
 // A 1x1, stride-1, unpadded convolution reads x itself as its column matrix.
