@@ -1,6 +1,8 @@
 // Forwards device memory calls to the CUDA runtime wrapper, or refuses them in a CPU-only build.
 #include "core/backend.h"
 
+#include <cstdlib>
+
 #ifdef ZF_HAVE_CUDA
 #include "cuda/runtime.h"
 #endif
@@ -17,6 +19,11 @@ void device_copy(void* dst, Device dd, const void* src, Device sd, size_t bytes)
   cuda::copy(dst, dd == Device::CUDA, src, sd == Device::CUDA, bytes);
 }
 void device_memset_zero(void* p, size_t bytes) { cuda::memset_zero(p, bytes); }
+size_t device_alloc_count() { return cuda::malloc_count(); }
+void* pinned_alloc(size_t bytes) { return cuda::malloc_pinned(bytes); }
+void pinned_free(void* p) { cuda::free_pinned(p); }
+void upload_async(void* dst, const void* src, size_t bytes) { cuda::upload_async(dst, src, bytes); }
+void wait_uploads() { cuda::wait_uploads(); }
 #else
 bool cuda_built() { return false; }
 bool cuda_available() { return false; }
@@ -26,6 +33,15 @@ void* device_alloc(size_t) { no_cuda(); }
 void device_free(void*) {}
 void device_copy(void*, Device, const void*, Device, size_t) { no_cuda(); }
 void device_memset_zero(void*, size_t) { no_cuda(); }
+size_t device_alloc_count() { return 0; }
+void* pinned_alloc(size_t bytes) {
+  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  ZF_CHECK(p, "out of host memory allocating %zu bytes", bytes);
+  return p;
+}
+void pinned_free(void* p) { std::free(p); }
+void upload_async(void*, const void*, size_t) { no_cuda(); }
+void wait_uploads() {}
 #endif
 
 }  // namespace zf::backend

@@ -17,5 +17,14 @@ void* device_alloc(size_t bytes);
 void device_free(void* p);
 void device_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes);
 void device_memset_zero(void* p, size_t bytes);
+size_t device_alloc_count();  // device allocations so far (a training step must add none after its first)
+
+// Page-locked host memory, which the GPU reads while it computes (plain host memory without CUDA).
+void* pinned_alloc(size_t bytes);
+void pinned_free(void* p);
+// Host-to-device copy on the backend's upload stream: returns at once, overlapping with device work;
+// wait_uploads() makes device work queued afterwards wait for every upload queued before.
+void upload_async(void* dst_device, const void* src_pinned, size_t bytes);
+void wait_uploads();
 
 }  // namespace zf::backend

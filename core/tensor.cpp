@@ -63,8 +63,10 @@ Tensor::Tensor(const Shape& shape, Device device, DType dtype) { ensure(shape, d
 Tensor::~Tensor() { release(); }
 
 Tensor::Tensor(Tensor&& o) noexcept
-    : shape_(o.shape_), device_(o.device_), dtype_(o.dtype_), ptr_(o.ptr_), capacity_(o.capacity_) {
+    : shape_(o.shape_), device_(o.device_), dtype_(o.dtype_), ptr_(o.ptr_), capacity_(o.capacity_),
+      pinned_(o.pinned_) {
   o.ptr_ = nullptr;
+  o.pinned_ = false;
   o.capacity_ = 0;
   o.shape_ = Shape();
 }
@@ -77,7 +79,9 @@ Tensor& Tensor::operator=(Tensor&& o) noexcept {
     dtype_ = o.dtype_;
     ptr_ = o.ptr_;
     capacity_ = o.capacity_;
+    pinned_ = o.pinned_;
     o.ptr_ = nullptr;
+    o.pinned_ = false;
     o.capacity_ = 0;
     o.shape_ = Shape();
   }
@@ -86,13 +90,16 @@ Tensor& Tensor::operator=(Tensor&& o) noexcept {
 
 void Tensor::release() {
   if (ptr_) {
-    if (device_ == Device::CPU)
+    if (pinned_)
+      backend::pinned_free(ptr_);
+    else if (device_ == Device::CPU)
       std::free(ptr_);
     else
       backend::device_free(ptr_);
   }
   ptr_ = nullptr;
   capacity_ = 0;
+  pinned_ = false;
 }
 
 Tensor Tensor::zeros(const Shape& shape, Device device, DType dtype) {
@@ -103,7 +110,7 @@ Tensor Tensor::zeros(const Shape& shape, Device device, DType dtype) {
 
 void Tensor::ensure(const Shape& shape, Device device, DType dtype) {
   size_t need = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
-  if (device != device_ || need > capacity_) {
+  if (device != device_ || need > capacity_ || pinned_) {
     release();
     if (need > 0) ptr_ = device == Device::CPU ? host_alloc(need) : backend::device_alloc(need);
     capacity_ = need;
@@ -111,6 +118,25 @@ void Tensor::ensure(const Shape& shape, Device device, DType dtype) {
   shape_ = shape;
   device_ = device;
   dtype_ = dtype;
+}
+
+void Tensor::ensure_pinned(const Shape& shape, DType dtype) {
+  const size_t need = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
+  if (!pinned_ || need > capacity_) {
+    release();
+    if (need > 0) ptr_ = backend::pinned_alloc(need);
+    capacity_ = need;
+    pinned_ = true;
+  }
+  shape_ = shape;
+  device_ = Device::CPU;
+  dtype_ = dtype;
+}
+
+void Tensor::upload_async_to(Tensor& dst) const {
+  ZF_CHECK(pinned_ && dst.device_ == Device::CUDA && dst.shape_ == shape_ && dst.dtype_ == dtype_,
+           "upload_async_to: %s (pinned: %d) into %s", desc().c_str(), pinned_ ? 1 : 0, dst.desc().c_str());
+  if (bytes()) backend::upload_async(dst.ptr_, ptr_, bytes());
 }
 
 void Tensor::reshape(const Shape& shape) {

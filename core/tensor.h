@@ -50,6 +50,12 @@ class Tensor {
   // Make this tensor [shape] on [device] with [dtype]; contents are unspecified afterwards unless
   // nothing changed. Reallocates only when the current storage is too small or on another device.
   void ensure(const Shape& shape, Device device, DType dtype = DType::F32);
+  // A CPU tensor in page-locked memory (when CUDA is built), so that uploads overlap device work.
+  void ensure_pinned(const Shape& shape, DType dtype = DType::F32);
+  bool pinned() const { return pinned_; }
+  // Queues this CPU tensor's upload into `dst` (same shape and dtype, on the GPU) without waiting; the
+  // source must be pinned. backend::wait_uploads() orders device work after it.
+  void upload_async_to(Tensor& dst) const;
   // Same storage, new shape with the same number of elements.
   void reshape(const Shape& shape);
 
@@ -91,6 +97,7 @@ class Tensor {
   DType dtype_ = DType::F32;
   void* ptr_ = nullptr;
   size_t capacity_ = 0;  // bytes
+  bool pinned_ = false;
 };
 
 }  // namespace zf

@@ -1,5 +1,6 @@
 // Device discovery and device memory for Tensor. cudaGetDeviceCount reports cudaErrorInsufficientDriver
 // (35) without setting the count where no driver is installed, so its return code decides.
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -40,10 +41,58 @@ std::string status() {
                    prop.minor, static_cast<double>(prop.totalGlobalMem) / (1 << 30));
 }
 
+namespace {
+std::atomic<size_t> g_mallocs{0};  // device allocations, for the no-malloc-in-the-loop test
+}
+
+size_t malloc_count() { return g_mallocs.load(); }
+
 void* malloc_device(size_t bytes) {
   void* p = nullptr;
   ZF_CUDA_CHECK(cudaMalloc(&p, bytes));
+  ++g_mallocs;
   return p;
+}
+
+void* malloc_pinned(size_t bytes) {
+  void* p = nullptr;
+  ZF_CUDA_CHECK(cudaMallocHost(&p, bytes));
+  return p;
+}
+
+void free_pinned(void* p) {
+  if (p) cudaFreeHost(p);  // never throws: called from destructors
+}
+
+namespace {
+// The upload stream (non-blocking, so it does not serialize with the legacy default stream on which
+// the ops run) and the event that marks its last upload, per device.
+struct Uploads {
+  cudaStream_t stream = nullptr;
+  cudaEvent_t done = nullptr;
+};
+Uploads& uploads() {
+  static Uploads u[64];
+  int dev = 0;
+  ZF_CUDA_CHECK(cudaGetDevice(&dev));
+  ZF_CHECK(dev >= 0 && dev < 64, "upload stream: device %d", dev);
+  if (!u[dev].stream) {
+    ZF_CUDA_CHECK(cudaStreamCreateWithFlags(&u[dev].stream, cudaStreamNonBlocking));
+    ZF_CUDA_CHECK(cudaEventCreateWithFlags(&u[dev].done, cudaEventDisableTiming));
+  }
+  return u[dev];
+}
+}  // namespace
+
+void upload_async(void* dst_device, const void* src_pinned, size_t bytes) {
+  Uploads& u = uploads();
+  ZF_CUDA_CHECK(cudaMemcpyAsync(dst_device, src_pinned, bytes, cudaMemcpyHostToDevice, u.stream));
+  ZF_CUDA_CHECK(cudaEventRecord(u.done, u.stream));
+}
+
+void wait_uploads() {
+  Uploads& u = uploads();
+  ZF_CUDA_CHECK(cudaStreamWaitEvent(cudaStreamLegacy, u.done, 0));
 }
 
 void free_device(void* p) {
@@ -71,7 +120,7 @@ float* scratch(size_t floats, int slot) {
   if (b.n < floats) {
     if (b.p) ZF_CUDA_CHECK(cudaFree(b.p));
     b.p = nullptr;
-    ZF_CUDA_CHECK(cudaMalloc(&b.p, floats * sizeof(float)));
+    b.p = malloc_device(floats * sizeof(float));
     b.n = floats;
   }
   return static_cast<float*>(b.p);

@@ -13,5 +13,10 @@ void* malloc_device(size_t bytes);
 void free_device(void* p);
 void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes);
 void memset_zero(void* p, size_t bytes);
+size_t malloc_count();
+void* malloc_pinned(size_t bytes);  // page-locked host memory
+void free_pinned(void* p);
+void upload_async(void* dst_device, const void* src_pinned, size_t bytes);  // on the upload stream
+void wait_uploads();  // the default stream waits for the uploads queued so far
 
 }  // namespace zf::cuda

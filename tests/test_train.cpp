@@ -13,6 +13,7 @@
 #include "core/backend.h"
 #include "core/checkpoint.h"
 #include "core/net.h"
+#include "core/rng.h"
 #include "train/config.h"
 #include "train/image_io.h"
 #include "train/loader.h"
@@ -352,3 +353,4 @@ TEST(TrainCuda, ThreeStepsOfTinyGiveTheSameWeightsOnCpuAndGpu) {
     EXPECT_LT(worst, 1e-4) << pa[i].layer << "/" << pa[i].param->name;
   }
 }
+

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -50,6 +51,73 @@ void write_metrics_csv(const std::string& path, const std::vector<EpochMetrics>&
   }
   ZF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "%s: cannot rename into place", path.c_str());
 }
+
+// A training batch as the step sees it: tensors on the net's device, labels also on the host.
+struct StepInput {
+  const Tensor* x = nullptr;
+  const Tensor* labels = nullptr;
+  const int32_t* host_labels = nullptr;
+  int64_t count = 0;
+};
+
+// Feeds the loader's batches to the step. On the CPU it hands them over as they are. On the GPU each
+// batch is copied into page-locked memory and uploaded on the backend's upload stream; prefetch(),
+// called once the current step's backward pass is queued, starts the next batch's upload so that it
+// overlaps with that backward pass. Two slots alternate, so a slot is refilled only after the step that
+// used it has been synchronized with (the loss read-back of the following step's forward pass).
+class Feeder {
+ public:
+  Feeder(Loader& loader, Device device) : loader_(loader), device_(device) {}
+
+  bool next(StepInput* in) {
+    if (device_ == Device::CPU) {
+      const Batch* b = loader_.next();
+      if (!b) return false;
+      *in = StepInput{&b->x, &b->labels, b->labels.i32(), b->count};
+      return true;
+    }
+    if (!queued_) prefetch();
+    if (!have_) return false;
+    backend::wait_uploads();
+    const Slot& s = slots_[ready_];
+    *in = StepInput{&s.dev_x, &s.dev_labels, s.host_labels.data(), s.count};
+    queued_ = false;
+    return true;
+  }
+
+  void prefetch() {
+    if (device_ == Device::CPU || queued_) return;
+    const Batch* b = loader_.next();
+    have_ = b != nullptr;
+    queued_ = true;
+    if (!have_) return;
+    Slot& s = slots_[fill_];
+    s.pin_x.ensure_pinned(b->x.shape());
+    s.pin_labels.ensure_pinned(b->labels.shape(), DType::I32);
+    std::memcpy(s.pin_x.raw(), b->x.raw(), b->x.bytes());
+    std::memcpy(s.pin_labels.raw(), b->labels.raw(), b->labels.bytes());
+    s.host_labels.assign(b->labels.i32(), b->labels.i32() + b->count);
+    s.count = b->count;
+    s.dev_x.ensure(b->x.shape(), device_);
+    s.dev_labels.ensure(b->labels.shape(), device_, DType::I32);
+    s.pin_x.upload_async_to(s.dev_x);
+    s.pin_labels.upload_async_to(s.dev_labels);
+    ready_ = fill_;
+    fill_ ^= 1;
+  }
+
+ private:
+  struct Slot {
+    Tensor pin_x, pin_labels, dev_x, dev_labels;
+    std::vector<int32_t> host_labels;
+    int64_t count = 0;
+  };
+  Loader& loader_;
+  Device device_;
+  Slot slots_[2];
+  int fill_ = 0, ready_ = 0;
+  bool queued_ = false, have_ = false;
+};
 
 // The batch's input on the net's device (a copy into a reused buffer when that is the GPU).
 const Tensor& on_device(const Tensor& host, Tensor& buf, Device d) {
@@ -180,19 +248,21 @@ TrainResult train(const TrainOptions& opt) {
                val_ds ? strprintf(", %lld validation", static_cast<long long>(val_ds->size())).c_str() : "",
                tc.batch, tc.epochs, out.c_str());
 
-  Tensor xbuf, label_buf, host_prob;
+  Tensor host_prob;
   TrainResult result;
   for (int epoch = meta.epoch; epoch < tc.epochs; ++epoch) {
     Loader::Options lo;
     lo.batch = tc.batch, lo.train = true, lo.seed = tc.seed, lo.epoch = epoch;
     lo.start = meta.position, lo.threads = cfg.data.threads;
     Loader loader(*train_ds, cfg.data.transform, norm, lo);
+    Feeder feeder(loader, device);
     Progress prog(strprintf("epoch %d/%d", epoch + 1, tc.epochs), train_ds->size(), 30.0);
-    while (const Batch* b = loader.next()) {
+    StepInput in;
+    while (feeder.next(&in)) {
       RunState rs;
       rs.phase = Phase::Train, rs.seed = tc.seed, rs.step = static_cast<uint64_t>(meta.iteration);
-      rs.labels = &on_device(b->labels, label_buf, device);
-      const float loss = net.forward(on_device(b->x, xbuf, device), rs);
+      rs.labels = in.labels;
+      const float loss = net.forward(*in.x, rs);
       if (!std::isfinite(loss))
         throw Diverged(strprintf("training diverged at iteration %lld (epoch %d): loss is %s; the last good "
                                  "checkpoint is %s",
@@ -206,13 +276,14 @@ TrainResult train(const TrainOptions& opt) {
                    tc.weight_decay * p.decay_mult);
         if (p.renorm && tc.renorm_radius > 0.f) renorm_filters(p.value, tc.renorm_radius);
       }
+      feeder.prefetch();  // the next batch's upload overlaps this step's queued backward pass and update
       host_prob.ensure(net.probabilities().shape(), Device::CPU);
       host_prob.copy_from(net.probabilities());
-      meta.run_loss += loss * b->count;
-      meta.run_correct += count_topk(host_prob.f32(), b->labels.i32(), b->count, host_prob.dim(1), 1);
-      meta.run_seen += b->count;
+      meta.run_loss += loss * in.count;
+      meta.run_correct += count_topk(host_prob.f32(), in.host_labels, in.count, host_prob.dim(1), 1);
+      meta.run_seen += in.count;
       ++meta.iteration;
-      meta.position = loader.position();
+      meta.position += in.count;
       prog.update(meta.position, strprintf("loss %.4f", meta.run_loss / meta.run_seen));
       if (opt.max_iters > 0 && meta.iteration >= opt.max_iters) {
         save_checkpoint(last, net, meta);
