@@ -24,6 +24,7 @@ void* pinned_alloc(size_t bytes) { return cuda::malloc_pinned(bytes); }
 void pinned_free(void* p) { cuda::free_pinned(p); }
 void upload_async(void* dst, const void* src, size_t bytes) { cuda::upload_async(dst, src, bytes); }
 void wait_uploads() { cuda::wait_uploads(); }
+void device_synchronize() { cuda::synchronize(); }
 #else
 bool cuda_built() { return false; }
 bool cuda_available() { return false; }
@@ -42,6 +43,7 @@ void* pinned_alloc(size_t bytes) {
 void pinned_free(void* p) { std::free(p); }
 void upload_async(void*, const void*, size_t) { no_cuda(); }
 void wait_uploads() {}
+void device_synchronize() {}
 #endif
 
 }  // namespace zf::backend

@@ -26,5 +26,7 @@ void pinned_free(void* p);
 // wait_uploads() makes device work queued afterwards wait for every upload queued before.
 void upload_async(void* dst_device, const void* src_pinned, size_t bytes);
 void wait_uploads();
+// Blocks until all queued device work, on every stream, has finished (timings). No-op without CUDA.
+void device_synchronize();
 
 }  // namespace zf::backend

@@ -90,6 +90,8 @@ void upload_async(void* dst_device, const void* src_pinned, size_t bytes) {
   ZF_CUDA_CHECK(cudaEventRecord(u.done, u.stream));
 }
 
+void synchronize() { ZF_CUDA_CHECK(cudaDeviceSynchronize()); }
+
 void wait_uploads() {
   Uploads& u = uploads();
   ZF_CUDA_CHECK(cudaStreamWaitEvent(cudaStreamLegacy, u.done, 0));

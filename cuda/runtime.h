@@ -18,5 +18,6 @@ void* malloc_pinned(size_t bytes);  // page-locked host memory
 void free_pinned(void* p);
 void upload_async(void* dst_device, const void* src_pinned, size_t bytes);  // on the upload stream
 void wait_uploads();  // the default stream waits for the uploads queued so far
+void synchronize();   // cudaDeviceSynchronize
 
 }  // namespace zf::cuda
