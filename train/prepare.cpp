@@ -130,14 +130,16 @@ std::vector<double> write_split(const std::string& name, const std::vector<Item>
         prog.update(done);
         continue;
       }
-      // Readable, ours, but from other inputs: refuse rather than overwrite; unreadable: torn, redo.
-      bool foreign = false;
+      // A readable shard from other inputs is refused rather than overwritten; an unreadable one was
+      // torn by an interrupted run and is redone.
+      bool readable = true;
       try {
-        foreign = read_shard_summary(path).count >= 0;
+        read_shard_summary(path);
       } catch (const Error&) {
+        readable = false;
       }
-      ZF_CHECK(!foreign, "%s: a shard written from other inputs or options (%s); use another --out",
-               path.c_str(), "delete the folder to start over");
+      ZF_CHECK(!readable, "%s: a shard written from other inputs or options; use another --out (or delete "
+               "the folder to start over)", path.c_str());
     }
     std::vector<Processed> res(static_cast<size_t>(last - first));
     std::atomic<int64_t> next{first};
