@@ -3,8 +3,12 @@
 #include "core/check.h"
 
 namespace zf::bench {
-bool cudnn_built() { return false; }
-CudnnConvTimes cudnn_conv_times(int, int, int, int, int, int, int, int, int) { ZF_THROW("zf_bench was built without cuDNN"); }
+bool cudnn_built() {
+  return false;
+}
+CudnnConvTimes cudnn_conv_times(int, int, int, int, int, int, int, int, int) {
+  ZF_THROW("zf_bench was built without cuDNN");
+}
 double cudnn_lrn_ms(int, int, int, int, int, double, double, double, bool, int) {
   ZF_THROW("zf_bench was built without cuDNN");
 }

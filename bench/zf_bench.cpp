@@ -25,8 +25,8 @@
 #endif
 
 #include "bench/cudnn_ref.h"
-#include "core/cpu/blas.h"
 #include "core/backend.h"
+#include "core/cpu/blas.h"
 #include "core/ops.h"
 #include "core/rng.h"
 
@@ -375,7 +375,7 @@ struct Row {
   Timing t;
   double flops;  // 0: not meaningful (pool, LRN)
   std::string note;
-  double img_s = 0;   // step only
+  double img_s = 0;       // step only
   std::string impl = "";  // "" = ours; "cudnn" = the reference rows of --device cuda
 };
 
@@ -485,14 +485,16 @@ void add_cudnn_rows(Net& net, size_t i, Clock& clock, Report& report, int batch)
             w = static_cast<int>(in[3]);
   const int reps = std::max(1, clock.reps());
   if (st.kind == Kind::Conv) {
-    const bench::CudnnConvTimes t = bench::cudnn_conv_times(n, c, h, w, st.out, st.conv.kernel, st.conv.stride,
-                                                            st.conv.pad, reps);
+    const bench::CudnnConvTimes t = bench::cudnn_conv_times(n, c, h, w, st.out, st.conv.kernel,
+                                                            st.conv.stride, st.conv.pad, reps);
     const double bwd = (i == 0 ? 0.0 : t.bwd_data_ms) + t.bwd_filter_ms;
-    report.add({st.name, "fwd", batch, {t.fwd_ms, t.fwd_ms}, net.forward_flops(i), "cuDNN", 0, "cudnn"});
+    report.add(
+        {st.name, "fwd", batch, {t.fwd_ms, t.fwd_ms}, net.forward_flops(i), "cuDNN", 0, "cudnn"});
     report.add({st.name, "bwd", batch, {bwd, bwd}, net.backward_flops(i), "cuDNN", 0, "cudnn"});
   } else if (st.kind == Kind::Lrn) {
     for (bool backward : {false, true}) {
-      const double ms = bench::cudnn_lrn_ms(n, c, h, w, kLrn.size, kLrn.alpha, kLrn.beta, kLrn.k, backward, reps);
+      const double ms =
+          bench::cudnn_lrn_ms(n, c, h, w, kLrn.size, kLrn.alpha, kLrn.beta, kLrn.k, backward, reps);
       report.add({st.name, backward ? "bwd" : "fwd", batch, {ms, ms}, 0, "cuDNN", 0, "cudnn"});
     }
   }
@@ -511,7 +513,8 @@ void bench_layers(Net& net, Clock& clock, Report& report, const Selection& sel, 
                        : has_params(st.kind) ? "data + weight grads"
                                              : "";
     report.add({st.name, "bwd", batch, b, net.backward_flops(i), note});
-    if (net.act[i].device() == Device::CUDA && bench::cudnn_built()) add_cudnn_rows(net, i, clock, report, batch);
+    if (net.act[i].device() == Device::CUDA && bench::cudnn_built())
+      add_cudnn_rows(net, i, clock, report, batch);
   }
 }
 
@@ -536,14 +539,14 @@ int run(const Options& o) {
   const Selection sel(o.layers);
   Report report(o.json);
   Clock clock(o, dev);
-  report.header(
-      strprintf("zf_bench: ZFNet on %s, batch %d, %d threads, %d timed reps after %d warmup; "
-                "GFLOP/s from the median\nBLAS: %s%s",
-                device_name(dev), o.batch, omp_get_max_threads(), o.reps, o.warmup,
-                cpu::blas_description().c_str(),
-                dev == Device::CUDA ? (bench::cudnn_built() ? "; cuDNN reference rows follow ours"
-                                                            : "; cuDNN not built: no reference rows")
-                                    : ""));
+  report.header(strprintf(
+      "zf_bench: ZFNet on %s, batch %d, %d threads, %d timed reps after %d warmup; "
+      "GFLOP/s from the median\nBLAS: %s%s",
+      device_name(dev), o.batch, omp_get_max_threads(), o.reps, o.warmup,
+      cpu::blas_description().c_str(),
+      dev == Device::CUDA ? (bench::cudnn_built() ? "; cuDNN reference rows follow ours"
+                                                  : "; cuDNN not built: no reference rows")
+                          : ""));
   if (sel.wants("sgemm")) bench_sgemm(clock, report, dev);
   const bool step = !o.no_step && sel.wants("step");
   if (step || sel.wants_a_layer()) {

@@ -1,5 +1,6 @@
 // Error handling for the whole library: zf::Error carries file:line, and ZF_CHECK throws it with a
-// printf-style message. Library code never calls exit(); callers (CLIs, tests) decide what a failure means.
+// printf-style message. Library code never calls exit(); callers (CLIs, tests) decide what a
+// failure means.
 #pragma once
 
 #include <stdexcept>
@@ -22,9 +23,9 @@ namespace detail {
 }  // namespace zf
 
 // ZF_CHECK(cond, "conv2d_forward: x has %d channels, w expects %d", a, b)
-#define ZF_CHECK(cond, ...)                                                                        \
-  do {                                                                                             \
-    if (!(cond)) ::zf::detail::throw_error(__FILE__, __LINE__, ::zf::strprintf(__VA_ARGS__));      \
+#define ZF_CHECK(cond, ...)                                                                   \
+  do {                                                                                        \
+    if (!(cond)) ::zf::detail::throw_error(__FILE__, __LINE__, ::zf::strprintf(__VA_ARGS__)); \
   } while (0)
 
 #define ZF_THROW(...) ::zf::detail::throw_error(__FILE__, __LINE__, ::zf::strprintf(__VA_ARGS__))

@@ -1,5 +1,5 @@
-// HDF5 checkpoint I/O through the HDF5 C API. Every failure becomes one zf::Error naming the file and
-// the object at fault; HDF5's own error stack printing is switched off.
+// HDF5 checkpoint I/O through the HDF5 C API. Every failure becomes one zf::Error naming the file
+// and the object at fault; HDF5's own error stack printing is switched off.
 #include "core/checkpoint.h"
 
 #include <hdf5.h>
@@ -39,8 +39,8 @@ std::vector<double> read_f64_column(hid_t parent, const char* name, const std::s
 
 // Reads dataset `name` into `t` (already shaped like the net's tensor); shape must match exactly.
 void read_f32(hid_t parent, const std::string& name, Tensor& t, const std::string& file) {
-  ZF_CHECK(H5Lexists(parent, name.c_str(), H5P_DEFAULT) > 0, "%s: missing %s (another architecture?)",
-           file.c_str(), name.c_str());
+  ZF_CHECK(H5Lexists(parent, name.c_str(), H5P_DEFAULT) > 0,
+           "%s: missing %s (another architecture?)", file.c_str(), name.c_str());
   H5Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose);
   H5Handle sp(H5Dget_space(d), H5Sclose);
   int nd = H5Sget_simple_extent_ndims(sp);
@@ -49,19 +49,19 @@ void read_f32(hid_t parent, const std::string& name, Tensor& t, const std::strin
   H5Sget_simple_extent_dims(sp, dims, nullptr);
   Shape s;
   for (int i = 0; i < nd; ++i) s.d[s.ndim++] = static_cast<int64_t>(dims[i]);
-  ZF_CHECK(s == t.shape(), "%s: %s is %s but the net expects %s (another architecture?)", file.c_str(),
-           name.c_str(), s.str().c_str(), t.shape().str().c_str());
+  ZF_CHECK(s == t.shape(), "%s: %s is %s but the net expects %s (another architecture?)",
+           file.c_str(), name.c_str(), s.str().c_str(), t.shape().str().c_str());
   Tensor host(s);
   ZF_CHECK(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, host.f32()) >= 0,
            "%s: cannot read %s", file.c_str(), name.c_str());
   t.copy_from(host);
 }
 
-const char* kColumns[] = {"epoch", "lr", "train_loss", "train_top1", "val_loss", "val_top1", "val_top5",
-                          "seconds"};
+const char* kColumns[] = {"epoch",    "lr",       "train_loss", "train_top1",
+                          "val_loss", "val_top1", "val_top5",   "seconds"};
 double* column(EpochMetrics& m, int c) {
-  double* cols[] = {nullptr, &m.lr, &m.train_loss, &m.train_top1, &m.val_loss, &m.val_top1, &m.val_top5,
-                    &m.seconds};
+  double* cols[] = {nullptr,     &m.lr,       &m.train_loss, &m.train_top1,
+                    &m.val_loss, &m.val_top1, &m.val_top5,   &m.seconds};
   return cols[c];
 }
 
@@ -84,7 +84,8 @@ void write_file(hid_t f, Net& net, const CheckpointMeta& meta) {
         last = np.layer;
       }
       write_f32(pg, np.param->name, np.param->value);
-      if (!np.param->momentum.empty()) write_f32(og, np.param->name + "_momentum", np.param->momentum);
+      if (!np.param->momentum.empty())
+        write_f32(og, np.param->name + "_momentum", np.param->momentum);
     }
     if (pg >= 0) H5Gclose(pg), H5Gclose(og);
   }
@@ -102,8 +103,9 @@ void write_file(hid_t f, Net& net, const CheckpointMeta& meta) {
   if (!meta.data_mean.empty()) {
     H5Handle dg(make_group(f, "data"), H5Gclose);
     Tensor mean(meta.data_mean_shape), inv(Shape{static_cast<int64_t>(meta.data_inv_std.size())});
-    ZF_CHECK(mean.numel() == static_cast<int64_t>(meta.data_mean.size()), "data mean of %zu values for %s",
-             meta.data_mean.size(), meta.data_mean_shape.str().c_str());
+    ZF_CHECK(mean.numel() == static_cast<int64_t>(meta.data_mean.size()),
+             "data mean of %zu values for %s", meta.data_mean.size(),
+             meta.data_mean_shape.str().c_str());
     std::copy(meta.data_mean.begin(), meta.data_mean.end(), mean.f32());
     std::copy(meta.data_inv_std.begin(), meta.data_inv_std.end(), inv.f32());
     write_f32(dg, "mean", mean);
@@ -168,7 +170,8 @@ CheckpointMeta read_meta(hid_t f, const std::string& path) {
     EpochMetrics e;
     e.epoch = static_cast<int>(cols[0][i]);
     for (int c = 1; c < 8; ++c) {
-      ZF_CHECK(cols[c].size() == cols[0].size(), "%s: metrics columns differ in length", path.c_str());
+      ZF_CHECK(cols[c].size() == cols[0].size(), "%s: metrics columns differ in length",
+               path.c_str());
       *column(e, c) = cols[c][i];
     }
     m.metrics.push_back(e);
@@ -181,7 +184,8 @@ hid_t open_for_read(const std::string& path) {
   std::FILE* probe = std::fopen(path.c_str(), "rb");
   ZF_CHECK(probe, "%s: cannot open checkpoint (no such file or not readable)", path.c_str());
   std::fclose(probe);
-  ZF_CHECK(H5Fis_hdf5(path.c_str()) > 0, "%s: not an HDF5 file (truncated or corrupt?)", path.c_str());
+  ZF_CHECK(H5Fis_hdf5(path.c_str()) > 0, "%s: not an HDF5 file (truncated or corrupt?)",
+           path.c_str());
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   ZF_CHECK(f >= 0, "%s: cannot open as HDF5 (truncated or corrupt?)", path.c_str());
   return f;
@@ -193,7 +197,8 @@ void check_same_arch(const std::string& path, const std::string& saved, const st
   auto lines = [](const std::string& s) {
     std::vector<std::string> v;
     size_t b = 0;
-    for (size_t e; (e = s.find('\n', b)) != std::string::npos; b = e + 1) v.push_back(s.substr(b, e - b));
+    for (size_t e; (e = s.find('\n', b)) != std::string::npos; b = e + 1)
+      v.push_back(s.substr(b, e - b));
     if (b < s.size()) v.push_back(s.substr(b));
     return v;
   };
@@ -201,7 +206,8 @@ void check_same_arch(const std::string& path, const std::string& saved, const st
   size_t i = 0;
   while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
   ZF_THROW("%s: checkpoint of another architecture: layer %zu is '%s' there but '%s' in this net",
-           path.c_str(), i, i < a.size() ? a[i].c_str() : "(none)", i < b.size() ? b[i].c_str() : "(none)");
+           path.c_str(), i, i < a.size() ? a[i].c_str() : "(none)",
+           i < b.size() ? b[i].c_str() : "(none)");
 }
 
 }  // namespace
@@ -227,8 +233,10 @@ CheckpointMeta load_checkpoint(const std::string& path, Net& net) {
     Param& p = *np.param;
     read_f32(f, "params/" + np.layer + "/" + p.name, p.value, path);
     const std::string mom = "optim/" + np.layer + "/" + p.name + "_momentum";
-    if (p.momentum.shape() != p.value.shape()) p.momentum = Tensor::zeros(p.value.shape(), p.value.device());
-    if (H5Lexists(f, "optim", H5P_DEFAULT) > 0 && H5Lexists(f, ("optim/" + np.layer).c_str(), H5P_DEFAULT) > 0 &&
+    if (p.momentum.shape() != p.value.shape())
+      p.momentum = Tensor::zeros(p.value.shape(), p.value.device());
+    if (H5Lexists(f, "optim", H5P_DEFAULT) > 0 &&
+        H5Lexists(f, ("optim/" + np.layer).c_str(), H5P_DEFAULT) > 0 &&
         H5Lexists(f, mom.c_str(), H5P_DEFAULT) > 0)
       read_f32(f, mom, p.momentum, path);
   }

@@ -18,20 +18,21 @@ namespace zf {
 
 struct EpochMetrics {
   int epoch = 0;
-  double lr = 0, train_loss = 0, train_top1 = 0, val_loss = 0, val_top1 = 0, val_top5 = 0, seconds = 0;
+  double lr = 0, train_loss = 0, train_top1 = 0, val_loss = 0, val_top1 = 0, val_top5 = 0,
+         seconds = 0;
 };
 
 struct CheckpointMeta {
-  int epoch = 0;           // epochs finished
-  int64_t iteration = 0;   // SGD steps taken
-  std::string arch;        // Net::arch() of the saving net
-  std::string config;      // the YAML text the net was built from
+  int epoch = 0;          // epochs finished
+  int64_t iteration = 0;  // SGD steps taken
+  std::string arch;       // Net::arch() of the saving net
+  std::string config;     // the YAML text the net was built from
   uint64_t seed = 0;
   double lr = 0;           // the learning rate in force
   int64_t position = 0;    // next sample position in the epoch's order (0 at epoch boundaries)
   double best_metric = 0;  // on-plateau schedule state
   int plateau_count = 0;
-  double run_loss = 0;     // sums over the unfinished epoch's batches (for a mid-epoch resume)
+  double run_loss = 0;  // sums over the unfinished epoch's batches (for a mid-epoch resume)
   int64_t run_correct = 0, run_seen = 0;
   std::vector<EpochMetrics> metrics;
   // The input normalization the net was trained with (/data: mean [C,H,W] of the padded image,
@@ -44,7 +45,8 @@ struct CheckpointMeta {
 void save_checkpoint(const std::string& path, Net& net, const CheckpointMeta& meta);
 // Reads the metadata only (no net needed).
 CheckpointMeta read_checkpoint_meta(const std::string& path);
-// Reads metadata and loads parameters and momenta into `net`, which must have the same architecture.
+// Reads metadata and loads parameters and momenta into `net`, which must have the same
+// architecture.
 CheckpointMeta load_checkpoint(const std::string& path, Net& net);
 
 }  // namespace zf

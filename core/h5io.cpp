@@ -6,7 +6,9 @@
 
 namespace zf::h5 {
 
-void quiet_hdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+void quiet_hdf5() {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
 
 void write_attr_i64(hid_t obj, const char* name, int64_t v) {
   H5Handle sp(H5Screate(H5S_SCALAR), H5Sclose);
@@ -30,7 +32,9 @@ void write_attr_str(hid_t obj, const char* name, const std::string& v) {
   ZF_CHECK(a >= 0 && H5Awrite(a, t, buf.data()) >= 0, "cannot write attribute %s", name);
 }
 
-bool has_attr(hid_t obj, const char* name) { return H5Aexists(obj, name) > 0; }
+bool has_attr(hid_t obj, const char* name) {
+  return H5Aexists(obj, name) > 0;
+}
 
 int64_t read_attr_i64(hid_t obj, const char* name, const std::string& file) {
   H5Handle a(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
@@ -53,7 +57,8 @@ std::string read_attr_str(hid_t obj, const char* name, const std::string& file) 
   ZF_CHECK(a >= 0, "%s: missing attribute %s", file.c_str(), name);
   H5Handle t(H5Aget_type(a), H5Tclose);
   ZF_CHECK(H5Tget_class(t) == H5T_STRING, "%s: attribute %s is not a string", file.c_str(), name);
-  ZF_CHECK(!H5Tis_variable_str(t), "%s: attribute %s is a variable-length string", file.c_str(), name);
+  ZF_CHECK(!H5Tis_variable_str(t), "%s: attribute %s is a variable-length string", file.c_str(),
+           name);
   size_t n = H5Tget_size(t);
   std::string v(n, '\0');
   H5Handle mt(H5Tcopy(H5T_C_S1), H5Tclose);
@@ -82,17 +87,21 @@ void write_file_atomically(const std::string& path, const std::function<void(hid
     std::remove(tmp.c_str());
     throw;
   }
-  ZF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "%s: cannot rename %s into place", path.c_str(), tmp.c_str());
+  ZF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "%s: cannot rename %s into place",
+           path.c_str(), tmp.c_str());
 }
 
 void write_array(hid_t parent, const std::string& name, hid_t file_type, hid_t mem,
                  const std::vector<hsize_t>& dims, const void* data) {
   H5Handle sp(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
-  H5Handle d(H5Dcreate2(parent, name.c_str(), file_type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
+  H5Handle d(H5Dcreate2(parent, name.c_str(), file_type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+             H5Dclose);
   ZF_CHECK(d >= 0, "cannot create dataset %s", name.c_str());
   size_t n = 1;
   for (hsize_t v : dims) n *= v;
-  if (n) ZF_CHECK(H5Dwrite(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0, "cannot write dataset %s", name.c_str());
+  if (n)
+    ZF_CHECK(H5Dwrite(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0, "cannot write dataset %s",
+             name.c_str());
 }
 
 void write_strings(hid_t parent, const std::string& name, const std::vector<std::string>& v) {
@@ -106,12 +115,14 @@ void write_strings(hid_t parent, const std::string& name, const std::vector<std:
   write_array(parent, name, t, t, {v.size()}, buf.data());
 }
 
-std::vector<std::string> read_strings(hid_t parent, const std::string& name, const std::string& file) {
-  ZF_CHECK(H5Lexists(parent, name.c_str(), H5P_DEFAULT) > 0, "%s: missing /%s", file.c_str(), name.c_str());
+std::vector<std::string> read_strings(hid_t parent, const std::string& name,
+                                      const std::string& file) {
+  ZF_CHECK(H5Lexists(parent, name.c_str(), H5P_DEFAULT) > 0, "%s: missing /%s", file.c_str(),
+           name.c_str());
   H5Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose);
   H5Handle t(H5Dget_type(d), H5Tclose);
-  ZF_CHECK(H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t), "%s: /%s is not a fixed-length string array",
-           file.c_str(), name.c_str());
+  ZF_CHECK(H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t),
+           "%s: /%s is not a fixed-length string array", file.c_str(), name.c_str());
   const size_t len = H5Tget_size(t);
   H5Handle sp(H5Dget_space(d), H5Sclose);
   const hssize_t n = H5Sget_simple_extent_npoints(sp);
@@ -119,8 +130,9 @@ std::vector<std::string> read_strings(hid_t parent, const std::string& name, con
   H5Handle mt(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(mt, len);
   H5Tset_strpad(mt, H5T_STR_NULLPAD);
-  if (n > 0) ZF_CHECK(H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) >= 0, "%s: cannot read /%s",
-                      file.c_str(), name.c_str());
+  if (n > 0)
+    ZF_CHECK(H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) >= 0, "%s: cannot read /%s",
+             file.c_str(), name.c_str());
   std::vector<std::string> v;
   for (hssize_t i = 0; i < n; ++i) {
     std::string x(buf.data() + i * len, len);
@@ -130,9 +142,11 @@ std::vector<std::string> read_strings(hid_t parent, const std::string& name, con
   return v;
 }
 
-std::vector<hsize_t> read_array(hid_t parent, const std::string& name, hid_t mem, std::vector<uint8_t>* out,
-                                size_t elem_size, const std::string& file) {
-  ZF_CHECK(H5Lexists(parent, name.c_str(), H5P_DEFAULT) > 0, "%s: missing /%s", file.c_str(), name.c_str());
+std::vector<hsize_t> read_array(hid_t parent, const std::string& name, hid_t mem,
+                                std::vector<uint8_t>* out, size_t elem_size,
+                                const std::string& file) {
+  ZF_CHECK(H5Lexists(parent, name.c_str(), H5P_DEFAULT) > 0, "%s: missing /%s", file.c_str(),
+           name.c_str());
   H5Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose);
   ZF_CHECK(d >= 0, "%s: cannot open /%s", file.c_str(), name.c_str());
   H5Handle sp(H5Dget_space(d), H5Sclose);
@@ -143,8 +157,9 @@ std::vector<hsize_t> read_array(hid_t parent, const std::string& name, hid_t mem
   size_t n = 1;
   for (hsize_t v : dims) n *= v;
   out->resize(n * elem_size);
-  if (n) ZF_CHECK(H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, out->data()) >= 0, "%s: cannot read /%s",
-                  file.c_str(), name.c_str());
+  if (n)
+    ZF_CHECK(H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, out->data()) >= 0,
+             "%s: cannot read /%s", file.c_str(), name.c_str());
   return dims;
 }
 

@@ -1,5 +1,6 @@
 // Small RAII and typed helpers over the HDF5 C API, shared by checkpoints, dumps and data files.
-// Failures throw zf::Error naming the object; call quiet() once to stop HDF5 printing its own stack.
+// Failures throw zf::Error naming the object; call quiet() once to stop HDF5 printing its own
+// stack.
 #pragma once
 
 #include <hdf5.h>
@@ -28,8 +29,8 @@ struct H5Handle {
 };
 
 void quiet_hdf5();
-// Creates `path` through `path`.tmp, which `fill` writes and which is renamed into place only when fill
-// succeeds (and removed when it throws): a crash never leaves a torn file under `path`.
+// Creates `path` through `path`.tmp, which `fill` writes and which is renamed into place only when
+// fill succeeds (and removed when it throws): a crash never leaves a torn file under `path`.
 void write_file_atomically(const std::string& path, const std::function<void(hid_t)>& fill);
 void write_attr_i64(hid_t obj, const char* name, int64_t v);
 void write_attr_f64(hid_t obj, const char* name, double v);
@@ -45,13 +46,15 @@ void write_array(hid_t parent, const std::string& name, hid_t file_type, hid_t m
 
 // Fixed-length strings [n] (padded to the longest).
 void write_strings(hid_t parent, const std::string& name, const std::vector<std::string>& v);
-std::vector<std::string> read_strings(hid_t parent, const std::string& name, const std::string& file);
+std::vector<std::string> read_strings(hid_t parent, const std::string& name,
+                                      const std::string& file);
 // Reads a whole dataset (of any stored numeric type) converted to `mem`; returns its dimensions.
-std::vector<hsize_t> read_array(hid_t parent, const std::string& name, hid_t mem, std::vector<uint8_t>* out,
-                                size_t elem_size, const std::string& file);
+std::vector<hsize_t> read_array(hid_t parent, const std::string& name, hid_t mem,
+                                std::vector<uint8_t>* out, size_t elem_size,
+                                const std::string& file);
 template <class T>
-std::vector<T> read_vector(hid_t parent, const std::string& name, hid_t mem, const std::string& file,
-                           std::vector<hsize_t>* dims = nullptr) {
+std::vector<T> read_vector(hid_t parent, const std::string& name, hid_t mem,
+                           const std::string& file, std::vector<hsize_t>* dims = nullptr) {
   std::vector<uint8_t> raw;
   std::vector<hsize_t> d = read_array(parent, name, mem, &raw, sizeof(T), file);
   if (dims) *dims = d;

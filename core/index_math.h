@@ -1,5 +1,5 @@
-// Index math shared by the CPU and CUDA backends (ZF_HD = host + device), so that both make the same
-// decisions: pool windows, the outputs whose windows contain an input, LRN channel windows.
+// Index math shared by the CPU and CUDA backends (ZF_HD = host + device), so that both make the
+// same decisions: pool windows, the outputs whose windows contain an input, LRN channel windows.
 #pragma once
 
 #ifdef __CUDACC__
@@ -10,8 +10,12 @@
 
 namespace zf {
 
-ZF_HD int imin(int a, int b) { return a < b ? a : b; }
-ZF_HD int imax(int a, int b) { return a > b ? a : b; }
+ZF_HD int imin(int a, int b) {
+  return a < b ? a : b;
+}
+ZF_HD int imax(int a, int b) {
+  return a > b ? a : b;
+}
 
 // Pool window of output o along one axis: [begin, end), clipped at the border (ceil mode).
 struct Range {

@@ -71,9 +71,9 @@ void Net::forward_to(const Tensor& x, int last, const RunState& rs) {
   ZF_CHECK(last >= 0 && last < size(), "forward_to: layer %d of %d", last, size());
   ZF_CHECK(x.ndim() == 4 && x.dim(1) == input_chw_[0] && x.dim(2) == input_chw_[1] &&
                x.dim(3) == input_chw_[2],
-           "net input %s does not match the config's input [N,%lld,%lld,%lld]", x.shape().str().c_str(),
-           static_cast<long long>(input_chw_[0]), static_cast<long long>(input_chw_[1]),
-           static_cast<long long>(input_chw_[2]));
+           "net input %s does not match the config's input [N,%lld,%lld,%lld]",
+           x.shape().str().c_str(), static_cast<long long>(input_chw_[0]),
+           static_cast<long long>(input_chw_[1]), static_cast<long long>(input_chw_[2]));
   ZF_CHECK(x.device() == device_, "net input on %s, net on %s", device_name(x.device()),
            device_name(device_));
   if (x.dim(0) != batch_) setup(static_cast<int>(x.dim(0)));
@@ -85,7 +85,8 @@ const Tensor& Net::project(const Tensor& r, int from, const ProjectOptions& opt)
   ZF_CHECK(input_, "project before forward");
   ZF_CHECK(from >= 0 && from < size(), "project: layer %d of %d", from, size());
   ZF_CHECK(r.shape() == acts_[from].shape(), "project: signal %s, but layer %s outputs %s",
-           r.shape().str().c_str(), layers_[from]->name().c_str(), acts_[from].shape().str().c_str());
+           r.shape().str().c_str(), layers_[from]->name().c_str(),
+           acts_[from].shape().str().c_str());
   const Tensor* cur = &r;
   for (int i = from; i >= 0; --i) {
     Tensor& out = proj_[i % 2];

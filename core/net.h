@@ -1,6 +1,6 @@
-// A sequential network built from a config's `layers:` list. It owns one activation buffer per layer
-// (and one gradient buffer), allocated on the first pass and reused, and keeps every layer's saved state
-// for backward and for deconvnet projections.
+// A sequential network built from a config's `layers:` list. It owns one activation buffer per
+// layer (and one gradient buffer), allocated on the first pass and reused, and keeps every layer's
+// saved state for backward and for deconvnet projections.
 #pragma once
 
 #include <memory>
@@ -21,7 +21,8 @@ class Net {
   Net(Net&&) = default;
   Net& operator=(Net&&) = default;
 
-  // Runs every layer's setup for a batch of `batch` images (validates all shapes; allocates params).
+  // Runs every layer's setup for a batch of `batch` images (validates all shapes; allocates
+  // params).
   void setup(int batch);
   void init_params(uint64_t seed);
   void to(Device d);
@@ -31,9 +32,9 @@ class Net {
   float forward(const Tensor& x, const RunState& rs);
   // Forward through layers 0..last only (visualization needs no more).
   void forward_to(const Tensor& x, int last, const RunState& rs);
-  // The deconvnet: carries `r` (shaped as output(from)) down through layers from..0 with each layer's
-  // project step; returns the signal in input space. Needs the forward pass of the same batch. The
-  // result lives in a buffer of the net's: valid until the next project() or to().
+  // The deconvnet: carries `r` (shaped as output(from)) down through layers from..0 with each
+  // layer's project step; returns the signal in input space. Needs the forward pass of the same
+  // batch. The result lives in a buffer of the net's: valid until the next project() or to().
   const Tensor& project(const Tensor& r, int from, const ProjectOptions& opt);
   // Backward through every layer (after a forward with labels); the input gets no gradient.
   void backward();

@@ -1,5 +1,5 @@
-// Public ops: validate shapes, dtypes and devices (one clear zf::Error naming the op and the shapes),
-// shape the outputs, then dispatch to the backend of the inputs' device.
+// Public ops: validate shapes, dtypes and devices (one clear zf::Error naming the op and the
+// shapes), shape the outputs, then dispatch to the backend of the inputs' device.
 #include "core/ops.h"
 
 #include <cstring>
@@ -15,7 +15,7 @@ namespace zf {
 #define ZF_DISPATCH(dev, fn, ...) \
   ((dev) == Device::CPU ? cpu::fn(__VA_ARGS__) : cuda::fn(__VA_ARGS__))
 #else
-#define ZF_DISPATCH(dev, fn, ...)            \
+#define ZF_DISPATCH(dev, fn, ...)              \
   ((dev) == Device::CPU ? cpu::fn(__VA_ARGS__) \
                         : throw Error(#fn ": CUDA tensors, but this build has no CUDA backend"))
 #endif
@@ -57,7 +57,9 @@ void check_weights(const char* op, const Tensor& x, const Tensor& w, const ConvP
            SHP(x), static_cast<long long>(x.dim(1)), SHP(w), static_cast<long long>(w.dim(1)));
 }
 
-int64_t flat_features(const Tensor& x) { return x.ndim() >= 1 && x.dim(0) > 0 ? x.numel() / x.dim(0) : 0; }
+int64_t flat_features(const Tensor& x) {
+  return x.ndim() >= 1 && x.dim(0) > 0 ? x.numel() / x.dim(0) : 0;
+}
 
 }  // namespace
 
@@ -70,16 +72,21 @@ ReluRule parse_relu_rule(const char* r) {
 
 const char* relu_rule_name(ReluRule r) {
   switch (r) {
-    case ReluRule::Deconv: return "deconv";
-    case ReluRule::Guided: return "guided";
-    case ReluRule::Backprop: return "backprop";
+    case ReluRule::Deconv:
+      return "deconv";
+    case ReluRule::Guided:
+      return "guided";
+    case ReluRule::Backprop:
+      return "backprop";
   }
   return "?";
 }
 
-// ---- convolution -----------------------------------------------------------------------------------
+// ---- convolution
+// -----------------------------------------------------------------------------------
 
-void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p) {
+void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
+                    const ConvParams& p) {
   const char* op = "conv2d_forward";
   check_inputs(op, {&x, &w, &b});
   check_weights(op, x, w, p);
@@ -97,8 +104,8 @@ void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const C
            device_name(dy.device()));
   check_weights(op, dx, w, p);
   Shape expect = conv_output_shape(dx.shape(), static_cast<int>(w.dim(0)), p, op);
-  ZF_CHECK(dy.shape() == expect, "%s: dy %s, but input %s and weight %s give %s", op, SHP(dy), SHP(dx),
-           SHP(w), expect.str().c_str());
+  ZF_CHECK(dy.shape() == expect, "%s: dy %s, but input %s and weight %s give %s", op, SHP(dy),
+           SHP(dx), SHP(w), expect.str().c_str());
   ZF_DISPATCH(dy.device(), conv2d_backward_data, dx, dy, w, p);
 }
 
@@ -115,7 +122,8 @@ void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tens
   ZF_DISPATCH(x.device(), conv2d_backward_weight, dw, db, dy, x, p);
 }
 
-// ---- rectification ---------------------------------------------------------------------------------
+// ---- rectification
+// ---------------------------------------------------------------------------------
 
 void relu_forward(Tensor& y, const Tensor& x) {
   check_inputs("relu_forward", {&x});
@@ -137,12 +145,14 @@ void relu_project(Tensor& out, const Tensor& r, const Tensor& x, ReluRule rule) 
   ZF_DISPATCH(r.device(), relu_project, out, r, x, rule);
 }
 
-// ---- pooling ---------------------------------------------------------------------------------------
+// ---- pooling
+// ---------------------------------------------------------------------------------------
 
 void maxpool_forward(Tensor& y, Tensor& switches, const Tensor& x, const PoolParams& p) {
   check_inputs("maxpool_forward", {&x});
   Shape out = pool_output_shape(x.shape(), p, "maxpool_forward");
-  ZF_CHECK(x.dim(2) * x.dim(3) <= INT32_MAX, "maxpool_forward: plane %s too large for int32 switches", SHP(x));
+  ZF_CHECK(x.dim(2) * x.dim(3) <= INT32_MAX,
+           "maxpool_forward: plane %s too large for int32 switches", SHP(x));
   y.ensure(out, x.device());
   switches.ensure(out, x.device(), DType::I32);
   ZF_DISPATCH(x.device(), maxpool_forward, y, switches, x, p);
@@ -170,7 +180,8 @@ void unpool_forward(Tensor& y, const Tensor& x, const Tensor& switches, const Po
   ZF_DISPATCH(x.device(), unpool_forward, y, x, switches, p);
 }
 
-// ---- LRN -------------------------------------------------------------------------------------------
+// ---- LRN
+// -------------------------------------------------------------------------------------------
 
 void lrn_forward(Tensor& y, Tensor& scale, const Tensor& x, const LrnParams& p) {
   check_inputs("lrn_forward", {&x});
@@ -194,7 +205,8 @@ void lrn_backward(Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& y
   ZF_DISPATCH(x.device(), lrn_backward, dx, dy, x, y, scale, p);
 }
 
-// ---- fully connected -------------------------------------------------------------------------------
+// ---- fully connected
+// -------------------------------------------------------------------------------
 
 static void check_fc(const char* op, const Tensor& x, const Tensor& w) {
   ZF_CHECK(w.ndim() == 2, "%s: weight %s is not [out, in]", op, SHP(w));
@@ -229,12 +241,14 @@ void fc_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& 
   ZF_DISPATCH(x.device(), fc_backward_weight, dw, db, dy, x);
 }
 
-// ---- dropout ---------------------------------------------------------------------------------------
+// ---- dropout
+// ---------------------------------------------------------------------------------------
 
 void dropout_forward(Tensor& y, Tensor& mask, const Tensor& x, float p, uint64_t seed,
                      uint64_t stream) {
   check_inputs("dropout_forward", {&x});
-  ZF_CHECK(p >= 0.f && p < 1.f, "dropout_forward: p = %g must be in [0, 1)", static_cast<double>(p));
+  ZF_CHECK(p >= 0.f && p < 1.f, "dropout_forward: p = %g must be in [0, 1)",
+           static_cast<double>(p));
   y.ensure(x.shape(), x.device());
   mask.ensure(x.shape(), x.device());
   ZF_DISPATCH(x.device(), dropout_forward, y, mask, x, p, seed, stream);
@@ -247,7 +261,8 @@ void dropout_backward(Tensor& dx, const Tensor& dy, const Tensor& mask) {
   ZF_DISPATCH(dy.device(), dropout_backward, dx, dy, mask);
 }
 
-// ---- loss ------------------------------------------------------------------------------------------
+// ---- loss
+// ------------------------------------------------------------------------------------------
 
 static void check_xent(const char* op, const Tensor& logits, const Tensor& labels) {
   ZF_CHECK(logits.ndim() == 2, "%s: logits %s are not [N, K]", op, SHP(logits));
@@ -269,9 +284,11 @@ void softmax_xent_backward(Tensor& dlogits, const Tensor& prob, const Tensor& la
   ZF_DISPATCH(prob.device(), softmax_xent_backward, dlogits, prob, labels);
 }
 
-// ---- optimization ----------------------------------------------------------------------------------
+// ---- optimization
+// ----------------------------------------------------------------------------------
 
-void sgd_update(Tensor& w, Tensor& v, const Tensor& dw, float lr, float momentum, float weight_decay) {
+void sgd_update(Tensor& w, Tensor& v, const Tensor& dw, float lr, float momentum,
+                float weight_decay) {
   check_inputs("sgd_update", {&w, &v, &dw});
   check_same_shape("sgd_update", w, "weight", v, "momentum");
   check_same_shape("sgd_update", w, "weight", dw, "gradient");

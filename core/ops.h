@@ -1,7 +1,7 @@
-// Every op of the framework, one declaration each (DESIGN section 2). Outputs first, then inputs, then a
-// params struct. Each function checks shapes and devices (throwing zf::Error naming the op and the
-// shapes), makes sure the outputs have the right shape (allocating only when they are too small), and
-// dispatches on the device of its inputs to zf::cpu or zf::cuda.
+// Every op of the framework, one declaration each (DESIGN section 2). Outputs first, then inputs,
+// then a params struct. Each function checks shapes and devices (throwing zf::Error naming the op
+// and the shapes), makes sure the outputs have the right shape (allocating only when they are too
+// small), and dispatches on the device of its inputs to zf::cpu or zf::cuda.
 //
 // Outputs whose shape cannot be derived from the inputs (dx of conv2d_backward_data, of
 // maxpool_backward and unpool_forward) must already carry the shape of the forward input.

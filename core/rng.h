@@ -1,6 +1,6 @@
-// Counter-based RNG (Philox4x32-10, Salmon et al. 2011): the value drawn for element i depends only on
-// (seed, stream, i), never on thread order, so weight init, dropout masks and crops are identical on
-// every backend and survive checkpoint/resume by storing a counter.
+// Counter-based RNG (Philox4x32-10, Salmon et al. 2011): the value drawn for element i depends only
+// on (seed, stream, i), never on thread order, so weight init, dropout masks and crops are
+// identical on every backend and survive checkpoint/resume by storing a counter.
 #pragma once
 
 #include <cmath>

@@ -1,5 +1,6 @@
-// Parameters of the shaped ops and their output-shape functions (DESIGN section 2). The shape functions
-// are the single place where bad parameters are rejected: every op calls them before touching memory.
+// Parameters of the shaped ops and their output-shape functions (DESIGN section 2). The shape
+// functions are the single place where bad parameters are rejected: every op calls them before
+// touching memory.
 #pragma once
 
 #include "core/tensor.h"
@@ -9,7 +10,7 @@ namespace zf {
 struct ConvParams {
   int kernel = 3;  // square kernel; the weight tensor is [out, in, kernel, kernel]
   int stride = 1;
-  int pad = 0;     // zero padding on every side
+  int pad = 0;  // zero padding on every side
 };
 
 struct PoolParams {

@@ -9,7 +9,9 @@
 
 namespace zf {
 
-const char* device_name(Device d) { return d == Device::CPU ? "cpu" : "cuda"; }
+const char* device_name(Device d) {
+  return d == Device::CPU ? "cpu" : "cuda";
+}
 
 Device parse_device(const std::string& s) {
   if (s == "cpu") return Device::CPU;
@@ -17,7 +19,9 @@ Device parse_device(const std::string& s) {
   ZF_THROW("unknown device '%s' (expected cpu or cuda)", s.c_str());
 }
 
-size_t dtype_size(DType t) { return t == DType::F32 ? sizeof(float) : sizeof(int32_t); }
+size_t dtype_size(DType t) {
+  return t == DType::F32 ? sizeof(float) : sizeof(int32_t);
+}
 
 Shape::Shape(std::initializer_list<int64_t> dims) {
   ZF_CHECK(dims.size() <= static_cast<size_t>(kMaxDims), "Shape: %zu dimensions (at most %d)",
@@ -58,12 +62,20 @@ static void* host_alloc(size_t bytes) {
   return p;
 }
 
-Tensor::Tensor(const Shape& shape, Device device, DType dtype) { ensure(shape, device, dtype); }
+Tensor::Tensor(const Shape& shape, Device device, DType dtype) {
+  ensure(shape, device, dtype);
+}
 
-Tensor::~Tensor() { release(); }
+Tensor::~Tensor() {
+  release();
+}
 
 Tensor::Tensor(Tensor&& o) noexcept
-    : shape_(o.shape_), device_(o.device_), dtype_(o.dtype_), ptr_(o.ptr_), capacity_(o.capacity_),
+    : shape_(o.shape_),
+      device_(o.device_),
+      dtype_(o.dtype_),
+      ptr_(o.ptr_),
+      capacity_(o.capacity_),
       pinned_(o.pinned_) {
   o.ptr_ = nullptr;
   o.pinned_ = false;
@@ -135,7 +147,8 @@ void Tensor::ensure_pinned(const Shape& shape, DType dtype) {
 
 void Tensor::upload_async_to(Tensor& dst) const {
   ZF_CHECK(pinned_ && dst.device_ == Device::CUDA && dst.shape_ == shape_ && dst.dtype_ == dtype_,
-           "upload_async_to: %s (pinned: %d) into %s", desc().c_str(), pinned_ ? 1 : 0, dst.desc().c_str());
+           "upload_async_to: %s (pinned: %d) into %s", desc().c_str(), pinned_ ? 1 : 0,
+           dst.desc().c_str());
   if (bytes()) backend::upload_async(dst.ptr_, ptr_, bytes());
 }
 

@@ -1,7 +1,7 @@
 // Tensor: an owning, contiguous, NCHW (or [N, F]) array of float32 or int32 on one device.
 // Copies are explicit (clone, to, copy_from): a Tensor cannot be copied by accident, only moved.
-// ensure() reshapes in place and reallocates only when the storage is too small, so buffers that are
-// rewritten every step (activations, gradients, workspaces) are allocated once.
+// ensure() reshapes in place and reallocates only when the storage is too small, so buffers that
+// are rewritten every step (activations, gradients, workspaces) are allocated once.
 #pragma once
 
 #include <cstddef>
@@ -53,8 +53,8 @@ class Tensor {
   // A CPU tensor in page-locked memory (when CUDA is built), so that uploads overlap device work.
   void ensure_pinned(const Shape& shape, DType dtype = DType::F32);
   bool pinned() const { return pinned_; }
-  // Queues this CPU tensor's upload into `dst` (same shape and dtype, on the GPU) without waiting; the
-  // source must be pinned. backend::wait_uploads() orders device work after it.
+  // Queues this CPU tensor's upload into `dst` (same shape and dtype, on the GPU) without waiting;
+  // the source must be pinned. backend::wait_uploads() orders device work after it.
   void upload_async_to(Tensor& dst) const;
   // Same storage, new shape with the same number of elements.
   void reshape(const Shape& shape);

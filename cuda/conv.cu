@@ -1,11 +1,13 @@
-// CUDA convolution as implicit GEMM: no column matrix in memory; tiles of the virtual im2col matrix are
-// gathered into shared memory straight from the NCHW tensors. One tiled FP32 kernel serves all three
-// products through small index functors:
-//   forward          y[m, (n,p)]    = sum_{(c,kh,kw)} W[m, c,kh,kw] * x[n, c, oh*s-pad+kh, ow*s-pad+kw] + b[m]
-//   backward_data    dx[c, (n,ih,iw)] = sum_{(m,kh,kw)} W[m, c,kh,kw] * dy[n, m, (ih+pad-kh)/s, (iw+pad-kw)/s]
-//                    (a gather: only terms where the division is exact and in range; this is also the
-//                    deconvnet's filtering with the transposed filters)
-//   backward_weight  dW[m, (c,kh,kw)] = sum_{(n,p)} dy[n, m, p] * x[n, c, ...], split over the reduction
+// CUDA convolution as implicit GEMM: no column matrix in memory; tiles of the virtual im2col matrix
+// are gathered into shared memory straight from the NCHW tensors. One tiled FP32 kernel serves all
+// three products through small index functors:
+//   forward          y[m, (n,p)]    = sum_{(c,kh,kw)} W[m, c,kh,kw] * x[n, c, oh*s-pad+kh,
+//   ow*s-pad+kw] + b[m] backward_data    dx[c, (n,ih,iw)] = sum_{(m,kh,kw)} W[m, c,kh,kw] * dy[n,
+//   m, (ih+pad-kh)/s, (iw+pad-kw)/s]
+//                    (a gather: only terms where the division is exact and in range; this is also
+//                    the deconvnet's filtering with the transposed filters)
+//   backward_weight  dW[m, (c,kh,kw)] = sum_{(n,p)} dy[n, m, p] * x[n, c, ...], split over the
+//   reduction
 //                    into partial sums that a second kernel adds in a fixed order (no atomics).
 #include "cuda/cuda_ops.h"
 #include "cuda/launch.h"
@@ -22,8 +24,8 @@ struct ConvDims {
 
 // C[row, col] = sum_{r in [r0, r1)} A(row, r) * B(r, col), written through store(row, col, value).
 template <class A, class B, class Store>
-__global__ void __launch_bounds__(256) implicit_gemm_kernel(int rows, int cols, int red, int split, A a, B b,
-                                                            Store store) {
+__global__ void __launch_bounds__(256)
+    implicit_gemm_kernel(int rows, int cols, int red, int split, A a, B b, Store store) {
   __shared__ float As[BK][BM + 4];
   __shared__ float Bs[BK][BN + 4];
   const int tx = threadIdx.x % 16, ty = threadIdx.x / 16, t = threadIdx.x;
@@ -89,24 +91,34 @@ struct InputPatch {
 };
 
 ConvDims dims(const Tensor& x, const Tensor& y, const ConvParams& p) {
-  return ConvDims{static_cast<int>(x.n()), static_cast<int>(x.c()), static_cast<int>(x.h()),
-                  static_cast<int>(x.w()), static_cast<int>(y.c()), p.kernel, p.stride, p.pad,
-                  static_cast<int>(y.h()), static_cast<int>(y.w())};
+  return ConvDims{static_cast<int>(x.n()),
+                  static_cast<int>(x.c()),
+                  static_cast<int>(x.h()),
+                  static_cast<int>(x.w()),
+                  static_cast<int>(y.c()),
+                  p.kernel,
+                  p.stride,
+                  p.pad,
+                  static_cast<int>(y.h()),
+                  static_cast<int>(y.w())};
 }
 
 }  // namespace
 
-void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p) {
+void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
+                    const ConvParams& p) {
   const ConvDims d = dims(x, y, p);
   const int K = d.C * d.k * d.k, P = d.OH * d.OW;
   const float *Wt = w.f32(), *B = b.f32();
   float* Y = y.f32();
   const InputPatch patch{x.f32(), d};
-  gemm(d.M, d.N * P, K, 1, [=] __device__(int m, int kk) { return Wt[static_cast<int64_t>(m) * K + kk]; },
-       [=] __device__(int kk, int j) { return patch(kk, j / P, j % P); },
-       [=] __device__(int m, int j, int, float v) {
-         Y[(static_cast<int64_t>(j / P) * d.M + m) * P + j % P] = v + B[m];
-       });
+  gemm(
+      d.M, d.N * P, K, 1,
+      [=] __device__(int m, int kk) { return Wt[static_cast<int64_t>(m) * K + kk]; },
+      [=] __device__(int kk, int j) { return patch(kk, j / P, j % P); },
+      [=] __device__(int m, int j, int, float v) {
+        Y[(static_cast<int64_t>(j / P) * d.M + m) * P + j % P] = v + B[m];
+      });
 }
 
 void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const ConvParams& p) {
@@ -114,22 +126,23 @@ void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const C
   const int kk2 = d.k * d.k, HW = d.H * d.W;
   const float *Wt = w.f32(), *DY = dy.f32();
   float* DX = dx.f32();
-  gemm(d.C, d.N * HW, d.M * kk2, 1,
-       [=] __device__(int c, int q) {
-         return Wt[(static_cast<int64_t>(q / kk2) * d.C + c) * kk2 + q % kk2];
-       },
-       [=] __device__(int q, int j) {
-         const int m = q / kk2, r = q % kk2, kh = r / d.k, kw = r % d.k;
-         const int n = j / HW, ih = (j % HW) / d.W, iw = j % d.W;
-         const int th = ih + d.pad - kh, tw = iw + d.pad - kw;
-         if (th < 0 || tw < 0 || th % d.s || tw % d.s) return 0.f;
-         const int oh = th / d.s, ow = tw / d.s;
-         if (oh >= d.OH || ow >= d.OW) return 0.f;
-         return DY[((static_cast<int64_t>(n) * d.M + m) * d.OH + oh) * d.OW + ow];
-       },
-       [=] __device__(int c, int j, int, float v) {
-         DX[(static_cast<int64_t>(j / HW) * d.C + c) * HW + j % HW] = v;
-       });
+  gemm(
+      d.C, d.N * HW, d.M * kk2, 1,
+      [=] __device__(int c, int q) {
+        return Wt[(static_cast<int64_t>(q / kk2) * d.C + c) * kk2 + q % kk2];
+      },
+      [=] __device__(int q, int j) {
+        const int m = q / kk2, r = q % kk2, kh = r / d.k, kw = r % d.k;
+        const int n = j / HW, ih = (j % HW) / d.W, iw = j % d.W;
+        const int th = ih + d.pad - kh, tw = iw + d.pad - kw;
+        if (th < 0 || tw < 0 || th % d.s || tw % d.s) return 0.f;
+        const int oh = th / d.s, ow = tw / d.s;
+        if (oh >= d.OH || ow >= d.OW) return 0.f;
+        return DY[((static_cast<int64_t>(n) * d.M + m) * d.OH + oh) * d.OW + ow];
+      },
+      [=] __device__(int c, int j, int, float v) {
+        DX[(static_cast<int64_t>(j / HW) * d.C + c) * HW + j % HW] = v;
+      });
 }
 
 // part[z][i] summed over z in order.
@@ -152,7 +165,8 @@ __global__ void conv_bias_grad_kernel(float* db, const float* dy, int N, int M, 
   if (threadIdx.x == 0) db[m] = s;
 }
 
-void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x, const ConvParams& p) {
+void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
+                            const ConvParams& p) {
   const ConvDims d = dims(x, dy, p);
   const int K = d.C * d.k * d.k, P = d.OH * d.OW, red = d.N * P;
   // Enough blocks to fill the GPU: split the long reduction when the output has few tiles.
@@ -162,10 +176,15 @@ void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tens
   float* PART = scratch(static_cast<size_t>(split) * d.M * K);
   const InputPatch patch{x.f32(), d};
   const int64_t MK = static_cast<int64_t>(d.M) * K;
-  gemm(d.M, K, red, split,
-       [=] __device__(int m, int j) { return DY[(static_cast<int64_t>(j / P) * d.M + m) * P + j % P]; },
-       [=] __device__(int j, int kk) { return patch(kk, j / P, j % P); },
-       [=] __device__(int m, int kk, int z, float v) { PART[z * MK + static_cast<int64_t>(m) * K + kk] = v; });
+  gemm(
+      d.M, K, red, split,
+      [=] __device__(int m, int j) {
+        return DY[(static_cast<int64_t>(j / P) * d.M + m) * P + j % P];
+      },
+      [=] __device__(int j, int kk) { return patch(kk, j / P, j % P); },
+      [=] __device__(int m, int kk, int z, float v) {
+        PART[z * MK + static_cast<int64_t>(m) * K + kk] = v;
+      });
   sum_partials_kernel<<<blocks_for(MK), kThreads>>>(dw.f32(), PART, MK, split);
   ZF_LAUNCH_CHECK();
   conv_bias_grad_kernel<<<d.M, kThreads>>>(db.f32(), DY, d.N, d.M, P);

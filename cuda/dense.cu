@@ -1,6 +1,6 @@
 // CUDA fully connected layers through cuBLAS (row-major tensors seen as column-major transposes),
-// softmax cross-entropy, and the per-filter renormalization. Reductions are block-wide tree sums in a
-// fixed order: repeated runs give the same bits.
+// softmax cross-entropy, and the per-filter renormalization. Reductions are block-wide tree sums in
+// a fixed order: repeated runs give the same bits.
 #include <vector>
 
 #include "cuda/cuda_ops.h"
@@ -18,36 +18,41 @@ __global__ void column_sum_kernel(float* out, const float* m, int64_t rows, int6
 }
 
 void fc_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b) {
-  const int N = static_cast<int>(x.dim(0)), in = static_cast<int>(w.dim(1)), out = static_cast<int>(w.dim(0));
+  const int N = static_cast<int>(x.dim(0)), in = static_cast<int>(w.dim(1)),
+            out = static_cast<int>(w.dim(0));
   const float* B = b.f32();
   float* Y = y.f32();
-  launch_elementwise(static_cast<int64_t>(N) * out, [=] __device__(int64_t i) { Y[i] = B[i % out]; });
+  launch_elementwise(static_cast<int64_t>(N) * out,
+                     [=] __device__(int64_t i) { Y[i] = B[i % out]; });
   const float one = 1.f;
   // Y_cm[out, N] = W_cm[in, out]^T * X_cm[in, N] + Y_cm
-  ZF_CUBLAS_CHECK(cublasSgemm(cublas(), CUBLAS_OP_T, CUBLAS_OP_N, out, N, in, &one, w.f32(), in, x.f32(), in,
-                              &one, Y, out));
+  ZF_CUBLAS_CHECK(cublasSgemm(cublas(), CUBLAS_OP_T, CUBLAS_OP_N, out, N, in, &one, w.f32(), in,
+                              x.f32(), in, &one, Y, out));
 }
 
 void fc_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w) {
-  const int N = static_cast<int>(dy.dim(0)), in = static_cast<int>(w.dim(1)), out = static_cast<int>(w.dim(0));
+  const int N = static_cast<int>(dy.dim(0)), in = static_cast<int>(w.dim(1)),
+            out = static_cast<int>(w.dim(0));
   const float one = 1.f, zero = 0.f;
   // DX_cm[in, N] = W_cm[in, out] * DY_cm[out, N]
-  ZF_CUBLAS_CHECK(cublasSgemm(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, in, N, out, &one, w.f32(), in, dy.f32(), out,
-                              &zero, dx.f32(), in));
+  ZF_CUBLAS_CHECK(cublasSgemm(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, in, N, out, &one, w.f32(), in,
+                              dy.f32(), out, &zero, dx.f32(), in));
 }
 
 void fc_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x) {
-  const int N = static_cast<int>(dy.dim(0)), out = static_cast<int>(dy.dim(1)), in = static_cast<int>(dw.dim(1));
+  const int N = static_cast<int>(dy.dim(0)), out = static_cast<int>(dy.dim(1)),
+            in = static_cast<int>(dw.dim(1));
   const float one = 1.f, zero = 0.f;
   // DW_cm[in, out] = X_cm[in, N] * DY_cm[out, N]^T
-  ZF_CUBLAS_CHECK(cublasSgemm(cublas(), CUBLAS_OP_N, CUBLAS_OP_T, in, out, N, &one, x.f32(), in, dy.f32(), out,
-                              &zero, dw.f32(), in));
+  ZF_CUBLAS_CHECK(cublasSgemm(cublas(), CUBLAS_OP_N, CUBLAS_OP_T, in, out, N, &one, x.f32(), in,
+                              dy.f32(), out, &zero, dw.f32(), in));
   column_sum_kernel<<<out, kThreads>>>(db.f32(), dy.f32(), N, out);
   ZF_LAUNCH_CHECK();
 }
 
 // One block per sample: max-subtracted softmax, and -log p[label] into loss[n].
-__global__ void softmax_xent_kernel(float* prob, float* loss, const float* z, const int32_t* labels, int64_t K) {
+__global__ void softmax_xent_kernel(float* prob, float* loss, const float* z, const int32_t* labels,
+                                    int64_t K) {
   const int64_t n = blockIdx.x;
   const float* zr = z + n * K;
   float* pr = prob + n * K;
@@ -70,8 +75,9 @@ namespace {
 void check_labels(const Tensor& labels, int64_t K, const char* op) {
   Tensor host = labels.to(Device::CPU);
   for (int64_t n = 0; n < host.numel(); ++n)
-    ZF_CHECK(host.i32()[n] >= 0 && host.i32()[n] < K, "%s: label %d of sample %lld outside [0, %lld)", op,
-             host.i32()[n], static_cast<long long>(n), static_cast<long long>(K));
+    ZF_CHECK(host.i32()[n] >= 0 && host.i32()[n] < K,
+             "%s: label %d of sample %lld outside [0, %lld)", op, host.i32()[n],
+             static_cast<long long>(n), static_cast<long long>(K));
 }
 }  // namespace
 
@@ -79,7 +85,8 @@ float softmax_xent_forward(Tensor& prob, const Tensor& logits, const Tensor& lab
   const int64_t N = logits.dim(0), K = logits.dim(1);
   check_labels(labels, K, "softmax_xent_forward");
   float* loss = scratch(static_cast<size_t>(N));
-  softmax_xent_kernel<<<static_cast<unsigned>(N), kThreads>>>(prob.f32(), loss, logits.f32(), labels.i32(), K);
+  softmax_xent_kernel<<<static_cast<unsigned>(N), kThreads>>>(prob.f32(), loss, logits.f32(),
+                                                              labels.i32(), K);
   ZF_LAUNCH_CHECK();
   std::vector<float> host(static_cast<size_t>(N));
   ZF_CUDA_CHECK(cudaMemcpy(host.data(), loss, sizeof(float) * N, cudaMemcpyDeviceToHost));

@@ -1,5 +1,5 @@
-// CUDA elementwise ops: ReLU and its deconvnet rules, dropout (the shared Philox stream, so the mask
-// equals the CPU's), accumulation, SGD with momentum.
+// CUDA elementwise ops: ReLU and its deconvnet rules, dropout (the shared Philox stream, so the
+// mask equals the CPU's), accumulation, SGD with momentum.
 #include "core/rng.h"
 #include "cuda/cuda_ops.h"
 #include "cuda/launch.h"
@@ -25,13 +25,14 @@ void relu_project(Tensor& out, const Tensor& r, const Tensor& x, ReluRule rule) 
   launch_elementwise(r.numel(), [=] __device__(int64_t i) {
     const float v = R[i];
     const bool open = X[i] > 0.f;
-    O[i] = mode == static_cast<int>(ReluRule::Deconv) ? (v > 0.f ? v : 0.f)
-         : mode == static_cast<int>(ReluRule::Guided) ? ((v > 0.f && open) ? v : 0.f)
-                                                      : (open ? v : 0.f);
+    O[i] = mode == static_cast<int>(ReluRule::Deconv)   ? (v > 0.f ? v : 0.f)
+           : mode == static_cast<int>(ReluRule::Guided) ? ((v > 0.f && open) ? v : 0.f)
+                                                        : (open ? v : 0.f);
   });
 }
 
-void dropout_forward(Tensor& y, Tensor& mask, const Tensor& x, float p, uint64_t seed, uint64_t stream) {
+void dropout_forward(Tensor& y, Tensor& mask, const Tensor& x, float p, uint64_t seed,
+                     uint64_t stream) {
   const float* X = x.f32();
   float *Y = y.f32(), *M = mask.f32();
   const float keep = 1.f / (1.f - p);
@@ -53,7 +54,8 @@ void add_inplace(Tensor& y, const Tensor& x) {
   launch_elementwise(x.numel(), [=] __device__(int64_t i) { Y[i] += X[i]; });
 }
 
-void sgd_update(Tensor& w, Tensor& v, const Tensor& dw, float lr, float momentum, float weight_decay) {
+void sgd_update(Tensor& w, Tensor& v, const Tensor& dw, float lr, float momentum,
+                float weight_decay) {
   float *W = w.f32(), *V = v.f32();
   const float* G = dw.f32();
   launch_elementwise(w.numel(), [=] __device__(int64_t i) {

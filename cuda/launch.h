@@ -69,15 +69,16 @@ __device__ inline float block_max(float v) {
 
 cublasHandle_t cublas();  // created on first use for the current device
 
-// Device scratch memory for op temporaries (split-K partials, per-sample losses): grows to the largest
-// request and is then reused, so a training step calls no cudaMalloc after its first iteration.
-// `slot` separates buffers one op needs at once. Contents are unspecified.
+// Device scratch memory for op temporaries (split-K partials, per-sample losses): grows to the
+// largest request and is then reused, so a training step calls no cudaMalloc after its first
+// iteration. `slot` separates buffers one op needs at once. Contents are unspecified.
 float* scratch(size_t floats, int slot = 0);
 
-#define ZF_CUBLAS_CHECK(call)                                                                 \
-  do {                                                                                        \
-    cublasStatus_t zf_st_ = (call);                                                           \
-    if (zf_st_ != CUBLAS_STATUS_SUCCESS) ZF_THROW("cuBLAS error %d in %s", static_cast<int>(zf_st_), #call); \
+#define ZF_CUBLAS_CHECK(call)                                             \
+  do {                                                                    \
+    cublasStatus_t zf_st_ = (call);                                       \
+    if (zf_st_ != CUBLAS_STATUS_SUCCESS)                                  \
+      ZF_THROW("cuBLAS error %d in %s", static_cast<int>(zf_st_), #call); \
   } while (0)
 
 }  // namespace zf::cuda

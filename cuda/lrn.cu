@@ -1,4 +1,5 @@
-// CUDA cross-channel LRN, one thread per element, summing its channel window directly (as the CPU does).
+// CUDA cross-channel LRN, one thread per element, summing its channel window directly (as the CPU
+// does).
 //   s_c = k + alpha/n * sum_{c' in win(c)} x_c'^2,  y_c = x_c * s_c^-beta
 //   dx_c = dy_c * s_c^-beta - 2*alpha*beta/n * x_c * sum_{c' in win(c)} dy_c' * y_c' / s_c'
 #include "core/index_math.h"
@@ -39,8 +40,8 @@ void lrn_forward(Tensor& y, Tensor& scale, const Tensor& x, const LrnParams& p) 
   });
 }
 
-void lrn_backward(Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& y, const Tensor& scale,
-                  const LrnParams& p) {
+void lrn_backward(Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& y,
+                  const Tensor& scale, const LrnParams& p) {
   const int C = static_cast<int>(x.c());
   const int64_t HW = x.h() * x.w();
   const float coef = 2.f * p.alpha * p.beta / static_cast<float>(p.size), beta = p.beta;

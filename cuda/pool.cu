@@ -1,14 +1,14 @@
 // CUDA max-pooling with switches and its backward/unpool as a gather: each input pixel visits, in
-// row-major order, the outputs whose windows contain it (core/index_math.h, shared with the CPU), so
-// the sums are deterministic and identical in order to the CPU's.
+// row-major order, the outputs whose windows contain it (core/index_math.h, shared with the CPU),
+// so the sums are deterministic and identical in order to the CPU's.
 #include "core/index_math.h"
 #include "cuda/cuda_ops.h"
 #include "cuda/launch.h"
 
 namespace zf::cuda {
 
-__global__ void maxpool_forward_kernel(float* y, int32_t* sw, const float* x, int64_t planes, int H, int W,
-                                       int OH, int OW, int k, int s) {
+__global__ void maxpool_forward_kernel(float* y, int32_t* sw, const float* x, int64_t planes, int H,
+                                       int W, int OH, int OW, int k, int s) {
   const int64_t total = planes * OH * OW;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -21,8 +21,9 @@ __global__ void maxpool_forward_kernel(float* y, int32_t* sw, const float* x, in
   }
 }
 
-__global__ void maxpool_backward_kernel(float* dx, const float* dy, const int32_t* sw, int64_t planes, int H,
-                                        int W, int OH, int OW, int k, int s) {
+__global__ void maxpool_backward_kernel(float* dx, const float* dy, const int32_t* sw,
+                                        int64_t planes, int H, int W, int OH, int OW, int k,
+                                        int s) {
   const int64_t total = planes * H * W;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -30,7 +31,8 @@ __global__ void maxpool_backward_kernel(float* dx, const float* dy, const int32_
     const int64_t pl = i / (static_cast<int64_t>(H) * W);
     const float* g = dy + pl * OH * OW;
     const int32_t* sp = sw + pl * OH * OW;
-    const Range rh = pool_outputs_containing(ih, k, s, OH), rw = pool_outputs_containing(iw, k, s, OW);
+    const Range rh = pool_outputs_containing(ih, k, s, OH),
+                rw = pool_outputs_containing(iw, k, s, OW);
     const int32_t self = ih * W + iw;
     float sum = 0.f;
     for (int oh = rh.begin; oh < rh.end; ++oh)
@@ -51,8 +53,9 @@ void maxpool_forward(Tensor& y, Tensor& switches, const Tensor& x, const PoolPar
 void maxpool_backward(Tensor& dx, const Tensor& dy, const Tensor& switches, const PoolParams& p) {
   const int64_t planes = dx.n() * dx.c();
   maxpool_backward_kernel<<<blocks_for(dx.numel()), kThreads>>>(
-      dx.f32(), dy.f32(), switches.i32(), planes, static_cast<int>(dx.h()), static_cast<int>(dx.w()),
-      static_cast<int>(dy.h()), static_cast<int>(dy.w()), p.kernel, p.stride);
+      dx.f32(), dy.f32(), switches.i32(), planes, static_cast<int>(dx.h()),
+      static_cast<int>(dx.w()), static_cast<int>(dy.h()), static_cast<int>(dy.w()), p.kernel,
+      p.stride);
   ZF_LAUNCH_CHECK();
 }
 

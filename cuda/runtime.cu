@@ -1,5 +1,6 @@
-// Device discovery and device memory for Tensor. cudaGetDeviceCount reports cudaErrorInsufficientDriver
-// (35) without setting the count where no driver is installed, so its return code decides.
+// Device discovery and device memory for Tensor. cudaGetDeviceCount reports
+// cudaErrorInsufficientDriver (35) without setting the count where no driver is installed, so its
+// return code decides.
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -32,7 +33,8 @@ std::string status() {
   cudaError_t e = cudaGetDeviceCount(&n);
   if (e != cudaSuccess) {
     cudaGetLastError();
-    return std::string("no usable GPU: ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
+    return std::string("no usable GPU: ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) +
+           ")";
   }
   if (n == 0) return "no usable GPU: no CUDA device found";
   cudaDeviceProp prop;
@@ -45,7 +47,9 @@ namespace {
 std::atomic<size_t> g_mallocs{0};  // device allocations, for the no-malloc-in-the-loop test
 }
 
-size_t malloc_count() { return g_mallocs.load(); }
+size_t malloc_count() {
+  return g_mallocs.load();
+}
 
 void* malloc_device(size_t bytes) {
   void* p = nullptr;
@@ -90,7 +94,9 @@ void upload_async(void* dst_device, const void* src_pinned, size_t bytes) {
   ZF_CUDA_CHECK(cudaEventRecord(u.done, u.stream));
 }
 
-void synchronize() { ZF_CUDA_CHECK(cudaDeviceSynchronize()); }
+void synchronize() {
+  ZF_CUDA_CHECK(cudaDeviceSynchronize());
+}
 
 void wait_uploads() {
   Uploads& u = uploads();
@@ -102,12 +108,15 @@ void free_device(void* p) {
 }
 
 void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes) {
-  cudaMemcpyKind kind = dst_on_device ? (src_on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
-                                      : (src_on_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
+  cudaMemcpyKind kind = dst_on_device
+                            ? (src_on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
+                            : (src_on_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
   ZF_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
 }
 
-void memset_zero(void* p, size_t bytes) { ZF_CUDA_CHECK(cudaMemset(p, 0, bytes)); }
+void memset_zero(void* p, size_t bytes) {
+  ZF_CUDA_CHECK(cudaMemset(p, 0, bytes));
+}
 
 float* scratch(size_t floats, int slot) {
   struct Buffer {
@@ -117,7 +126,8 @@ float* scratch(size_t floats, int slot) {
   static Buffer buffers[64][2];  // [device][slot], kept for the process like the cuBLAS handles
   int dev = 0;
   ZF_CUDA_CHECK(cudaGetDevice(&dev));
-  ZF_CHECK(dev >= 0 && dev < 64 && slot >= 0 && slot < 2, "cuda scratch: device %d slot %d", dev, slot);
+  ZF_CHECK(dev >= 0 && dev < 64 && slot >= 0 && slot < 2, "cuda scratch: device %d slot %d", dev,
+           slot);
   Buffer& b = buffers[dev][slot];
   if (b.n < floats) {
     if (b.p) ZF_CUDA_CHECK(cudaFree(b.p));
@@ -129,7 +139,8 @@ float* scratch(size_t floats, int slot) {
 }
 
 cublasHandle_t cublas() {
-  // One handle per device, created on first use and kept for the process (cuBLAS handles are costly).
+  // One handle per device, created on first use and kept for the process (cuBLAS handles are
+  // costly).
   static cublasHandle_t handles[64] = {};
   int dev = 0;
   ZF_CUDA_CHECK(cudaGetDevice(&dev));

@@ -1,5 +1,5 @@
-// CUDA runtime wrapper used by Tensor for device memory (runtime API only: the build machines have no
-// driver, and a binary linked against libcuda would not even start there).
+// CUDA runtime wrapper used by Tensor for device memory (runtime API only: the build machines have
+// no driver, and a binary linked against libcuda would not even start there).
 #pragma once
 
 #include <cstddef>
@@ -7,8 +7,8 @@
 
 namespace zf::cuda {
 
-int device_count();      // 0 when no driver or no GPU (never throws)
-std::string status();    // one line: the GPU found, or why none is usable
+int device_count();    // 0 when no driver or no GPU (never throws)
+std::string status();  // one line: the GPU found, or why none is usable
 void* malloc_device(size_t bytes);
 void free_device(void* p);
 void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes);

@@ -1,6 +1,7 @@
 // Whole training steps on the GPU against the CPU, with a small net built in code (no YAML, so this
-// runs on the GPU machine, which has none of Debian's packages): three SGD steps give the same weights,
-// and no device memory is allocated after the first step. Both skip themselves without a GPU.
+// runs on the GPU machine, which has none of Debian's packages): three SGD steps give the same
+// weights, and no device memory is allocated after the first step. Both skip themselves without a
+// GPU.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -31,8 +32,9 @@ Net tiny_net() {
   };
   std::vector<std::unique_ptr<Layer>> layers;
   for (size_t i = 0; i < spec.size(); ++i)
-    layers.push_back(make_layer(LayerSpec("layers[" + std::to_string(i) + "]", spec[i].first + std::to_string(i),
-                                          spec[i].first, spec[i].second)));
+    layers.push_back(
+        make_layer(LayerSpec("layers[" + std::to_string(i) + "]", spec[i].first + std::to_string(i),
+                             spec[i].first, spec[i].second)));
   return Net(std::move(layers), Shape{1, 28, 28});
 }
 
@@ -42,7 +44,8 @@ struct Batch {
 
 Batch batch(uint64_t step, Device d) {
   Tensor x(Shape{16, 1, 28, 28}), labels(Shape{16}, Device::CPU, DType::I32);
-  for (int64_t i = 0; i < x.numel(); ++i) x.f32()[i] = rng_normal(11, step, static_cast<uint64_t>(i));
+  for (int64_t i = 0; i < x.numel(); ++i)
+    x.f32()[i] = rng_normal(11, step, static_cast<uint64_t>(i));
   for (int i = 0; i < 16; ++i) labels.i32()[i] = static_cast<int32_t>(rng_u32(12, step, i) % 10);
   return Batch{x.to(d), labels.to(d)};
 }
@@ -78,7 +81,8 @@ TEST(CudaStep, ThreeSgdStepsGiveTheSameWeightsAsTheCpu) {
     Tensor a = pc[i].param->value.to(Device::CPU), b = pg[i].param->value.to(Device::CPU);
     double worst = 0;
     for (int64_t j = 0; j < a.numel(); ++j)
-      worst = std::max(worst, std::fabs(double(a.f32()[j]) - b.f32()[j]) / std::max(1.0, std::fabs(double(a.f32()[j]))));
+      worst = std::max(worst, std::fabs(double(a.f32()[j]) - b.f32()[j]) /
+                                  std::max(1.0, std::fabs(double(a.f32()[j]))));
     EXPECT_LT(worst, 1e-4) << pc[i].layer << "/" << pc[i].param->name;
   }
 }

@@ -1,5 +1,6 @@
-// The trainer's pieces end to end: config validation with YAML paths, data-set errors naming the file,
-// checkpoints (round trip, another architecture, torn files), exact resume, divergence, the loader.
+// The trainer's pieces end to end: config validation with YAML paths, data-set errors naming the
+// file, checkpoints (round trip, another architecture, torn files), exact resume, divergence, the
+// loader.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -76,11 +77,14 @@ std::string tiny_with(const std::string& from, const std::string& to) {
   return t;
 }
 
-bool have_fashion() { return fs::exists(kFashion + "/train-images-idx3-ubyte.gz"); }
+bool have_fashion() {
+  return fs::exists(kFashion + "/train-images-idx3-ubyte.gz");
+}
 
 }  // namespace
 
-// ---- configs ---------------------------------------------------------------------------------------
+// ---- configs
+// ---------------------------------------------------------------------------------------
 
 TEST(Config, ShippedConfigsParse) {
   for (const char* c : {"tiny", "fashion", "zfnet"}) {
@@ -103,7 +107,8 @@ TEST(Config, BadStrideNamesTheYamlPath) {
 
 TEST(Config, UnknownKeysAndWrongTypesAreRejected) {
   std::string e = error_of([] {
-    parse_config(tiny_with("{name: relu1, type: relu}", "{name: relu1, type: relu, slope: 2}"), "c.yaml");
+    parse_config(tiny_with("{name: relu1, type: relu}", "{name: relu1, type: relu, slope: 2}"),
+                 "c.yaml");
   });
   EXPECT_NE(e.find("layers[1].slope: unknown key"), std::string::npos) << e;
   e = error_of([] { parse_config(tiny_with("lr: 0.01", "lr: fast"), "c.yaml"); });
@@ -127,7 +132,8 @@ TEST(Config, ImpossibleShapesAreRejectedAtLoad) {
   EXPECT_NE(e.find("kernel 9 larger than the padded input 7"), std::string::npos) << e;
 }
 
-// ---- data sets -------------------------------------------------------------------------------------
+// ---- data sets
+// -------------------------------------------------------------------------------------
 
 TEST(Data, MissingDirectoryAndFilesAreNamed) {
   std::string e = error_of([] { open_folder("/nonexistent/zf_data", 32, 3); });
@@ -150,7 +156,9 @@ TEST(Data, IdxWrongMagicAndWrongSize) {
     lab.write("\1\2\3", 3);
   }
   std::string e = error_of([&] { open_idx(d / "x-images", d / "x-labels"); });
-  EXPECT_NE(e.find("x-images: 27 bytes, but the header promises 3 images of 2x2"), std::string::npos) << e;
+  EXPECT_NE(e.find("x-images: 27 bytes, but the header promises 3 images of 2x2"),
+            std::string::npos)
+      << e;
   {
     std::ofstream img(d / "y-images");
     be32(img, 0x801), be32(img, 1), be32(img, 1), be32(img, 1);
@@ -169,7 +177,8 @@ TEST(Data, FolderDecodesAndNamesCorruptFiles) {
   for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>(i * 7);
   write_png(d / "root/cat/a.png", img);
   std::vector<uint8_t> jpg = encode_jpeg(img, 90);
-  std::ofstream(d / "root/dog/b.jpg", std::ios::binary).write(reinterpret_cast<char*>(jpg.data()), jpg.size());
+  std::ofstream(d / "root/dog/b.jpg", std::ios::binary)
+      .write(reinterpret_cast<char*>(jpg.data()), jpg.size());
   // A PNG named .jpg decodes by content; a truncated JPEG is reported with its name.
   fs::copy_file(d / "root/cat/a.png", d / "root/dog/c.jpg");
   std::ofstream(d / "root/dog/d.jpg", std::ios::binary)
@@ -186,7 +195,8 @@ TEST(Data, FolderDecodesAndNamesCorruptFiles) {
 
 TEST(Data, LoaderIsDeterministicAndCoversTheEpoch) {
   if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
-  auto ds = open_idx(kFashion + "/train-images-idx3-ubyte", kFashion + "/train-labels-idx1-ubyte", 100);
+  auto ds =
+      open_idx(kFashion + "/train-images-idx3-ubyte", kFashion + "/train-labels-idx1-ubyte", 100);
   TransformSpec t;
   t.pad = 2, t.crop = 28, t.flip = true, t.normalize = Normalize::ChannelStandardize;
   Normalizer nz = make_normalizer(*ds, t);
@@ -211,7 +221,8 @@ TEST(Data, LoaderIsDeterministicAndCoversTheEpoch) {
   EXPECT_NE(a.second, epoch_order(100, 5, 3, false));  // shuffled
 }
 
-// ---- checkpoints and training ----------------------------------------------------------------------
+// ---- checkpoints and training
+// ----------------------------------------------------------------------
 
 TEST(Checkpoint, RoundTripAndArchitectureMismatch) {
   TempDir d;
@@ -301,13 +312,14 @@ TEST(Train, DivergenceStopsWithTheStepAndKeepsTheLastGoodCheckpoint) {
   o.limit_train = 128, o.limit_val = 32;
   o.out = d / "run";
   train(o);
-  // Poison the last layer's bias in the checkpoint with +-inf (as an overflow upstream would), so that the
-  // resumed second epoch's first loss is NaN.
+  // Poison the last layer's bias in the checkpoint with +-inf (as an overflow upstream would), so
+  // that the resumed second epoch's first loss is NaN.
   Config cfg = load_config(kRepo + "/configs/tiny.yaml");
   Net net = Net::from_yaml(cfg.text, "tiny");
   CheckpointMeta meta = load_checkpoint(d / "run/ckpt/last.h5", net);
   Tensor& w = net.params().back().param->value;  // fc4/bias
-  for (int64_t j = 0; j < w.numel(); ++j) w.f32()[j] = std::numeric_limits<float>::infinity() * (j % 2 ? 1 : -1);
+  for (int64_t j = 0; j < w.numel(); ++j)
+    w.f32()[j] = std::numeric_limits<float>::infinity() * (j % 2 ? 1 : -1);
   save_checkpoint(d / "run/ckpt/last.h5", net, meta);
   const std::string before = read_text(d / "run/ckpt/last.h5");
   o.config = kRepo + "/configs/tiny.yaml";
@@ -323,7 +335,8 @@ TEST(Train, DivergenceStopsWithTheStepAndKeepsTheLastGoodCheckpoint) {
   EXPECT_TRUE(read_text(d / "run/ckpt/last.h5") == before) << "last.h5 was rewritten";
 }
 
-// ---- CPU vs CUDA -----------------------------------------------------------------------------------
+// ---- CPU vs CUDA
+// -----------------------------------------------------------------------------------
 
 TEST(TrainCuda, ThreeStepsOfTinyGiveTheSameWeightsOnCpuAndGpu) {
   if (!backend::cuda_available()) GTEST_SKIP() << backend::cuda_status();
@@ -353,4 +366,3 @@ TEST(TrainCuda, ThreeStepsOfTinyGiveTheSameWeightsOnCpuAndGpu) {
     EXPECT_LT(worst, 1e-4) << pa[i].layer << "/" << pa[i].param->name;
   }
 }
-

@@ -1,10 +1,10 @@
-// Shared command-line plumbing for the zf_* tools: CLI11 parsing whose errors are one line on stderr
-// (exit code 2), and the one-line report of a failure.
+// Shared command-line plumbing for the zf_* tools: CLI11 parsing whose errors are one line on
+// stderr (exit code 2), and the one-line report of a failure.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
 

@@ -90,7 +90,8 @@ Config parse_config(const std::string& text, const std::string& source) {
   at_least<int64_t>(d, "limit_val", dc.limit_val, 0);
   dc.image_size = d.get<int>("image_size", 0);
   at_least(d, "image_size", dc.image_size, 0);
-  if (dc.format == "folder" && dc.image_size < 1) d.fail("image_size", "required (>= 1) for folder data");
+  if (dc.format == "folder" && dc.image_size < 1)
+    d.fail("image_size", "required (>= 1) for folder data");
   dc.channels = d.get<int>("channels", 3);
   if (dc.channels != 1 && dc.channels != 3) d.fail("channels", "must be 1 or 3");
   dc.transform.pad = d.get<int>("pad", 0);

@@ -17,19 +17,19 @@ struct DataConfig {
   std::string train, val;      // idx: path prefix (DIR/train -> DIR/train-images-idx3-ubyte[.gz]);
                                // folder: root/<class>/*.jpg; hdf5: packed file
   int64_t limit_train = 0, limit_val = 0;  // use only the first N samples (0 = all)
-  int image_size = 0;          // folder: side every image is resized/center-cropped to
-  int channels = 3;            // folder: 1 or 3
+  int image_size = 0;                      // folder: side every image is resized/center-cropped to
+  int channels = 3;                        // folder: 1 or 3
   TransformSpec transform;
-  int eval_crops = 1;          // 1 (center) or 10 (corners + center, with flips)
-  int threads = 2;             // loader threads
+  int eval_crops = 1;  // 1 (center) or 10 (corners + center, with flips)
+  int threads = 2;     // loader threads
 };
 
 struct ScheduleConfig {
   std::string type = "none";  // none | step | plateau
   int step_epochs = 30;       // step: lr *= gamma every step_epochs
   float gamma = 0.1f;
-  int patience = 2;           // plateau: epochs without a val-loss improvement before lr *= gamma
-  float threshold = 1e-3f;    // plateau: relative improvement that counts
+  int patience = 2;         // plateau: epochs without a val-loss improvement before lr *= gamma
+  float threshold = 1e-3f;  // plateau: relative improvement that counts
   float min_lr = 1e-6f;
 };
 

@@ -22,7 +22,8 @@ std::vector<std::string> Dataset::class_names() const {
 
 namespace {
 
-// ---- IDX -------------------------------------------------------------------------------------------
+// ---- IDX
+// -------------------------------------------------------------------------------------------
 
 std::string existing(const std::string& path) {
   if (fs::exists(path)) return path;
@@ -66,14 +67,16 @@ class IdxDataset : public Dataset {
     n_ = be32(img_.data() + 4);
     h_ = static_cast<int>(be32(img_.data() + 8));
     w_ = static_cast<int>(be32(img_.data() + 12));
-    ZF_CHECK(h_ > 0 && w_ > 0 && h_ <= 4096 && w_ <= 4096, "%s: image size %dx%d", img_path_.c_str(), h_, w_);
+    ZF_CHECK(h_ > 0 && w_ > 0 && h_ <= 4096 && w_ <= 4096, "%s: image size %dx%d",
+             img_path_.c_str(), h_, w_);
     ZF_CHECK(img_.size() == 16 + static_cast<size_t>(n_) * h_ * w_,
-             "%s: %zu bytes, but the header promises %lld images of %dx%d (%lld bytes)", img_path_.c_str(),
-             img_.size(), static_cast<long long>(n_), h_, w_,
+             "%s: %zu bytes, but the header promises %lld images of %dx%d (%lld bytes)",
+             img_path_.c_str(), img_.size(), static_cast<long long>(n_), h_, w_,
              static_cast<long long>(16 + static_cast<size_t>(n_) * h_ * w_));
     const int64_t nl = be32(lab.data() + 4);
-    ZF_CHECK(lab.size() == 8 + static_cast<size_t>(nl), "%s: %zu bytes, but the header promises %lld labels",
-             lab_path.c_str(), lab.size(), static_cast<long long>(nl));
+    ZF_CHECK(lab.size() == 8 + static_cast<size_t>(nl),
+             "%s: %zu bytes, but the header promises %lld labels", lab_path.c_str(), lab.size(),
+             static_cast<long long>(nl));
     ZF_CHECK(nl == n_, "%s has %lld images but %s has %lld labels", img_path_.c_str(),
              static_cast<long long>(n_), lab_path.c_str(), static_cast<long long>(nl));
     ZF_CHECK(n_ > 0, "%s: no images", img_path_.c_str());
@@ -88,7 +91,8 @@ class IdxDataset : public Dataset {
   int num_classes() const override { return classes_; }
   int32_t label(int64_t i) const override { return labels_[i]; }
   void image(int64_t i, uint8_t* chw) const override {
-    std::copy_n(img_.data() + 16 + static_cast<size_t>(i) * h_ * w_, static_cast<size_t>(h_) * w_, chw);
+    std::copy_n(img_.data() + 16 + static_cast<size_t>(i) * h_ * w_, static_cast<size_t>(h_) * w_,
+                chw);
   }
   std::string source() const override { return img_path_; }
 
@@ -99,7 +103,8 @@ class IdxDataset : public Dataset {
   int h_ = 0, w_ = 0, classes_ = 0;
 };
 
-// ---- ImageFolder -----------------------------------------------------------------------------------
+// ---- ImageFolder
+// -----------------------------------------------------------------------------------
 
 bool is_image_name(const fs::path& p) {
   std::string e = p.extension().string();
@@ -112,7 +117,8 @@ class FolderDataset : public Dataset {
   FolderDataset(const std::string& root, int size, int channels, int64_t limit)
       : root_(root), size_(size), channels_(channels) {
     ZF_CHECK(fs::is_directory(root), "%s: no such directory", root.c_str());
-    ZF_CHECK(channels == 1 || channels == 3, "%s: channels %d must be 1 or 3", root.c_str(), channels);
+    ZF_CHECK(channels == 1 || channels == 3, "%s: channels %d must be 1 or 3", root.c_str(),
+             channels);
     ZF_CHECK(size >= 1, "%s: image size %d", root.c_str(), size);
     for (const auto& d : fs::directory_iterator(root))
       if (d.is_directory()) names_.push_back(d.path().filename().string());
@@ -166,10 +172,12 @@ class FolderDataset : public Dataset {
 
 }  // namespace
 
-std::unique_ptr<Dataset> open_idx(const std::string& images, const std::string& labels, int64_t limit) {
+std::unique_ptr<Dataset> open_idx(const std::string& images, const std::string& labels,
+                                  int64_t limit) {
   return std::make_unique<IdxDataset>(images, labels, limit);
 }
-std::unique_ptr<Dataset> open_folder(const std::string& root, int size, int channels, int64_t limit) {
+std::unique_ptr<Dataset> open_folder(const std::string& root, int size, int channels,
+                                     int64_t limit) {
   return std::make_unique<FolderDataset>(root, size, channels, limit);
 }
 }  // namespace zf

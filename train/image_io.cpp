@@ -46,7 +46,8 @@ Image convert_channels(Image img, int channels) {
   return out;
 }
 
-Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name, int channels, int min_side) {
+Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name, int channels,
+                  int min_side) {
   std::unique_ptr<void, int (*)(tjhandle)> tj(tjInitDecompress(), tjDestroy);
   ZF_CHECK(tj, "%s: cannot start the JPEG decoder", name.c_str());
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
@@ -69,19 +70,24 @@ Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name, int
   }
   Image img;
   img.width = w, img.height = h;
-  const bool gray = colorspace == TJCS_GRAY, cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
+  const bool gray = colorspace == TJCS_GRAY,
+             cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
   img.channels = gray ? 1 : 3;
   std::vector<uint8_t> buf(static_cast<size_t>(w) * h * (cmyk ? 4 : img.channels));
   // libjpeg-turbo converts YCbCr to RGB itself; CMYK/YCCK come out as CMYK and are converted below.
   // Truncated files raise an error here: the pixels would be gray garbage.
   int rc = tjDecompress2(tj.get(), data, static_cast<unsigned long>(size), buf.data(), w, 0, h,
-                         gray ? TJPF_GRAY : cmyk ? TJPF_CMYK : TJPF_RGB, TJFLAG_ACCURATEDCT);
+                         gray   ? TJPF_GRAY
+                         : cmyk ? TJPF_CMYK
+                                : TJPF_RGB,
+                         TJFLAG_ACCURATEDCT);
   ZF_CHECK(rc == 0, "%s: corrupt or truncated JPEG (%s)", name.c_str(), tjGetErrorStr2(tj.get()));
   if (cmyk) {
     // Adobe's CMYK JPEGs (as in ImageNet) store inverted ink values: R = C*K/255, and so on.
     img.pixels.resize(static_cast<size_t>(w) * h * 3);
     for (size_t i = 0, n = static_cast<size_t>(w) * h; i < n; ++i)
-      for (int c = 0; c < 3; ++c) img.pixels[3 * i + c] = static_cast<uint8_t>((buf[4 * i + c] * buf[4 * i + 3] + 127) / 255);
+      for (int c = 0; c < 3; ++c)
+        img.pixels[3 * i + c] = static_cast<uint8_t>((buf[4 * i + c] * buf[4 * i + 3] + 127) / 255);
   } else {
     img.pixels = std::move(buf);
   }
@@ -101,7 +107,8 @@ void png_read_mem(png_structp png, png_bytep out, png_size_t n) {
 }
 
 void png_error_throw(png_structp png, png_const_charp msg) {
-  throw Error(std::string(static_cast<const char*>(png_get_error_ptr(png))) + ": corrupt PNG (" + msg + ")");
+  throw Error(std::string(static_cast<const char*>(png_get_error_ptr(png))) + ": corrupt PNG (" +
+              msg + ")");
 }
 void png_warning_ignore(png_structp, png_const_charp) {}
 
@@ -129,7 +136,8 @@ Image decode_png(const uint8_t* data, size_t size, const std::string& name, int 
              "%s: unsupported PNG layout", name.c_str());
     img.pixels.resize(static_cast<size_t>(img.width) * img.height * img.channels);
     std::vector<png_bytep> rows(img.height);
-    for (int y = 0; y < img.height; ++y) rows[y] = &img.pixels[static_cast<size_t>(y) * img.width * img.channels];
+    for (int y = 0; y < img.height; ++y)
+      rows[y] = &img.pixels[static_cast<size_t>(y) * img.width * img.channels];
     png_read_image(png, rows.data());
   } catch (...) {
     png_destroy_read_struct(&png, &info, nullptr);
@@ -143,11 +151,14 @@ void png_write_file(png_structp png, png_bytep data, png_size_t n) {
   auto* f = static_cast<std::FILE*>(png_get_io_ptr(png));
   if (std::fwrite(data, 1, n, f) != n) png_error(png, "write failed");
 }
-void png_flush_file(png_structp png) { std::fflush(static_cast<std::FILE*>(png_get_io_ptr(png))); }
+void png_flush_file(png_structp png) {
+  std::fflush(static_cast<std::FILE*>(png_get_io_ptr(png)));
+}
 
 }  // namespace
 
-Image decode_image(const uint8_t* data, size_t size, const std::string& name, int channels, int min_side) {
+Image decode_image(const uint8_t* data, size_t size, const std::string& name, int channels,
+                   int min_side) {
   ZF_CHECK(size >= 8, "%s: not an image (only %zu bytes)", name.c_str(), size);
   if (data[0] == 0xFF && data[1] == 0xD8) return decode_jpeg(data, size, name, channels, min_side);
   static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
@@ -161,8 +172,8 @@ Image decode_image_file(const std::string& path, int channels, int min_side) {
 }
 
 void write_png(const std::string& path, const Image& img) {
-  ZF_CHECK(img.channels == 1 || img.channels == 3, "%s: cannot write %d channels as PNG", path.c_str(),
-           img.channels);
+  ZF_CHECK(img.channels == 1 || img.channels == 3, "%s: cannot write %d channels as PNG",
+           path.c_str(), img.channels);
   const std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   ZF_CHECK(f, "%s: cannot create (%s)", tmp.c_str(), std::strerror(errno));
@@ -176,7 +187,8 @@ void write_png(const std::string& path, const Image& img) {
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
     for (int y = 0; y < img.height; ++y)
-      png_write_row(png, const_cast<png_bytep>(&img.pixels[static_cast<size_t>(y) * img.width * img.channels]));
+      png_write_row(png, const_cast<png_bytep>(
+                             &img.pixels[static_cast<size_t>(y) * img.width * img.channels]));
     png_write_end(png, nullptr);
   } catch (...) {
     png_destroy_write_struct(&png, &info);
@@ -186,7 +198,8 @@ void write_png(const std::string& path, const Image& img) {
   }
   png_destroy_write_struct(&png, &info);
   ZF_CHECK(std::fclose(f) == 0, "%s: write failed", tmp.c_str());
-  ZF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "%s: cannot rename into place", path.c_str());
+  ZF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "%s: cannot rename into place",
+           path.c_str());
 }
 
 std::vector<uint8_t> encode_jpeg(const Image& img, int quality) {
@@ -209,13 +222,15 @@ Image resize_image(const Image& src, int width, int height) {
   // Halve with a 2x2 box while more than 2x too large, so bilinear sampling does not alias.
   while (in.width >= 2 * width * 2 || in.height >= 2 * height * 2) {
     Image h;
-    h.width = std::max(1, in.width / 2), h.height = std::max(1, in.height / 2), h.channels = in.channels;
+    h.width = std::max(1, in.width / 2), h.height = std::max(1, in.height / 2),
+    h.channels = in.channels;
     h.pixels.resize(static_cast<size_t>(h.width) * h.height * h.channels);
     for (int y = 0; y < h.height; ++y)
       for (int x = 0; x < h.width; ++x)
         for (int c = 0; c < h.channels; ++c) {
           int y1 = std::min(2 * y + 1, in.height - 1), x1 = std::min(2 * x + 1, in.width - 1);
-          int s = in.at(2 * y, 2 * x, c) + in.at(2 * y, x1, c) + in.at(y1, 2 * x, c) + in.at(y1, x1, c);
+          int s =
+              in.at(2 * y, 2 * x, c) + in.at(2 * y, x1, c) + in.at(y1, 2 * x, c) + in.at(y1, x1, c);
           h.at(y, x, c) = static_cast<uint8_t>((s + 2) / 4);
         }
     in = std::move(h);
@@ -223,7 +238,8 @@ Image resize_image(const Image& src, int width, int height) {
   Image out;
   out.width = width, out.height = height, out.channels = in.channels;
   out.pixels.resize(static_cast<size_t>(width) * height * in.channels);
-  const double sy = static_cast<double>(in.height) / height, sx = static_cast<double>(in.width) / width;
+  const double sy = static_cast<double>(in.height) / height,
+               sx = static_cast<double>(in.width) / width;
   for (int y = 0; y < height; ++y) {
     double fy = std::clamp((y + 0.5) * sy - 0.5, 0.0, in.height - 1.0);
     int y0 = static_cast<int>(fy), y1 = std::min(y0 + 1, in.height - 1);
@@ -244,8 +260,12 @@ Image resize_image(const Image& src, int width, int height) {
 
 Image resize_center_square(const Image& src, int size) {
   const bool wide = src.width >= src.height;
-  const int w = wide ? std::max(size, static_cast<int>(std::lround(static_cast<double>(src.width) * size / src.height))) : size;
-  const int h = wide ? size : std::max(size, static_cast<int>(std::lround(static_cast<double>(src.height) * size / src.width)));
+  const int w = wide ? std::max(size, static_cast<int>(std::lround(static_cast<double>(src.width) *
+                                                                   size / src.height)))
+                     : size;
+  const int h = wide ? size
+                     : std::max(size, static_cast<int>(std::lround(static_cast<double>(src.height) *
+                                                                   size / src.width)));
   Image r = resize_image(src, w, h);
   Image out;
   out.width = out.height = size, out.channels = r.channels;
@@ -253,7 +273,8 @@ Image resize_center_square(const Image& src, int size) {
   const int ox = (w - size) / 2, oy = (h - size) / 2;
   for (int y = 0; y < size; ++y)
     std::memcpy(&out.pixels[static_cast<size_t>(y) * size * r.channels],
-                &r.pixels[(static_cast<size_t>(y + oy) * w + ox) * r.channels], static_cast<size_t>(size) * r.channels);
+                &r.pixels[(static_cast<size_t>(y + oy) * w + ox) * r.channels],
+                static_cast<size_t>(size) * r.channels);
   return out;
 }
 

@@ -1,5 +1,5 @@
-// Image files: JPEG (libjpeg-turbo) and PNG (libpng) decoding to 8-bit RGB or grayscale, PNG encoding,
-// and a bilinear resize. Decoding errors name the file.
+// Image files: JPEG (libjpeg-turbo) and PNG (libpng) decoding to 8-bit RGB or grayscale, PNG
+// encoding, and a bilinear resize. Decoding errors name the file.
 #pragma once
 
 #include <cstdint>
@@ -12,13 +12,18 @@ namespace zf {
 struct Image {
   int width = 0, height = 0, channels = 0;
   std::vector<uint8_t> pixels;
-  uint8_t& at(int y, int x, int c) { return pixels[(static_cast<size_t>(y) * width + x) * channels + c]; }
-  uint8_t at(int y, int x, int c) const { return pixels[(static_cast<size_t>(y) * width + x) * channels + c]; }
+  uint8_t& at(int y, int x, int c) {
+    return pixels[(static_cast<size_t>(y) * width + x) * channels + c];
+  }
+  uint8_t at(int y, int x, int c) const {
+    return pixels[(static_cast<size_t>(y) * width + x) * channels + c];
+  }
 };
 
 // Decodes by content (JPEG or PNG magic), whatever the file's extension says. `channels` 3 converts
-// gray and CMYK to RGB, 1 converts to gray, 0 keeps the file's own (gray or RGB). min_side > 0 lets a
-// JPEG decode at a reduced scale (1/2, 1/4, 1/8 in the DCT domain) whose shorter side is still >= it.
+// gray and CMYK to RGB, 1 converts to gray, 0 keeps the file's own (gray or RGB). min_side > 0 lets
+// a JPEG decode at a reduced scale (1/2, 1/4, 1/8 in the DCT domain) whose shorter side is still >=
+// it.
 Image decode_image_file(const std::string& path, int channels = 3, int min_side = 0);
 Image decode_image(const uint8_t* data, size_t size, const std::string& name, int channels = 3,
                    int min_side = 0);

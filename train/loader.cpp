@@ -19,14 +19,16 @@ struct View {
 View eval_view(int view, int H, int W, int crop) {
   if (view < 0) return View{(H - crop) / 2, (W - crop) / 2, false};
   const int v = view % 5;
-  return View{v == 4 ? (H - crop) / 2 : (v / 2) * (H - crop), v == 4 ? (W - crop) / 2 : (v % 2) * (W - crop),
-              view >= 5};
+  return View{v == 4 ? (H - crop) / 2 : (v / 2) * (H - crop),
+              v == 4 ? (W - crop) / 2 : (v % 2) * (W - crop), view >= 5};
 }
 
 // Pixel (c, py, px) of the padded image, from the raw [C, ih, iw] planes (0 in the padding).
 inline uint8_t padded_pixel(const uint8_t* raw, int c, int py, int px, int ih, int iw, int pad) {
   const int sy = py - pad, sx = px - pad;
-  return (sy >= 0 && sy < ih && sx >= 0 && sx < iw) ? raw[(static_cast<size_t>(c) * ih + sy) * iw + sx] : 0;
+  return (sy >= 0 && sy < ih && sx >= 0 && sx < iw)
+             ? raw[(static_cast<size_t>(c) * ih + sy) * iw + sx]
+             : 0;
 }
 
 }  // namespace
@@ -39,16 +41,18 @@ void view_pixels(const Dataset& ds, const TransformSpec& t, int64_t index, int v
   for (int c = 0; c < ds.channels(); ++c)
     for (int y = 0; y < crop; ++y)
       for (int x = 0; x < crop; ++x)
-        out[(static_cast<size_t>(c) * crop + y) * crop + x] = padded_pixel(
-            raw.data(), c, v.oy + y, v.flip ? v.ox + crop - 1 - x : v.ox + x, ds.height(), ds.width(), t.pad);
+        out[(static_cast<size_t>(c) * crop + y) * crop + x] =
+            padded_pixel(raw.data(), c, v.oy + y, v.flip ? v.ox + crop - 1 - x : v.ox + x,
+                         ds.height(), ds.width(), t.pad);
 }
 
-void view_sample(const Dataset& ds, const TransformSpec& t, const Normalizer& norm, int64_t index, int view,
-                 float* out) {
+void view_sample(const Dataset& ds, const TransformSpec& t, const Normalizer& norm, int64_t index,
+                 int view, float* out) {
   const int H = norm.h, W = norm.w, crop = t.crop ? t.crop : H;
   ZF_CHECK(H == ds.height() + 2 * t.pad && W == ds.width() + 2 * t.pad && norm.c == ds.channels(),
-           "%s: images of %dx%dx%d (padded) but the normalization is for %dx%dx%d", ds.source().c_str(),
-           ds.channels(), ds.height() + 2 * t.pad, ds.width() + 2 * t.pad, norm.c, H, W);
+           "%s: images of %dx%dx%d (padded) but the normalization is for %dx%dx%d",
+           ds.source().c_str(), ds.channels(), ds.height() + 2 * t.pad, ds.width() + 2 * t.pad,
+           norm.c, H, W);
   std::vector<uint8_t> pix(static_cast<size_t>(norm.c) * crop * crop);
   view_pixels(ds, t, index, view, pix.data());
   const View v = eval_view(view, H, W, crop);
@@ -57,7 +61,8 @@ void view_sample(const Dataset& ds, const TransformSpec& t, const Normalizer& no
       for (int x = 0; x < crop; ++x) {
         const int px = v.flip ? v.ox + crop - 1 - x : v.ox + x;
         const size_t o = (static_cast<size_t>(c) * crop + y) * crop + x;
-        out[o] = (pix[o] - norm.mean[(static_cast<size_t>(c) * H + v.oy + y) * W + px]) * norm.inv_std[c] * norm.scale;
+        out[o] = (pix[o] - norm.mean[(static_cast<size_t>(c) * H + v.oy + y) * W + px]) *
+                 norm.inv_std[c] * norm.scale;
       }
 }
 
@@ -66,7 +71,8 @@ Normalize parse_normalize(const std::string& s) {
   if (s == "pixel_mean") return Normalize::PixelMean;
   if (s == "channel_mean") return Normalize::ChannelMean;
   if (s == "channel_standardize") return Normalize::ChannelStandardize;
-  ZF_THROW("normalize '%s': expected none, pixel_mean, channel_mean or channel_standardize", s.c_str());
+  ZF_THROW("normalize '%s': expected none, pixel_mean, channel_mean or channel_standardize",
+           s.c_str());
 }
 
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int epoch, bool shuffle) {
@@ -119,7 +125,8 @@ Normalizer make_normalizer(const Dataset& train, const TransformSpec& t, int64_t
     for (size_t p = 0; p < plane; ++p) csum += sum[c * plane + p];
     const double cmean = csum / (static_cast<double>(n) * plane);
     for (size_t p = 0; p < plane; ++p)
-      nz.mean[c * plane + p] = static_cast<float>(t.normalize == Normalize::PixelMean ? sum[c * plane + p] / n : cmean);
+      nz.mean[c * plane + p] =
+          static_cast<float>(t.normalize == Normalize::PixelMean ? sum[c * plane + p] / n : cmean);
     if (t.normalize == Normalize::ChannelStandardize) {
       const double var = sumsq[c] / (static_cast<double>(n) * plane) - cmean * cmean;
       nz.inv_std[c] = static_cast<float>(1.0 / std::sqrt(std::max(var, 1e-12)));
@@ -132,8 +139,8 @@ Loader::Loader(const Dataset& ds, const TransformSpec& t, const Normalizer& norm
     : ds_(ds), t_(t), norm_(norm), o_(o) {
   ZF_CHECK(o.batch >= 1, "loader: batch %d", o.batch);
   const int crop = t.crop ? t.crop : norm.h;
-  ZF_CHECK(crop <= norm.h && crop <= norm.w, "crop %d larger than the (padded) image %dx%d of %s", crop,
-           norm.h, norm.w, ds.source().c_str());
+  ZF_CHECK(crop <= norm.h && crop <= norm.w, "crop %d larger than the (padded) image %dx%d of %s",
+           crop, norm.h, norm.w, ds.source().c_str());
   ZF_CHECK(ds.size() > 0, "%s: empty data set", ds.source().c_str());
   order_ = epoch_order(ds.size(), o.seed, o.epoch, o.train);
   const int64_t left = std::max<int64_t>(0, ds.size() - o.start);
@@ -161,8 +168,8 @@ void Loader::work() {
     Slot* slot;
     {
       std::unique_lock<std::mutex> lk(mu_);
-      // Batch m goes to slot m % K; it may be filled once batch m - K + 1 has been handed out, so the
-      // batch the caller holds (the last one returned) is never overwritten.
+      // Batch m goes to slot m % K; it may be filled once batch m - K + 1 has been handed out, so
+      // the batch the caller holds (the last one returned) is never overwritten.
       cv_.wait(lk, [&] {
         return stop_ || next_to_fill_ >= nbatches_ ||
                next_to_fill_ < next_to_return_ + static_cast<int64_t>(slots_.size()) - 1;
@@ -219,8 +226,10 @@ void Loader::fill(Slot& s, int64_t number) {
     View v = eval_view(o_.view, H, W, crop);
     if (o_.train) {
       const uint64_t stream = kTransformStream + static_cast<uint64_t>(o_.epoch);
-      v.oy = static_cast<int>(rng_u32(o_.seed, stream, 3 * pos) % static_cast<uint32_t>(H - crop + 1));
-      v.ox = static_cast<int>(rng_u32(o_.seed, stream, 3 * pos + 1) % static_cast<uint32_t>(W - crop + 1));
+      v.oy =
+          static_cast<int>(rng_u32(o_.seed, stream, 3 * pos) % static_cast<uint32_t>(H - crop + 1));
+      v.ox = static_cast<int>(rng_u32(o_.seed, stream, 3 * pos + 1) %
+                              static_cast<uint32_t>(W - crop + 1));
       v.flip = t_.flip && (rng_u32(o_.seed, stream, 3 * pos + 2) & 1u);
     }
     float* out = b.x.f32() + k * C * out_plane;

@@ -1,10 +1,10 @@
 // Transforms and the background batch loader.
 //
-// A sample is built in pixel space, then normalized: zero-pad by `pad`, cut a crop (random in training,
-// central or one of the ten 4-corners+center(+flips) views in evaluation), flip at random in training,
-// subtract the mean (per pixel, over the padded image, or per channel) and multiply by the scale.
-// Every random choice is drawn from rng(seed, epoch stream, sample position), so a batch is the same
-// whatever the number of threads and after a resume.
+// A sample is built in pixel space, then normalized: zero-pad by `pad`, cut a crop (random in
+// training, central or one of the ten 4-corners+center(+flips) views in evaluation), flip at random
+// in training, subtract the mean (per pixel, over the padded image, or per channel) and multiply by
+// the scale. Every random choice is drawn from rng(seed, epoch stream, sample position), so a batch
+// is the same whatever the number of threads and after a resume.
 #pragma once
 
 #include <condition_variable>
@@ -21,7 +21,8 @@
 namespace zf {
 
 enum class Normalize { None, PixelMean, ChannelMean, ChannelStandardize };
-Normalize parse_normalize(const std::string& s);  // none | pixel_mean | channel_mean | channel_standardize
+Normalize parse_normalize(
+    const std::string& s);  // none | pixel_mean | channel_mean | channel_standardize
 
 struct TransformSpec {
   int pad = 0;
@@ -33,22 +34,23 @@ struct TransformSpec {
 
 // The statistics a normalization needs, computed once from the training set (or stored with it).
 struct Normalizer {
-  int c = 0, h = 0, w = 0;         // padded image size
-  std::vector<float> mean;         // [c*h*w] (per pixel, or per channel broadcast over the plane)
-  std::vector<float> inv_std;      // [c]
+  int c = 0, h = 0, w = 0;     // padded image size
+  std::vector<float> mean;     // [c*h*w] (per pixel, or per channel broadcast over the plane)
+  std::vector<float> inv_std;  // [c]
   float scale = 1.f;
 };
-Normalizer make_normalizer(const Dataset& train, const TransformSpec& t, int64_t max_samples = 20000);
+Normalizer make_normalizer(const Dataset& train, const TransformSpec& t,
+                           int64_t max_samples = 20000);
 
 // A sample's evaluation view (center crop or one of the 10 views) as 8-bit pixels [C, crop, crop],
 // before normalization: the image patch that visualizations show beside their projections.
 void view_pixels(const Dataset& ds, const TransformSpec& t, int64_t index, int view, uint8_t* out);
 // The same view normalized, as the network sees it: [C, crop, crop] floats.
-void view_sample(const Dataset& ds, const TransformSpec& t, const Normalizer& norm, int64_t index, int view,
-                 float* out);
+void view_sample(const Dataset& ds, const TransformSpec& t, const Normalizer& norm, int64_t index,
+                 int view, float* out);
 
-// Crop position views for evaluation: -1 = center; 0..9 = the paper-era 10-crop (4 corners, center, and
-// the same five flipped).
+// Crop position views for evaluation: -1 = center; 0..9 = the paper-era 10-crop (4 corners, center,
+// and the same five flipped).
 constexpr int kCenterView = -1;
 
 struct Batch {
@@ -62,12 +64,12 @@ class Loader {
  public:
   struct Options {
     int batch = 64;
-    bool train = true;          // random crops/flips and a shuffled order
+    bool train = true;  // random crops/flips and a shuffled order
     uint64_t seed = 0;
-    int epoch = 0;              // selects the shuffled order and the random transforms
-    int64_t start = 0;          // first position in the epoch's order (resume)
-    bool drop_last = true;      // training skips the last partial batch
-    int view = kCenterView;     // evaluation crop view
+    int epoch = 0;           // selects the shuffled order and the random transforms
+    int64_t start = 0;       // first position in the epoch's order (resume)
+    bool drop_last = true;   // training skips the last partial batch
+    int view = kCenterView;  // evaluation crop view
     int threads = 2;
     int prefetch = 4;
   };

@@ -1,5 +1,5 @@
-// zf_prepare (see prepare.h): scan, decode (libjpeg-turbo, DCT-domain scaling), resize, crop, encode,
-// write shards; restartable, with unreadable files skipped and listed.
+// zf_prepare (see prepare.h): scan, decode (libjpeg-turbo, DCT-domain scaling), resize, crop,
+// encode, write shards; restartable, with unreadable files skipped and listed.
 #include "train/prepare.h"
 
 #include <algorithm>
@@ -62,7 +62,8 @@ std::map<std::string, std::string> read_val_labels(const std::string& path) {
       std::stringstream ss(line);
       ss >> file >> wnid;
     }
-    ZF_CHECK(!file.empty() && !wnid.empty(), "%s:%d: expected '<file> <wnid>' or 'ImageId,wnid ...'", path.c_str(), n);
+    ZF_CHECK(!file.empty() && !wnid.empty(),
+             "%s:%d: expected '<file> <wnid>' or 'ImageId,wnid ...'", path.c_str(), n);
     m[fs::path(file).stem().string()] = wnid;
   }
   ZF_CHECK(!m.empty(), "%s: no labels", path.c_str());
@@ -75,7 +76,8 @@ uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ull) {
 }
 
 std::string options_key(const PrepareOptions& o) {
-  return strprintf("store=%s size=%d quality=%d shard=%d", o.store.c_str(), o.size, o.quality, o.shard_size);
+  return strprintf("store=%s size=%d quality=%d shard=%d", o.store.c_str(), o.size, o.quality,
+                   o.shard_size);
 }
 
 // One image, ready for a shard: size x size RGB, as JPEG bytes or raw CHW, and its pixel sums.
@@ -107,18 +109,21 @@ Processed process(const std::string& path, const PrepareOptions& o) {
 }
 
 // Writes split `name` as shards; returns the pixel sum over the images kept, and adds their count.
-std::vector<double> write_split(const std::string& name, const std::vector<Item>& items, const PrepareOptions& o,
-                                const std::string& key, Progress& prog, int64_t& done, PrepareReport& rep,
-                                int64_t* kept) {
+std::vector<double> write_split(const std::string& name, const std::vector<Item>& items,
+                                const PrepareOptions& o, const std::string& key, Progress& prog,
+                                int64_t& done, PrepareReport& rep, int64_t* kept) {
   const size_t plane = static_cast<size_t>(o.size) * o.size;
   std::vector<double> total(3 * plane, 0.0);
   const int64_t n = static_cast<int64_t>(items.size());
   for (int64_t first = 0, shard = 0; first < n; first += o.shard_size, ++shard) {
     const int64_t last = std::min<int64_t>(n, first + o.shard_size);
-    const std::string path = strprintf("%s/%s-%05lld.h5", o.out.c_str(), name.c_str(), static_cast<long long>(shard));
+    const std::string path =
+        strprintf("%s/%s-%05lld.h5", o.out.c_str(), name.c_str(), static_cast<long long>(shard));
     uint64_t h = fnv1a(key);
-    for (int64_t i = first; i < last; ++i) h = fnv1a(items[i].path + "#" + std::to_string(items[i].label), h);
-    const std::string shard_key = key + strprintf(" files=%016llx", static_cast<unsigned long long>(h));
+    for (int64_t i = first; i < last; ++i)
+      h = fnv1a(items[i].path + "#" + std::to_string(items[i].label), h);
+    const std::string shard_key =
+        key + strprintf(" files=%016llx", static_cast<unsigned long long>(h));
     if (fs::exists(path)) {
       if (shard_is_complete(path, shard_key)) {
         ShardSummary s = read_shard_summary(path);
@@ -130,16 +135,18 @@ std::vector<double> write_split(const std::string& name, const std::vector<Item>
         prog.update(done);
         continue;
       }
-      // A readable shard from other inputs is refused rather than overwritten; an unreadable one was
-      // torn by an interrupted run and is redone.
+      // A readable shard from other inputs is refused rather than overwritten; an unreadable one
+      // was torn by an interrupted run and is redone.
       bool readable = true;
       try {
         read_shard_summary(path);
       } catch (const Error&) {
         readable = false;
       }
-      ZF_CHECK(!readable, "%s: a shard written from other inputs or options; use another --out (or delete "
-               "the folder to start over)", path.c_str());
+      ZF_CHECK(!readable,
+               "%s: a shard written from other inputs or options; use another --out (or delete "
+               "the folder to start over)",
+               path.c_str());
     }
     std::vector<Processed> res(static_cast<size_t>(last - first));
     std::atomic<int64_t> next{first};
@@ -181,10 +188,13 @@ std::vector<double> write_split(const std::string& name, const std::vector<Item>
 }  // namespace
 
 PrepareReport prepare(const PrepareOptions& o) {
-  ZF_CHECK(o.store == "jpeg" || o.store == "raw", "--store %s: expected jpeg or raw", o.store.c_str());
-  ZF_CHECK(o.size >= 8 && o.quality >= 1 && o.quality <= 100 && o.shard_size >= 1, "bad --size/--quality/--shard-size");
+  ZF_CHECK(o.store == "jpeg" || o.store == "raw", "--store %s: expected jpeg or raw",
+           o.store.c_str());
+  ZF_CHECK(o.size >= 8 && o.quality >= 1 && o.quality <= 100 && o.shard_size >= 1,
+           "bad --size/--quality/--shard-size");
   ZF_CHECK(fs::is_directory(o.train), "%s: no such directory (--train)", o.train.c_str());
-  ZF_CHECK(o.val.empty() || fs::is_directory(o.val), "%s: no such directory (--val)", o.val.c_str());
+  ZF_CHECK(o.val.empty() || fs::is_directory(o.val), "%s: no such directory (--val)",
+           o.val.c_str());
   ZF_CHECK(o.val.empty() || !o.val_labels.empty(), "--val needs --val-labels");
   const auto t0 = std::chrono::steady_clock::now();
 
@@ -193,12 +203,14 @@ PrepareReport prepare(const PrepareOptions& o) {
   for (const auto& e : fs::directory_iterator(o.train))
     if (e.is_directory()) wnids.push_back(e.path().filename().string());
   std::sort(wnids.begin(), wnids.end());
-  ZF_CHECK(!wnids.empty(), "%s: no class folders (expected train/nXXXXXXXX/*.JPEG)", o.train.c_str());
+  ZF_CHECK(!wnids.empty(), "%s: no class folders (expected train/nXXXXXXXX/*.JPEG)",
+           o.train.c_str());
   std::map<std::string, int32_t> index;
   for (size_t i = 0; i < wnids.size(); ++i) index[wnids[i]] = static_cast<int32_t>(i);
   std::vector<Item> train, val;
   for (size_t c = 0; c < wnids.size(); ++c)
-    for (auto& f : sorted_files(fs::path(o.train) / wnids[c])) train.push_back(Item{f, static_cast<int32_t>(c)});
+    for (auto& f : sorted_files(fs::path(o.train) / wnids[c]))
+      train.push_back(Item{f, static_cast<int32_t>(c)});
   ZF_CHECK(!train.empty(), "%s: no .JPEG/.jpg/.png images in the class folders", o.train.c_str());
   if (!o.val.empty()) {
     std::map<std::string, std::string> labels = read_val_labels(o.val_labels);
@@ -206,21 +218,24 @@ PrepareReport prepare(const PrepareOptions& o) {
     ZF_CHECK(!files.empty(), "%s: no images", o.val.c_str());
     for (const auto& f : files) {
       auto it = labels.find(fs::path(f).stem().string());
-      ZF_CHECK(it != labels.end(), "%s does not match the images: no label for %s", o.val_labels.c_str(), f.c_str());
+      ZF_CHECK(it != labels.end(), "%s does not match the images: no label for %s",
+               o.val_labels.c_str(), f.c_str());
       auto c = index.find(it->second);
-      ZF_CHECK(c != index.end(), "%s: %s is labelled %s, which is not a training class", o.val_labels.c_str(),
-               f.c_str(), it->second.c_str());
+      ZF_CHECK(c != index.end(), "%s: %s is labelled %s, which is not a training class",
+               o.val_labels.c_str(), f.c_str(), it->second.c_str());
       val.push_back(Item{f, c->second});
     }
-    ZF_CHECK(labels.size() == files.size(), "%s does not match the images: %zu labels for %zu images in %s",
-             o.val_labels.c_str(), labels.size(), files.size(), o.val.c_str());
+    ZF_CHECK(labels.size() == files.size(),
+             "%s does not match the images: %zu labels for %zu images in %s", o.val_labels.c_str(),
+             labels.size(), files.size(), o.val.c_str());
   }
   if (o.limit > 0) {
     // Keep an even spread over the classes rather than the first folders.
     auto thin = [&](std::vector<Item>& v) {
       if (static_cast<int64_t>(v.size()) <= o.limit) return;
       std::vector<Item> t;
-      for (int64_t i = 0; i < o.limit; ++i) t.push_back(v[static_cast<size_t>(i * static_cast<int64_t>(v.size()) / o.limit)]);
+      for (int64_t i = 0; i < o.limit; ++i)
+        t.push_back(v[static_cast<size_t>(i * static_cast<int64_t>(v.size()) / o.limit)]);
       v.swap(t);
     };
     thin(train);
@@ -249,14 +264,18 @@ PrepareReport prepare(const PrepareOptions& o) {
   const std::string meta_path = o.out + "/meta.h5", key = options_key(o);
   if (fs::exists(meta_path)) {
     PackedMeta old = read_packed_meta(meta_path);
-    ZF_CHECK(old.key == key, "%s holds shards of another configuration (%s; now %s): use another --out",
+    ZF_CHECK(old.key == key,
+             "%s holds shards of another configuration (%s; now %s): use another --out",
              o.out.c_str(), old.key.c_str(), key.c_str());
-    ZF_CHECK(old.synsets == wnids, "%s holds shards of another class list: use another --out", o.out.c_str());
+    ZF_CHECK(old.synsets == wnids, "%s holds shards of another class list: use another --out",
+             o.out.c_str());
   }
   for (const auto& e : fs::directory_iterator(o.out))
-    if (e.path().extension() == ".tmp") fs::remove(e.path());  // torn leftovers of an interrupted run
+    if (e.path().extension() == ".tmp")
+      fs::remove(e.path());  // torn leftovers of an interrupted run
   PackedMeta meta;
-  meta.store = o.store, meta.key = key, meta.size = o.size, meta.quality = o.quality, meta.channels = 3;
+  meta.store = o.store, meta.key = key, meta.size = o.size, meta.quality = o.quality,
+  meta.channels = 3;
   meta.synsets = wnids, meta.class_names = names;
   if (!fs::exists(meta_path)) write_packed_meta(meta_path, meta);
 
@@ -272,10 +291,12 @@ PrepareReport prepare(const PrepareOptions& o) {
     std::ofstream f(o.out + "/skipped.txt");
     for (const auto& s : rep.skipped) f << s << "\n";
   }
-  ZF_CHECK(good > 0, "%s: not one training image could be read (see %s/skipped.txt)", o.train.c_str(), o.out.c_str());
+  ZF_CHECK(good > 0, "%s: not one training image could be read (see %s/skipped.txt)",
+           o.train.c_str(), o.out.c_str());
 
   meta.mean.resize(sum.size());
-  for (size_t i = 0; i < sum.size(); ++i) meta.mean[i] = static_cast<float>(sum[i] / std::max<int64_t>(1, good));
+  for (size_t i = 0; i < sum.size(); ++i)
+    meta.mean[i] = static_cast<float>(sum[i] / std::max<int64_t>(1, good));
   write_packed_meta(meta_path, meta);
   rep.train_images = good;
   rep.val_images = val_kept;
@@ -298,7 +319,8 @@ double measure_decode(const std::string& out_dir, int count, int crop) {
     while (const Batch* b = loader.next()) n += b->count;
     ++lo.epoch;
   }
-  return static_cast<double>(n) / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return static_cast<double>(n) /
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace zf

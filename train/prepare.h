@@ -1,6 +1,6 @@
 // zf_prepare's work as a library function (so tests can call it): reads an ILSVRC2012-style tree,
-// resizes each image's shorter side to `size` (antialiased), center-crops size x size, and writes packed
-// HDF5 shards (train/shards.h) plus meta.h5 with the training set's per-pixel mean.
+// resizes each image's shorter side to `size` (antialiased), center-crops size x size, and writes
+// packed HDF5 shards (train/shards.h) plus meta.h5 with the training set's per-pixel mean.
 #pragma once
 
 #include <cstdint>
@@ -11,10 +11,10 @@ namespace zf {
 
 struct PrepareOptions {
   std::string train, val, val_labels, out;
-  std::string synsets;         // optional "nXXXXXXXX name, other name" lines (LOC_synset_mapping.txt)
+  std::string synsets;  // optional "nXXXXXXXX name, other name" lines (LOC_synset_mapping.txt)
   std::string store = "jpeg";  // jpeg | raw
   int size = 256, quality = 95, threads = 2, shard_size = 1024;
-  int64_t limit = 0;           // per split, for trials (0 = all)
+  int64_t limit = 0;  // per split, for trials (0 = all)
   bool quiet = false;
 };
 

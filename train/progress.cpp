@@ -34,9 +34,9 @@ void Progress::update(int64_t done, const std::string& extra, bool force) {
   const double el = seconds(), rate = el > 0 ? done / el : 0;
   const double eta = rate > 0 && total_ > done ? (total_ - done) / rate : 0;
   const double pct = total_ > 0 ? 100.0 * done / total_ : 100.0;
-  std::fprintf(stderr, "%s%s %lld/%lld (%.0f%%) %.0f/s ETA %s %s%s", tty_ ? "\r" : "", what_.c_str(),
-               static_cast<long long>(done), static_cast<long long>(total_), pct, rate,
-               duration(eta).c_str(), extra.c_str(), tty_ ? "\033[K" : "\n");
+  std::fprintf(stderr, "%s%s %lld/%lld (%.0f%%) %.0f/s ETA %s %s%s", tty_ ? "\r" : "",
+               what_.c_str(), static_cast<long long>(done), static_cast<long long>(total_), pct,
+               rate, duration(eta).c_str(), extra.c_str(), tty_ ? "\033[K" : "\n");
   std::fflush(stderr);
 }
 

@@ -1,5 +1,5 @@
-// Progress on a terminal: one line rewritten in place (items/s, ETA) when stderr is a TTY, otherwise a
-// plain line every `log_seconds`.
+// Progress on a terminal: one line rewritten in place (items/s, ETA) when stderr is a TTY,
+// otherwise a plain line every `log_seconds`.
 #pragma once
 
 #include <chrono>

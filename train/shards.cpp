@@ -15,8 +15,8 @@ using namespace h5;
 
 void write_shard(const std::string& path, const ShardContents& s) {
   write_file_atomically(path, [&](hid_t f) {
-    const hsize_t n = s.labels.size(), C = static_cast<hsize_t>(s.channels), H = static_cast<hsize_t>(s.height),
-                  W = static_cast<hsize_t>(s.width);
+    const hsize_t n = s.labels.size(), C = static_cast<hsize_t>(s.channels),
+                  H = static_cast<hsize_t>(s.height), W = static_cast<hsize_t>(s.width);
     write_attr_str(f, "format", "zfnet-shard");
     write_attr_i64(f, "version", 1);
     write_attr_str(f, "store", s.store);
@@ -27,12 +27,12 @@ void write_shard(const std::string& path, const ShardContents& s) {
     write_attr_str(f, "key", s.key);
     write_array(f, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, {n}, s.labels.data());
     if (s.store == "raw") {
-      ZF_CHECK(s.bytes.size() == n * C * H * W, "%s: %zu bytes for %llu raw images", path.c_str(), s.bytes.size(),
-               static_cast<unsigned long long>(n));
+      ZF_CHECK(s.bytes.size() == n * C * H * W, "%s: %zu bytes for %llu raw images", path.c_str(),
+               s.bytes.size(), static_cast<unsigned long long>(n));
       write_array(f, "images", H5T_STD_U8LE, H5T_NATIVE_UINT8, {n, C, H, W}, s.bytes.data());
     } else {
-      ZF_CHECK(s.offsets.size() == n + 1, "%s: %zu offsets for %llu images", path.c_str(), s.offsets.size(),
-               static_cast<unsigned long long>(n));
+      ZF_CHECK(s.offsets.size() == n + 1, "%s: %zu offsets for %llu images", path.c_str(),
+               s.offsets.size(), static_cast<unsigned long long>(n));
       write_array(f, "jpeg", H5T_STD_U8LE, H5T_NATIVE_UINT8, {s.bytes.size()}, s.bytes.data());
       write_array(f, "offsets", H5T_STD_I64LE, H5T_NATIVE_INT64, {n + 1}, s.offsets.data());
     }
@@ -75,7 +75,8 @@ void write_packed_meta(const std::string& path, const PackedMeta& m) {
     write_attr_i64(f, "quality", m.quality);
     write_attr_i64(f, "classes", static_cast<int64_t>(m.synsets.size()));
     const hsize_t C = static_cast<hsize_t>(m.channels), S = static_cast<hsize_t>(m.size);
-    if (!m.mean.empty()) write_array(f, "mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {C, S, S}, m.mean.data());
+    if (!m.mean.empty())
+      write_array(f, "mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {C, S, S}, m.mean.data());
     write_strings(f, "synsets", m.synsets);
     write_strings(f, "class_names", m.class_names);
   });
@@ -103,7 +104,8 @@ PackedMeta read_packed_meta(const std::string& path) {
   return m;
 }
 
-// ---- reading ---------------------------------------------------------------------------------------
+// ---- reading
+// ---------------------------------------------------------------------------------------
 
 namespace {
 
@@ -118,12 +120,13 @@ class PackedDataset : public Dataset {
     } else {
       const fs::path prefix(path);
       const fs::path dir = prefix.has_parent_path() ? prefix.parent_path() : fs::path(".");
-      ZF_CHECK(fs::is_directory(dir), "%s: no such file, and %s is no directory of shards", path.c_str(),
-               dir.string().c_str());
+      ZF_CHECK(fs::is_directory(dir), "%s: no such file, and %s is no directory of shards",
+               path.c_str(), dir.string().c_str());
       const std::regex re(prefix.filename().string() + "-[0-9]+\\.h5");
       for (const auto& e : fs::directory_iterator(dir))
         if (std::regex_match(e.path().filename().string(), re)) files.push_back(e.path().string());
-      ZF_CHECK(!files.empty(), "%s: no such file, nor shards %s-NNNNN.h5", path.c_str(), path.c_str());
+      ZF_CHECK(!files.empty(), "%s: no such file, nor shards %s-NNNNN.h5", path.c_str(),
+               path.c_str());
       std::sort(files.begin(), files.end());
       meta_path = (dir / "meta.h5").string();
     }
@@ -137,8 +140,8 @@ class PackedDataset : public Dataset {
     ZF_CHECK(n_ > 0, "%s: no images", path.c_str());
     for (int64_t i = 0; i < n_; ++i) classes_ = std::max(classes_, label(i) + 1);
     if (!names_.empty()) classes_ = std::max<int>(classes_, static_cast<int>(names_.size()));
-    ZF_CHECK(mean_.empty() || mean_.size() == image_bytes(), "%s: mean image does not match %dx%dx%d",
-             meta_path.c_str(), c_, h_, w_);
+    ZF_CHECK(mean_.empty() || mean_.size() == image_bytes(),
+             "%s: mean image does not match %dx%dx%d", meta_path.c_str(), c_, h_, w_);
   }
   ~PackedDataset() override {
     for (auto& s : shards_) {
@@ -166,8 +169,8 @@ class PackedDataset : public Dataset {
     std::vector<uint8_t> jpg(static_cast<size_t>(hi - lo));
     read_bytes(s, lo, jpg.size(), jpg.data());
     Image img = decode_image(jpg.data(), jpg.size(), s.path + "#" + std::to_string(j), c_);
-    ZF_CHECK(img.width == w_ && img.height == h_, "%s#%lld: a %dx%d image in a %dx%d shard", s.path.c_str(),
-             static_cast<long long>(j), img.width, img.height, w_, h_);
+    ZF_CHECK(img.width == w_ && img.height == h_, "%s#%lld: a %dx%d image in a %dx%d shard",
+             s.path.c_str(), static_cast<long long>(j), img.width, img.height, w_, h_);
     const size_t plane = static_cast<size_t>(h_) * w_;
     for (size_t p = 0; p < plane; ++p)
       for (int c = 0; c < c_; ++c) chw[c * plane + p] = img.pixels[p * c_ + c];
@@ -202,14 +205,14 @@ class PackedDataset : public Dataset {
     const int h = static_cast<int>(read_attr_i64(sh.file, "height", path));
     const int w = static_cast<int>(read_attr_i64(sh.file, "width", path));
     if (shards_.size() == 1) c_ = c, h_ = h, w_ = w;
-    ZF_CHECK(c == c_ && h == h_ && w == w_, "%s: %dx%dx%d images, but %s has %dx%dx%d", path.c_str(), c, h, w,
-             shards_[0].path.c_str(), c_, h_, w_);
+    ZF_CHECK(c == c_ && h == h_ && w == w_, "%s: %dx%dx%d images, but %s has %dx%dx%d",
+             path.c_str(), c, h, w, shards_[0].path.c_str(), c_, h_, w_);
     sh.raw = read_attr_str(sh.file, "store", path) == "raw";
     sh.labels = read_vector<int32_t>(sh.file, "labels", H5T_NATIVE_INT32, path);
     if (!sh.raw) {
       sh.offsets = read_vector<int64_t>(sh.file, "offsets", H5T_NATIVE_INT64, path);
-      ZF_CHECK(sh.offsets.size() == sh.labels.size() + 1, "%s: %zu offsets for %zu labels", path.c_str(),
-               sh.offsets.size(), sh.labels.size());
+      ZF_CHECK(sh.offsets.size() == sh.labels.size() + 1, "%s: %zu offsets for %zu labels",
+               path.c_str(), sh.offsets.size(), sh.labels.size());
     }
     sh.data = H5Dopen2(sh.file, sh.raw ? "images" : "jpeg", H5P_DEFAULT);
     ZF_CHECK(sh.data >= 0, "%s: missing /%s", path.c_str(), sh.raw ? "images" : "jpeg");
@@ -228,7 +231,8 @@ class PackedDataset : public Dataset {
   void read_bytes(const Shard& s, int64_t offset, size_t n, uint8_t* out) const {
     H5Handle space(H5Dget_space(s.data), H5Sclose);
     const int nd = H5Sget_simple_extent_ndims(space);
-    std::vector<hsize_t> start(static_cast<size_t>(nd), 0), count(static_cast<size_t>(nd), 1), dims(nd);
+    std::vector<hsize_t> start(static_cast<size_t>(nd), 0), count(static_cast<size_t>(nd), 1),
+        dims(nd);
     H5Sget_simple_extent_dims(space, dims.data(), nullptr);
     if (nd == 1) {
       start[0] = static_cast<hsize_t>(offset), count[0] = n;
@@ -239,8 +243,8 @@ class PackedDataset : public Dataset {
     H5Sselect_hyperslab(space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
     const hsize_t nn = n;
     H5Handle mem(H5Screate_simple(1, &nn, nullptr), H5Sclose);
-    ZF_CHECK(H5Dread(s.data, H5T_NATIVE_UINT8, mem, space, H5P_DEFAULT, out) >= 0, "%s: read failed",
-             s.path.c_str());
+    ZF_CHECK(H5Dread(s.data, H5T_NATIVE_UINT8, mem, space, H5P_DEFAULT, out) >= 0,
+             "%s: read failed", s.path.c_str());
   }
 
   std::string source_;

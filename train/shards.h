@@ -1,15 +1,18 @@
 // The packed HDF5 image format that zf_prepare writes and the trainer reads.
 //
-// A shard file (written to a temporary name and renamed, so a file under its final name is complete):
-//   / attrs: format="zfnet-shard", version=1, store="jpeg"|"raw", channels, height, width, count, key
-//   /labels   int32 [n]
-//   /images   uint8 [n, C, H, W]                      (store = raw)
-//   /jpeg     uint8 [bytes], /offsets int64 [n + 1]   (store = jpeg: image i is jpeg[offsets[i]:offsets[i+1]])
-//   /pixel_sum float64 [C, H, W]                      (sum of this shard's pixels, for the mean image)
-//   /skipped  strings                                 (inputs left out, with the reason)
-// A split is DIR/<split>-00000.h5, DIR/<split>-00001.h5, ...; DIR/meta.h5 holds what the splits share:
+// A shard file (written to a temporary name and renamed, so a file under its final name is
+// complete):
+//   / attrs: format="zfnet-shard", version=1, store="jpeg"|"raw", channels, height, width, count,
+//   key /labels   int32 [n] /images   uint8 [n, C, H, W]                      (store = raw) /jpeg
+//   uint8 [bytes], /offsets int64 [n + 1]   (store = jpeg: image i is
+//   jpeg[offsets[i]:offsets[i+1]]) /pixel_sum float64 [C, H, W]                      (sum of this
+//   shard's pixels, for the mean image) /skipped  strings                                 (inputs
+//   left out, with the reason)
+// A split is DIR/<split>-00000.h5, DIR/<split>-00001.h5, ...; DIR/meta.h5 holds what the splits
+// share:
 //   / attrs: format="zfnet-packed", version=1, store, size, quality, key, classes
-//   /mean float32 [C, H, W] (the training set's per-pixel mean), /synsets, /class_names (strings [classes])
+//   /mean float32 [C, H, W] (the training set's per-pixel mean), /synsets, /class_names (strings
+//   [classes])
 #pragma once
 
 #include <cstdint>
@@ -25,11 +28,11 @@ namespace zf {
 struct ShardContents {
   std::string store = "jpeg";  // jpeg | raw
   int channels = 3, height = 0, width = 0;
-  std::string key;             // what produced it (options + file list digest), for restarts
+  std::string key;  // what produced it (options + file list digest), for restarts
   std::vector<int32_t> labels;
-  std::vector<uint8_t> bytes;  // raw pixels [n, C, H, W] or concatenated JPEG files
-  std::vector<int64_t> offsets;  // jpeg: n + 1 offsets into bytes
-  std::vector<double> pixel_sum;  // [C, H, W]
+  std::vector<uint8_t> bytes;        // raw pixels [n, C, H, W] or concatenated JPEG files
+  std::vector<int64_t> offsets;      // jpeg: n + 1 offsets into bytes
+  std::vector<double> pixel_sum;     // [C, H, W]
   std::vector<std::string> skipped;  // "file: reason" for the inputs left out
 };
 

@@ -49,7 +49,8 @@ void write_metrics_csv(const std::string& path, const std::vector<EpochMetrics>&
                      m.train_top1, m.val_loss, m.val_top1, m.val_top5, m.seconds);
     ZF_CHECK(f.good(), "%s: write failed", tmp.c_str());
   }
-  ZF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "%s: cannot rename into place", path.c_str());
+  ZF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "%s: cannot rename into place",
+           path.c_str());
 }
 
 // A training batch as the step sees it: tensors on the net's device, labels also on the host.
@@ -60,11 +61,12 @@ struct StepInput {
   int64_t count = 0;
 };
 
-// Feeds the loader's batches to the step. On the CPU it hands them over as they are. On the GPU each
-// batch is copied into page-locked memory and uploaded on the backend's upload stream; prefetch(),
-// called once the current step's backward pass is queued, starts the next batch's upload so that it
-// overlaps with that backward pass. Two slots alternate, so a slot is refilled only after the step that
-// used it has been synchronized with (the loss read-back of the following step's forward pass).
+// Feeds the loader's batches to the step. On the CPU it hands them over as they are. On the GPU
+// each batch is copied into page-locked memory and uploaded on the backend's upload stream;
+// prefetch(), called once the current step's backward pass is queued, starts the next batch's
+// upload so that it overlaps with that backward pass. Two slots alternate, so a slot is refilled
+// only after the step that used it has been synchronized with (the loss read-back of the following
+// step's forward pass).
 class Feeder {
  public:
   Feeder(Loader& loader, Device device) : loader_(loader), device_(device) {}
@@ -129,7 +131,8 @@ const Tensor& on_device(const Tensor& host, Tensor& buf, Device d) {
 
 }  // namespace
 
-EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Normalizer& norm, int batch) {
+EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Normalizer& norm,
+                    int batch) {
   const int64_t N = ds.size();
   const int views = dc.eval_crops;
   int64_t K = 0;
@@ -164,8 +167,8 @@ EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Nor
   r.count = N;
   double loss = 0;
   for (int64_t i = 0; i < N; ++i) {
-    ZF_CHECK(labels[i] < K, "%s: label %d but the net has %lld outputs", ds.source().c_str(), labels[i],
-             static_cast<long long>(K));
+    ZF_CHECK(labels[i] < K, "%s: label %d but the net has %lld outputs", ds.source().c_str(),
+             labels[i], static_cast<long long>(K));
     loss -= std::log(std::max(probs[i * K + labels[i]], 1e-30f));
   }
   r.loss = loss / N;
@@ -198,8 +201,8 @@ TrainResult train(const TrainOptions& opt) {
                                            : train_ds->height() + 2 * cfg.data.transform.pad;
   ZF_CHECK(train_ds->channels() == in[0] && crop == in[1] && crop == in[2],
            "%s: data gives %dx%dx%d samples but input: is %lldx%lldx%lld", cfg.source.c_str(),
-           train_ds->channels(), crop, crop, static_cast<long long>(in[0]), static_cast<long long>(in[1]),
-           static_cast<long long>(in[2]));
+           train_ds->channels(), crop, crop, static_cast<long long>(in[0]),
+           static_cast<long long>(in[1]), static_cast<long long>(in[2]));
   ZF_CHECK(train_ds->size() >= tc.batch, "%s: %lld training samples, fewer than one batch of %d",
            train_ds->source().c_str(), static_cast<long long>(train_ds->size()), tc.batch);
   net.setup(tc.batch);
@@ -216,7 +219,8 @@ TrainResult train(const TrainOptions& opt) {
     net.to(device);
     EvalResult ev = evaluate(net, *val_ds, cfg.data, norm, tc.batch);
     EpochMetrics m;
-    m.epoch = meta.epoch, m.lr = meta.lr, m.val_loss = ev.loss, m.val_top1 = ev.top1, m.val_top5 = ev.top5;
+    m.epoch = meta.epoch, m.lr = meta.lr, m.val_loss = ev.loss, m.val_top1 = ev.top1,
+    m.val_top5 = ev.top5;
     meta.metrics.push_back(m);
     TrainResult r;
     r.meta = meta;
@@ -243,10 +247,11 @@ TrainResult train(const TrainOptions& opt) {
   net.to(device);
   fs::create_directories(ckdir);
 
-  std::fprintf(stderr, "zf_train: %s on %s, %lld training images%s, batch %d, %d epochs, out %s\n",
-               cfg.name.c_str(), device_name(device), static_cast<long long>(train_ds->size()),
-               val_ds ? strprintf(", %lld validation", static_cast<long long>(val_ds->size())).c_str() : "",
-               tc.batch, tc.epochs, out.c_str());
+  std::fprintf(
+      stderr, "zf_train: %s on %s, %lld training images%s, batch %d, %d epochs, out %s\n",
+      cfg.name.c_str(), device_name(device), static_cast<long long>(train_ds->size()),
+      val_ds ? strprintf(", %lld validation", static_cast<long long>(val_ds->size())).c_str() : "",
+      tc.batch, tc.epochs, out.c_str());
 
   Tensor host_prob;
   TrainResult result;
@@ -264,23 +269,25 @@ TrainResult train(const TrainOptions& opt) {
       rs.labels = in.labels;
       const float loss = net.forward(*in.x, rs);
       if (!std::isfinite(loss))
-        throw Diverged(strprintf("training diverged at iteration %lld (epoch %d): loss is %s; the last good "
-                                 "checkpoint is %s",
-                                 static_cast<long long>(meta.iteration), epoch + 1,
-                                 std::isnan(loss) ? "NaN" : "infinite",
-                                 fs::exists(last) ? last.c_str() : "(none yet)"));
+        throw Diverged(strprintf(
+            "training diverged at iteration %lld (epoch %d): loss is %s; the last good "
+            "checkpoint is %s",
+            static_cast<long long>(meta.iteration), epoch + 1,
+            std::isnan(loss) ? "NaN" : "infinite", fs::exists(last) ? last.c_str() : "(none yet)"));
       net.backward();
       for (auto& np : net.params()) {
         Param& p = *np.param;
-        sgd_update(p.value, p.momentum, p.grad, static_cast<float>(meta.lr) * p.lr_mult, tc.momentum,
-                   tc.weight_decay * p.decay_mult);
+        sgd_update(p.value, p.momentum, p.grad, static_cast<float>(meta.lr) * p.lr_mult,
+                   tc.momentum, tc.weight_decay * p.decay_mult);
         if (p.renorm && tc.renorm_radius > 0.f) renorm_filters(p.value, tc.renorm_radius);
       }
-      feeder.prefetch();  // the next batch's upload overlaps this step's queued backward pass and update
+      feeder.prefetch();  // the next batch's upload overlaps this step's queued backward pass and
+                          // update
       host_prob.ensure(net.probabilities().shape(), Device::CPU);
       host_prob.copy_from(net.probabilities());
       meta.run_loss += loss * in.count;
-      meta.run_correct += count_topk(host_prob.f32(), in.host_labels, in.count, host_prob.dim(1), 1);
+      meta.run_correct +=
+          count_topk(host_prob.f32(), in.host_labels, in.count, host_prob.dim(1), 1);
       meta.run_seen += in.count;
       ++meta.iteration;
       meta.position += in.count;
@@ -305,10 +312,11 @@ TrainResult train(const TrainOptions& opt) {
     }
     m.seconds = prog.seconds();
     meta.metrics.push_back(m);
-    std::fprintf(stderr,
-                 "epoch %d: train loss %.4f acc %.4f | val loss %.4f top-1 %.4f top-5 %.4f | lr %.3g | %s\n",
-                 m.epoch, m.train_loss, m.train_top1, m.val_loss, m.val_top1, m.val_top5, m.lr,
-                 Progress::duration(m.seconds).c_str());
+    std::fprintf(
+        stderr,
+        "epoch %d: train loss %.4f acc %.4f | val loss %.4f top-1 %.4f top-5 %.4f | lr %.3g | %s\n",
+        m.epoch, m.train_loss, m.train_top1, m.val_loss, m.val_top1, m.val_top5, m.lr,
+        Progress::duration(m.seconds).c_str());
 
     // Learning-rate schedule for the next epoch.
     const ScheduleConfig& sc = tc.schedule;

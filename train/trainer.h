@@ -1,5 +1,6 @@
-// The training loop behind zf_train: epochs over a seeded shuffled order, SGD with momentum and weight
-// decay, filter renormalization, a learning-rate schedule, evaluation each epoch, checkpoints
+// The training loop behind zf_train: epochs over a seeded shuffled order, SGD with momentum and
+// weight decay, filter renormalization, a learning-rate schedule, evaluation each epoch,
+// checkpoints
 // (<out>/ckpt/last.h5 each epoch, epoch_NNN.h5 at the snapshot epochs), metrics.csv, and resume.
 #pragma once
 
@@ -13,10 +14,10 @@
 namespace zf {
 
 struct TrainOptions {
-  std::string config;   // YAML path
-  std::string out;      // output folder; default runs/<config name>
-  std::string device;   // cpu | cuda | auto; default: the config's train.device
-  bool resume = false;  // continue from <out>/ckpt/last.h5
+  std::string config;     // YAML path
+  std::string out;        // output folder; default runs/<config name>
+  std::string device;     // cpu | cuda | auto; default: the config's train.device
+  bool resume = false;    // continue from <out>/ckpt/last.h5
   int64_t max_iters = 0;  // stop after this many SGD steps in all (0 = no limit), saving last.h5
   int epochs = 0;         // override train.epochs
   int64_t seed = -1;      // override train.seed
@@ -45,6 +46,7 @@ struct EvalResult {
   int64_t count = 0;
 };
 // Evaluates `net` on `ds` (center crop or 10 crops as data.eval_crops says).
-EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Normalizer& norm, int batch);
+EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Normalizer& norm,
+                    int batch);
 
 }  // namespace zf

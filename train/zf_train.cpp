@@ -1,7 +1,6 @@
 // zf_train CONFIG: trains the network a YAML config describes (see README.md, "zf_train").
 // Exit codes: 0 done (or stopped by --max-iters), 1 error, 2 bad command line, 3 training diverged.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 
 #include "train/cli.h"
@@ -9,14 +8,16 @@
 
 int main(int argc, char** argv) {
   zf::TrainOptions o;
-  CLI::App app{"train a convnet described by a YAML config (SGD with momentum, filter "
-               "renormalization, checkpoints in <out>/ckpt, metrics in <out>/metrics.csv)"};
+  CLI::App app{
+      "train a convnet described by a YAML config (SGD with momentum, filter "
+      "renormalization, checkpoints in <out>/ckpt, metrics in <out>/metrics.csv)"};
   app.add_option("config", o.config, "YAML config (e.g. configs/fashion.yaml)")->required();
   app.add_option("--out", o.out, "output folder (default runs/<config name>)");
   app.add_option("--device", o.device, "cpu | cuda | auto (default: the config's train.device)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   app.add_flag("--resume", o.resume, "continue from <out>/ckpt/last.h5 with the same RNG stream");
-  app.add_option("--max-iters", o.max_iters, "stop after this many SGD steps in all, saving last.h5")
+  app.add_option("--max-iters", o.max_iters,
+                 "stop after this many SGD steps in all, saving last.h5")
       ->check(CLI::PositiveNumber);
   app.add_option("--epochs", o.epochs, "override train.epochs")->check(CLI::PositiveNumber);
   app.add_option("--seed", o.seed, "override train.seed")->check(CLI::NonNegativeNumber);
@@ -25,10 +26,12 @@ int main(int argc, char** argv) {
   app.add_option("--limit-val", o.limit_val, "use only the first N validation samples (0 = all)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--batch", o.batch, "override train.batch")->check(CLI::PositiveNumber);
-  app.add_option("--train-data", o.train_data, "override data.train (path in the config's data format)");
+  app.add_option("--train-data", o.train_data,
+                 "override data.train (path in the config's data format)");
   app.add_option("--val-data", o.val_data, "override data.val");
   app.add_flag("--evaluate", o.evaluate_only,
-               "only evaluate <out>/ckpt/last.h5 on the validation set (data.eval_crops views) and print it");
+               "only evaluate <out>/ckpt/last.h5 on the validation set (data.eval_crops views) and "
+               "print it");
   app.name("zf_train");
   if (int rc = zf::parse_cli(app, argc, argv); rc >= 0) return rc;
   try {
@@ -36,7 +39,8 @@ int main(int argc, char** argv) {
     if (r.finished && !r.meta.metrics.empty()) {
       const zf::EpochMetrics& m = r.meta.metrics.back();
       std::printf("%s: %d epochs, val top-1 accuracy %.4f, top-5 %.4f, val loss %.4f\n",
-                  o.evaluate_only ? "evaluated" : "done", m.epoch, m.val_top1, m.val_top5, m.val_loss);
+                  o.evaluate_only ? "evaluated" : "done", m.epoch, m.val_top1, m.val_top5,
+                  m.val_loss);
     }
     return 0;
   } catch (const zf::Diverged& e) {

@@ -30,7 +30,8 @@ Session open_session(const std::string& checkpoint, const std::string& config_pa
   return s;
 }
 
-std::unique_ptr<Dataset> open_session_data(const Session& s, const std::string& data, int64_t limit) {
+std::unique_ptr<Dataset> open_session_data(const Session& s, const std::string& data,
+                                           int64_t limit) {
   DataConfig d = s.cfg.data;
   std::string path = data.empty() ? (d.val.empty() ? d.train : d.val) : data;
   d.train = path;
@@ -41,8 +42,9 @@ std::unique_ptr<Dataset> open_session_data(const Session& s, const std::string& 
   const Shape& in = s.net->input_chw();
   ZF_CHECK(ds->channels() == in[0] && crop == in[1] && crop == in[2] &&
                ds->height() + 2 * d.transform.pad == s.norm.h,
-           "%s: gives %dx%dx%d samples but the net takes %lldx%lldx%lld", path.c_str(), ds->channels(), crop,
-           crop, static_cast<long long>(in[0]), static_cast<long long>(in[1]), static_cast<long long>(in[2]));
+           "%s: gives %dx%dx%d samples but the net takes %lldx%lldx%lld", path.c_str(),
+           ds->channels(), crop, crop, static_cast<long long>(in[0]), static_cast<long long>(in[1]),
+           static_cast<long long>(in[2]));
   return ds;
 }
 
@@ -53,8 +55,8 @@ VisLayer find_vis_layer(Net& net, const std::string& name) {
     for (const VisLayer& l : conv_layers(net)) known += (known.empty() ? "" : ", ") + l.name;
     ZF_THROW("no layer named '%s' (conv layers: %s)", name.c_str(), known.c_str());
   }
-  ZF_CHECK(std::string(net.layer(i).type()) == "conv", "layer '%s' is a %s layer, not conv", name.c_str(),
-           net.layer(i).type());
+  ZF_CHECK(std::string(net.layer(i).type()) == "conv", "layer '%s' is a %s layer, not conv",
+           name.c_str(), net.layer(i).type());
   VisLayer v;
   v.name = name;
   v.conv = i;
@@ -66,7 +68,8 @@ VisLayer find_vis_layer(Net& net, const std::string& name) {
 std::vector<VisLayer> conv_layers(Net& net) {
   std::vector<VisLayer> out;
   for (int i = 0; i < net.size(); ++i)
-    if (std::string(net.layer(i).type()) == "conv") out.push_back(find_vis_layer(net, net.layer(i).name()));
+    if (std::string(net.layer(i).type()) == "conv")
+      out.push_back(find_vis_layer(net, net.layer(i).name()));
   return out;
 }
 
@@ -82,7 +85,8 @@ Field receptive_field(Net& net, int layer) {
   return f;
 }
 
-// ---- top-k -----------------------------------------------------------------------------------------
+// ---- top-k
+// -----------------------------------------------------------------------------------------
 
 namespace {
 // Heap order: the weakest hit on top. Stronger = larger value, then lower image index.
@@ -113,8 +117,8 @@ std::vector<Hit> TopK::sorted(int feature) const {
   return v;
 }
 
-std::vector<TopK> mine_topk(Session& s, const Dataset& ds, const std::vector<VisLayer>& layers, int k,
-                            int batch) {
+std::vector<TopK> mine_topk(Session& s, const Dataset& ds, const std::vector<VisLayer>& layers,
+                            int k, int batch) {
   ZF_CHECK(k <= ds.size(), "k = %d is larger than the data set (%lld images in %s)", k,
            static_cast<long long>(ds.size()), ds.source().c_str());
   std::vector<TopK> tops;
@@ -147,7 +151,8 @@ std::vector<TopK> mine_topk(Session& s, const Dataset& ds, const std::vector<Vis
         host.copy_from(a);
         act = &host;
       }
-      const int F = static_cast<int>(act->c()), H = static_cast<int>(act->h()), W = static_cast<int>(act->w());
+      const int F = static_cast<int>(act->c()), H = static_cast<int>(act->h()),
+                W = static_cast<int>(act->w());
       for (int64_t n = 0; n < b->count; ++n)
         for (int f = 0; f < F; ++f) {
           const float* p = act->f32() + (n * F + f) * H * W;
@@ -163,15 +168,17 @@ std::vector<TopK> mine_topk(Session& s, const Dataset& ds, const std::vector<Vis
   return tops;
 }
 
-// ---- projections -----------------------------------------------------------------------------------
+// ---- projections
+// -----------------------------------------------------------------------------------
 
 namespace {
 
 // Runs the forward pass for the requests [lo, hi) and projects each one's activation alone; calls
 // sink(i, projection [C,H,W] in host memory) for each.
 template <class Sink>
-void project_batches(Session& s, const Dataset& ds, const VisLayer& layer, const std::vector<ProjectRequest>& req,
-                     const ProjectOptions& opt, int batch, Sink&& sink) {
+void project_batches(Session& s, const Dataset& ds, const VisLayer& layer,
+                     const std::vector<ProjectRequest>& req, const ProjectOptions& opt, int batch,
+                     Sink&& sink) {
   Net& net = *s.net;
   const Shape& in = net.input_chw();
   const int64_t sample = in[0] * in[1] * in[2];
@@ -183,7 +190,8 @@ void project_batches(Session& s, const Dataset& ds, const VisLayer& layer, const
     const int64_t B = static_cast<int64_t>(hi - lo);
     x.ensure(Shape{B, in[0], in[1], in[2]}, Device::CPU);
     for (size_t i = lo; i < hi; ++i)
-      view_sample(ds, s.cfg.data.transform, s.norm, req[i].hit.image, kCenterView, x.f32() + (i - lo) * sample);
+      view_sample(ds, s.cfg.data.transform, s.norm, req[i].hit.image, kCenterView,
+                  x.f32() + (i - lo) * sample);
     const Tensor* xin = &x;
     if (net.device() != Device::CPU) {
       xdev.ensure(x.shape(), net.device());
@@ -200,10 +208,13 @@ void project_batches(Session& s, const Dataset& ds, const VisLayer& layer, const
     r.zero();
     for (size_t i = lo; i < hi; ++i) {
       const ProjectRequest& q = req[i];
-      ZF_CHECK(q.feature >= 0 && q.feature < F && q.hit.y >= 0 && q.hit.y < H && q.hit.x >= 0 && q.hit.x < W,
-               "feature %d at (%d, %d) outside layer %s [%lld,%lld,%lld]", q.feature, q.hit.y, q.hit.x,
-               layer.name.c_str(), static_cast<long long>(F), static_cast<long long>(H), static_cast<long long>(W));
-      const int64_t o = ((static_cast<int64_t>(i - lo) * F + q.feature) * H + q.hit.y) * W + q.hit.x;
+      ZF_CHECK(q.feature >= 0 && q.feature < F && q.hit.y >= 0 && q.hit.y < H && q.hit.x >= 0 &&
+                   q.hit.x < W,
+               "feature %d at (%d, %d) outside layer %s [%lld,%lld,%lld]", q.feature, q.hit.y,
+               q.hit.x, layer.name.c_str(), static_cast<long long>(F), static_cast<long long>(H),
+               static_cast<long long>(W));
+      const int64_t o =
+          ((static_cast<int64_t>(i - lo) * F + q.feature) * H + q.hit.y) * W + q.hit.x;
       r.f32()[o] = host_r.f32()[o];
     }
     const Tensor* rin = &r;
@@ -222,8 +233,8 @@ void project_batches(Session& s, const Dataset& ds, const VisLayer& layer, const
 }  // namespace
 
 std::vector<Projection> project_hits(Session& s, const Dataset& ds, const VisLayer& layer,
-                                     const std::vector<ProjectRequest>& req, const ProjectOptions& opt,
-                                     int batch) {
+                                     const std::vector<ProjectRequest>& req,
+                                     const ProjectOptions& opt, int batch) {
   Net& net = *s.net;
   const Field f = receptive_field(net, layer.act);
   const Shape& in = net.input_chw();
@@ -261,7 +272,8 @@ std::vector<std::vector<float>> project_full(Session& s, const Dataset& ds, cons
   return res;
 }
 
-// ---- pictures --------------------------------------------------------------------------------------
+// ---- pictures
+// --------------------------------------------------------------------------------------
 
 Image blank_image(int width, int height, int channels, uint8_t value) {
   Image img;
@@ -278,7 +290,8 @@ Image display_projection(const float* chw, int c, int h, int w, int zoom) {
   for (int y = 0; y < h * zoom; ++y)
     for (int x = 0; x < w * zoom; ++x)
       for (int k = 0; k < c; ++k)
-        img.at(y, x, k) = static_cast<uint8_t>(std::lround(128.f + s * chw[(static_cast<size_t>(k) * h + y / zoom) * w + x / zoom]));
+        img.at(y, x, k) = static_cast<uint8_t>(
+            std::lround(128.f + s * chw[(static_cast<size_t>(k) * h + y / zoom) * w + x / zoom]));
   return img;
 }
 
@@ -286,7 +299,8 @@ Image display_patch(const uint8_t* chw, int c, int h, int w, int zoom) {
   Image img = blank_image(w * zoom, h * zoom, c, 0);
   for (int y = 0; y < h * zoom; ++y)
     for (int x = 0; x < w * zoom; ++x)
-      for (int k = 0; k < c; ++k) img.at(y, x, k) = chw[(static_cast<size_t>(k) * h + y / zoom) * w + x / zoom];
+      for (int k = 0; k < c; ++k)
+        img.at(y, x, k) = chw[(static_cast<size_t>(k) * h + y / zoom) * w + x / zoom];
   return img;
 }
 
@@ -307,20 +321,26 @@ struct Glyph {
   uint8_t rows[7];
 };
 const Glyph kFont[] = {
-    {'0', {14, 17, 19, 21, 25, 17, 14}}, {'1', {4, 12, 4, 4, 4, 4, 14}},   {'2', {14, 17, 1, 2, 4, 8, 31}},
-    {'3', {31, 2, 4, 2, 1, 17, 14}},     {'4', {2, 6, 10, 18, 31, 2, 2}},  {'5', {31, 16, 30, 1, 1, 17, 14}},
-    {'6', {6, 8, 16, 30, 17, 17, 14}},   {'7', {31, 1, 2, 4, 8, 8, 8}},    {'8', {14, 17, 17, 14, 17, 17, 14}},
-    {'9', {14, 17, 17, 15, 1, 2, 12}},   {'a', {0, 0, 14, 1, 15, 17, 15}}, {'b', {16, 16, 22, 25, 17, 17, 30}},
-    {'c', {0, 0, 14, 16, 16, 17, 14}},   {'d', {1, 1, 13, 19, 17, 17, 15}}, {'e', {0, 0, 14, 17, 31, 16, 14}},
-    {'f', {6, 9, 8, 28, 8, 8, 8}},       {'g', {0, 15, 17, 17, 15, 1, 14}}, {'h', {16, 16, 22, 25, 17, 17, 17}},
-    {'i', {4, 0, 12, 4, 4, 4, 14}},      {'j', {2, 0, 6, 2, 2, 18, 12}},   {'k', {16, 16, 18, 20, 24, 20, 18}},
-    {'l', {12, 4, 4, 4, 4, 4, 14}},      {'m', {0, 0, 26, 21, 21, 17, 17}}, {'n', {0, 0, 22, 25, 17, 17, 17}},
-    {'o', {0, 0, 14, 17, 17, 17, 14}},   {'p', {0, 0, 30, 17, 30, 16, 16}}, {'q', {0, 0, 13, 19, 15, 1, 1}},
-    {'r', {0, 0, 22, 25, 16, 16, 16}},   {'s', {0, 0, 14, 16, 14, 1, 30}}, {'t', {8, 8, 28, 8, 8, 9, 6}},
-    {'u', {0, 0, 17, 17, 17, 19, 13}},   {'v', {0, 0, 17, 17, 17, 10, 4}}, {'w', {0, 0, 17, 17, 21, 21, 10}},
-    {'x', {0, 0, 17, 10, 4, 10, 17}},    {'y', {0, 0, 17, 17, 15, 1, 14}}, {'z', {0, 0, 31, 2, 4, 8, 31}},
-    {'-', {0, 0, 0, 31, 0, 0, 0}},       {':', {0, 12, 12, 0, 12, 12, 0}}, {'.', {0, 0, 0, 0, 0, 12, 12}},
-    {' ', {0, 0, 0, 0, 0, 0, 0}},
+    {'0', {14, 17, 19, 21, 25, 17, 14}}, {'1', {4, 12, 4, 4, 4, 4, 14}},
+    {'2', {14, 17, 1, 2, 4, 8, 31}},     {'3', {31, 2, 4, 2, 1, 17, 14}},
+    {'4', {2, 6, 10, 18, 31, 2, 2}},     {'5', {31, 16, 30, 1, 1, 17, 14}},
+    {'6', {6, 8, 16, 30, 17, 17, 14}},   {'7', {31, 1, 2, 4, 8, 8, 8}},
+    {'8', {14, 17, 17, 14, 17, 17, 14}}, {'9', {14, 17, 17, 15, 1, 2, 12}},
+    {'a', {0, 0, 14, 1, 15, 17, 15}},    {'b', {16, 16, 22, 25, 17, 17, 30}},
+    {'c', {0, 0, 14, 16, 16, 17, 14}},   {'d', {1, 1, 13, 19, 17, 17, 15}},
+    {'e', {0, 0, 14, 17, 31, 16, 14}},   {'f', {6, 9, 8, 28, 8, 8, 8}},
+    {'g', {0, 15, 17, 17, 15, 1, 14}},   {'h', {16, 16, 22, 25, 17, 17, 17}},
+    {'i', {4, 0, 12, 4, 4, 4, 14}},      {'j', {2, 0, 6, 2, 2, 18, 12}},
+    {'k', {16, 16, 18, 20, 24, 20, 18}}, {'l', {12, 4, 4, 4, 4, 4, 14}},
+    {'m', {0, 0, 26, 21, 21, 17, 17}},   {'n', {0, 0, 22, 25, 17, 17, 17}},
+    {'o', {0, 0, 14, 17, 17, 17, 14}},   {'p', {0, 0, 30, 17, 30, 16, 16}},
+    {'q', {0, 0, 13, 19, 15, 1, 1}},     {'r', {0, 0, 22, 25, 16, 16, 16}},
+    {'s', {0, 0, 14, 16, 14, 1, 30}},    {'t', {8, 8, 28, 8, 8, 9, 6}},
+    {'u', {0, 0, 17, 17, 17, 19, 13}},   {'v', {0, 0, 17, 17, 17, 10, 4}},
+    {'w', {0, 0, 17, 17, 21, 21, 10}},   {'x', {0, 0, 17, 10, 4, 10, 17}},
+    {'y', {0, 0, 17, 17, 15, 1, 14}},    {'z', {0, 0, 31, 2, 4, 8, 31}},
+    {'-', {0, 0, 0, 31, 0, 0, 0}},       {':', {0, 12, 12, 0, 12, 12, 0}},
+    {'.', {0, 0, 0, 0, 0, 12, 12}},      {' ', {0, 0, 0, 0, 0, 0, 0}},
 };
 const Glyph* glyph(char c) {
   if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
@@ -330,7 +350,9 @@ const Glyph* glyph(char c) {
 }
 }  // namespace
 
-int text_width(const std::string& text, int scale) { return static_cast<int>(text.size()) * 6 * scale; }
+int text_width(const std::string& text, int scale) {
+  return static_cast<int>(text.size()) * 6 * scale;
+}
 
 void draw_text(Image& img, int x0, int y0, const std::string& text, uint8_t value, int scale) {
   for (size_t i = 0; i < text.size(); ++i) {
@@ -341,7 +363,8 @@ void draw_text(Image& img, int x0, int y0, const std::string& text, uint8_t valu
         if (!(g->rows[r] & (16 >> col))) continue;
         for (int sy = 0; sy < scale; ++sy)
           for (int sx = 0; sx < scale; ++sx) {
-            const int y = y0 + r * scale + sy, x = x0 + (static_cast<int>(i) * 6 + col) * scale + sx;
+            const int y = y0 + r * scale + sy,
+                      x = x0 + (static_cast<int>(i) * 6 + col) * scale + sx;
             if (y >= 0 && y < img.height && x >= 0 && x < img.width)
               for (int c = 0; c < img.channels; ++c) img.at(y, x, c) = value;
           }

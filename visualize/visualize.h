@@ -1,5 +1,5 @@
-// Deconvnet visualization (DESIGN section 4): receptive fields, top-k mining of activations over a data
-// set, projection of single activations to pixel space, and the pictures made of them.
+// Deconvnet visualization (DESIGN section 4): receptive fields, top-k mining of activations over a
+// data set, projection of single activations to pixel space, and the pictures made of them.
 #pragma once
 
 #include <cstdint>
@@ -27,10 +27,11 @@ struct Session {
 Session open_session(const std::string& checkpoint, const std::string& config_path, Device device);
 // data "" = the config's validation set (else its training set); otherwise a path read with the
 // config's data format (IDX prefix, image folder, or packed HDF5).
-std::unique_ptr<Dataset> open_session_data(const Session& s, const std::string& data, int64_t limit);
+std::unique_ptr<Dataset> open_session_data(const Session& s, const std::string& data,
+                                           int64_t limit);
 
-// "Layer L" of the paper: the rectified output of a conv layer, i.e. the ReLU right after it when there
-// is one. Throws naming the layer when it does not exist or is not a conv layer.
+// "Layer L" of the paper: the rectified output of a conv layer, i.e. the ReLU right after it when
+// there is one. Throws naming the layer when it does not exist or is not a conv layer.
 struct VisLayer {
   std::string name;  // the conv layer's name
   int conv = -1;     // its index
@@ -40,7 +41,8 @@ struct VisLayer {
 VisLayer find_vis_layer(Net& net, const std::string& name);
 std::vector<VisLayer> conv_layers(Net& net);
 
-// Unit u of a layer's output sees input pixels [first + u*jump, first + u*jump + size) on each axis.
+// Unit u of a layer's output sees input pixels [first + u*jump, first + u*jump + size) on each
+// axis.
 struct Field {
   int size = 1, jump = 1, first = 0;
 };
@@ -64,10 +66,11 @@ class TopK {
   std::vector<std::vector<Hit>> heaps_;
 };
 
-// One forward pass over `ds`: for every feature map of every layer, the strongest activation of each
-// image is offered to that feature's TopK (so the k hits of a feature come from k different images).
-std::vector<TopK> mine_topk(Session& s, const Dataset& ds, const std::vector<VisLayer>& layers, int k,
-                            int batch);
+// One forward pass over `ds`: for every feature map of every layer, the strongest activation of
+// each image is offered to that feature's TopK (so the k hits of a feature come from k different
+// images).
+std::vector<TopK> mine_topk(Session& s, const Dataset& ds, const std::vector<VisLayer>& layers,
+                            int k, int batch);
 
 // A projection of one activation (all others zero), cropped to the unit's receptive field, with the
 // matching image patch. Both are [C, field, field]; pixels outside the image are 0.
@@ -80,16 +83,17 @@ struct ProjectRequest {
   Hit hit;
 };
 std::vector<Projection> project_hits(Session& s, const Dataset& ds, const VisLayer& layer,
-                                     const std::vector<ProjectRequest>& req, const ProjectOptions& opt,
-                                     int batch);
+                                     const std::vector<ProjectRequest>& req,
+                                     const ProjectOptions& opt, int batch);
 // The whole input-sized projection of each request (no crop): [C, H, W] each.
 std::vector<std::vector<float>> project_full(Session& s, const Dataset& ds, const VisLayer& layer,
                                              const std::vector<ProjectRequest>& req,
                                              const ProjectOptions& opt, int batch);
 
-// ---- pictures --------------------------------------------------------------------------------------
-// A projection [C,h,w] for display: mid-gray is 0, and the largest |value| maps to 0 or 255
-// (one scale for all channels, so colours keep their balance). Scaled up by `zoom`.
+// ---- pictures
+// -------------------------------------------------------------------------------------- A
+// projection [C,h,w] for display: mid-gray is 0, and the largest |value| maps to 0 or 255 (one
+// scale for all channels, so colours keep their balance). Scaled up by `zoom`.
 Image display_projection(const float* chw, int c, int h, int w, int zoom);
 Image display_patch(const uint8_t* chw, int c, int h, int w, int zoom);
 Image blank_image(int width, int height, int channels, uint8_t value);

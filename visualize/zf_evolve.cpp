@@ -1,8 +1,8 @@
-// zf_evolve: feature evolution during training (the paper's Fig. 4). For every snapshot in a checkpoint
-// folder (epoch_001.h5, ...) and the same randomly chosen features of each conv layer, it finds the
-// strongest activation over a data set and projects it to pixel space. Writes, per layer,
-// <out>/<layer>.h5 and <out>/<layer>.png (rows = features, columns = epochs), and conv1_filters.png
-// (conv1's filters at every snapshot).
+// zf_evolve: feature evolution during training (the paper's Fig. 4). For every snapshot in a
+// checkpoint folder (epoch_001.h5, ...) and the same randomly chosen features of each conv layer,
+// it finds the strongest activation over a data set and projects it to pixel space. Writes, per
+// layer, <out>/<layer>.h5 and <out>/<layer>.png (rows = features, columns = epochs), and
+// conv1_filters.png (conv1's filters at every snapshot).
 #include <algorithm>
 #include <filesystem>
 #include <regex>
@@ -41,7 +41,8 @@ std::vector<Snapshot> find_snapshots(const std::string& dir) {
     if (std::regex_match(name, m, re)) s.push_back(Snapshot{std::stoi(m[1]), e.path().string()});
   }
   ZF_CHECK(!s.empty(), "%s: no snapshots (epoch_NNN.h5) found", dir.c_str());
-  std::sort(s.begin(), s.end(), [](const Snapshot& a, const Snapshot& b) { return a.epoch < b.epoch; });
+  std::sort(s.begin(), s.end(),
+            [](const Snapshot& a, const Snapshot& b) { return a.epoch < b.epoch; });
   return s;
 }
 
@@ -51,7 +52,8 @@ std::vector<int> choose_features(int count, int n, uint64_t seed, uint64_t strea
   for (int i = 0; i < count; ++i) all[i] = i;
   n = std::min(n, count);
   for (int i = 0; i < n; ++i) {
-    const int j = i + static_cast<int>(rng_u32(seed, stream, static_cast<uint64_t>(i)) % static_cast<uint32_t>(count - i));
+    const int j = i + static_cast<int>(rng_u32(seed, stream, static_cast<uint64_t>(i)) %
+                                       static_cast<uint32_t>(count - i));
     std::swap(all[i], all[j]);
   }
   all.resize(static_cast<size_t>(n));
@@ -62,7 +64,8 @@ std::vector<int> choose_features(int count, int n, uint64_t seed, uint64_t strea
 // The first conv layer's filters [F, C, k, k], each contrast-normalized alone, side by side with a
 // label (RGB for 3 input channels, else the first channel in gray).
 Image filter_row(const Tensor& w, const std::string& label, int zoom) {
-  const int F = static_cast<int>(w.dim(0)), C = static_cast<int>(w.dim(1)), k = static_cast<int>(w.dim(2));
+  const int F = static_cast<int>(w.dim(0)), C = static_cast<int>(w.dim(1)),
+            k = static_cast<int>(w.dim(2));
   const int shown = C == 3 ? 3 : 1, cell = k * zoom + 2, label_w = 64;
   Image row = blank_image(label_w + F * cell, k * zoom + 2, shown, 255);
   draw_text(row, 2, 2, label, 0);
@@ -76,20 +79,27 @@ Image filter_row(const Tensor& w, const std::string& label, int zoom) {
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"render feature evolution across training snapshots (Zeiler & Fergus Fig. 4): for each "
-               "snapshot and the same random features, the strongest activation's projection"};
+  CLI::App app{
+      "render feature evolution across training snapshots (Zeiler & Fergus Fig. 4): for each "
+      "snapshot and the same random features, the strongest activation's projection"};
   app.name("zf_evolve");
-  app.add_option("--checkpoints", o.checkpoints, "folder with epoch_NNN.h5 snapshots (zf_train's <out>/ckpt)")
+  app.add_option("--checkpoints", o.checkpoints,
+                 "folder with epoch_NNN.h5 snapshots (zf_train's <out>/ckpt)")
       ->required();
-  app.add_option("--data", o.data, "data set to search (default: the stored config's validation set, else "
-                                   "its training set)");
-  app.add_option("--layers", o.layers, "conv layers, comma-separated (default: every conv layer)")->delimiter(',');
+  app.add_option("--data", o.data,
+                 "data set to search (default: the stored config's validation set, else "
+                 "its training set)");
+  app.add_option("--layers", o.layers, "conv layers, comma-separated (default: every conv layer)")
+      ->delimiter(',');
   app.add_option("--features-per-layer", o.per_layer, "random features shown per layer (default 8)")
       ->check(CLI::PositiveNumber);
   app.add_option("--seed", o.seed, "seed for choosing the features (default 1)");
-  app.add_option("--limit", o.limit, "search only the first N images (0 = all)")->check(CLI::NonNegativeNumber);
-  app.add_option("--batch", o.batch, "images per forward pass (default 64)")->check(CLI::PositiveNumber);
-  app.add_option("--device", o.device, "cpu | cuda | auto (default cpu)")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app.add_option("--limit", o.limit, "search only the first N images (0 = all)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--batch", o.batch, "images per forward pass (default 64)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--device", o.device, "cpu | cuda | auto (default cpu)")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   app.add_option("--out", o.out, "output folder (default ./evolve)");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
   try {
@@ -103,7 +113,7 @@ int main(int argc, char** argv) {
     std::vector<VisLayer> layers;
     std::vector<std::vector<int>> chosen;
     std::vector<std::vector<std::vector<Projection>>> proj;  // [layer][snapshot][feature]
-    std::vector<std::vector<std::vector<Hit>>> hits;          // [layer][snapshot][feature]
+    std::vector<std::vector<std::vector<Hit>>> hits;         // [layer][snapshot][feature]
     std::vector<int> fields;
     std::string arch, data_source, first_conv_name;
     int C = 0;
@@ -125,10 +135,12 @@ int main(int argc, char** argv) {
         hits.resize(layers.size());
         C = static_cast<int>(s.net->input_chw()[0]);
       }
-      ZF_CHECK(s.meta.arch == arch, "%s: another architecture than %s", snaps[si].path.c_str(), snaps[0].path.c_str());
+      ZF_CHECK(s.meta.arch == arch, "%s: another architecture than %s", snaps[si].path.c_str(),
+               snaps[0].path.c_str());
       std::unique_ptr<Dataset> ds = open_session_data(s, o.data, o.limit);
       data_source = ds->source();
-      std::fprintf(stderr, "snapshot epoch %d (%zu of %zu)\n", snaps[si].epoch, si + 1, snaps.size());
+      std::fprintf(stderr, "snapshot epoch %d (%zu of %zu)\n", snaps[si].epoch, si + 1,
+                   snaps.size());
       std::vector<TopK> tops = mine_topk(s, *ds, layers, 1, o.batch);
       for (size_t li = 0; li < layers.size(); ++li) {
         std::vector<ProjectRequest> req;
@@ -144,7 +156,8 @@ int main(int argc, char** argv) {
       if (!convs.empty()) {
         first_conv_name = convs[0].name;
         Tensor w = s.net->layer(convs[0].conv).params()[0]->value.to(Device::CPU);
-        filter_rows.push_back(filter_row(w, "epoch " + std::to_string(snaps[si].epoch), std::max(1, 24 / static_cast<int>(w.dim(2)))));
+        filter_rows.push_back(filter_row(w, "epoch " + std::to_string(snaps[si].epoch),
+                                         std::max(1, 24 / static_cast<int>(w.dim(2)))));
       }
     }
 
@@ -156,12 +169,15 @@ int main(int argc, char** argv) {
       const int left = 40, top = 30;
       Image img = blank_image(left + static_cast<int>(E) * cell + 4, top + F * cell + 4, C, 255);
       draw_text(img, 4, 4, L.name, 0, 2);
-      for (size_t e = 0; e < E; ++e) draw_text(img, left + static_cast<int>(e) * cell, top - 10, "ep " + std::to_string(snaps[e].epoch), 0);
+      for (size_t e = 0; e < E; ++e)
+        draw_text(img, left + static_cast<int>(e) * cell, top - 10,
+                  "ep " + std::to_string(snaps[e].epoch), 0);
       for (int f = 0; f < F; ++f) {
         draw_text(img, 4, top + f * cell + cell / 2 - 4, "f" + std::to_string(chosen[li][f]), 0);
         for (size_t e = 0; e < E; ++e) {
           const Projection& p = proj[li][e][f];
-          paste(img, display_projection(p.proj.data(), C, field, field, zoom), left + static_cast<int>(e) * cell, top + f * cell);
+          paste(img, display_projection(p.proj.data(), C, field, field, zoom),
+                left + static_cast<int>(e) * cell, top + f * cell);
         }
       }
       const std::string base = o.out + "/" + L.name;
@@ -183,15 +199,19 @@ int main(int argc, char** argv) {
               image.push_back(hits[li][e][f].image);
               pr.insert(pr.end(), proj[li][e][f].proj.begin(), proj[li][e][f].proj.end());
             }
-          const hsize_t hf = static_cast<hsize_t>(F), he = E, hc = static_cast<hsize_t>(C), hh = static_cast<hsize_t>(field);
+          const hsize_t hf = static_cast<hsize_t>(F), he = E, hc = static_cast<hsize_t>(C),
+                        hh = static_cast<hsize_t>(field);
           write_array(file, "epochs", H5T_STD_I32LE, H5T_NATIVE_INT32, {he}, epochs.data());
-          write_array(file, "feature_ids", H5T_STD_I32LE, H5T_NATIVE_INT32, {hf}, chosen[li].data());
+          write_array(file, "feature_ids", H5T_STD_I32LE, H5T_NATIVE_INT32, {hf},
+                      chosen[li].data());
           write_array(file, "values", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {hf, he}, values.data());
           write_array(file, "image_index", H5T_STD_I64LE, H5T_NATIVE_INT64, {hf, he}, image.data());
-          write_array(file, "projections", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {hf, he, hc, hh, hh}, pr.data());
+          write_array(file, "projections", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {hf, he, hc, hh, hh},
+                      pr.data());
         }
       });
-      std::printf("%s.h5, %s.png (%d features x %zu snapshots)\n", base.c_str(), base.c_str(), F, E);
+      std::printf("%s.h5, %s.png (%d features x %zu snapshots)\n", base.c_str(), base.c_str(), F,
+                  E);
     }
     if (!filter_rows.empty()) {
       int w = 0, h = 0;

@@ -1,8 +1,8 @@
 // zf_project: mines each conv layer's top-k activations over a data set, projects each one alone to
-// pixel space with the deconvnet, and writes <out>/<layer>.h5 (DESIGN section 5) and <out>/<layer>.png
-// (the paper's Fig. 2: for each feature a 3x3 grid of projections beside a 3x3 grid of image patches).
-// With --image, it dumps the activations of given images and the full-size projections of their
-// strongest features instead.
+// pixel space with the deconvnet, and writes <out>/<layer>.h5 (DESIGN section 5) and
+// <out>/<layer>.png (the paper's Fig. 2: for each feature a 3x3 grid of projections beside a 3x3
+// grid of image patches). With --image, it dumps the activations of given images and the full-size
+// projections of their strongest features instead.
 #include <cmath>
 #include <filesystem>
 #include <sstream>
@@ -18,7 +18,8 @@ using namespace zf;
 namespace {
 
 struct Options {
-  std::string checkpoint, config, data, out = "project", rule = "deconv", features = "all", device = "cpu";
+  std::string checkpoint, config, data, out = "project", rule = "deconv", features = "all",
+                                        device = "cpu";
   std::vector<std::string> images, layers;
   int k = 9, batch = 64, show = 16, top = 9;
   int64_t limit = 0;
@@ -37,7 +38,8 @@ std::vector<int> parse_features(const std::string& spec, int count, const std::s
     char* end = nullptr;
     const long v = std::strtol(tok.c_str(), &end, 10);
     ZF_CHECK(!tok.empty() && *end == '\0', "--features: '%s' is not a feature number", tok.c_str());
-    ZF_CHECK(v >= 0 && v < count, "--features: feature %ld outside layer %s's 0..%d", v, layer.c_str(), count - 1);
+    ZF_CHECK(v >= 0 && v < count, "--features: feature %ld outside layer %s's 0..%d", v,
+             layer.c_str(), count - 1);
     ids.push_back(static_cast<int>(v));
   }
   ZF_CHECK(!ids.empty(), "--features: empty list");
@@ -45,8 +47,9 @@ std::vector<int> parse_features(const std::string& spec, int count, const std::s
 }
 
 // The Fig. 2 montage: one block per shown feature, a g x g grid of projections beside the patches.
-Image montage(const std::vector<int>& shown, const std::vector<int>& ids, const std::vector<Projection>& pr,
-              int k, int C, int field, const std::string& title) {
+Image montage(const std::vector<int>& shown, const std::vector<int>& ids,
+              const std::vector<Projection>& pr, int k, int C, int field,
+              const std::string& title) {
   const int g = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(k))));
   const int zoom = std::max(1, (48 + field - 1) / field), cell = field * zoom + 2;
   const int block_w = 2 * g * cell + 12, block_h = g * cell + 14, per_row = 4;
@@ -54,21 +57,24 @@ Image montage(const std::vector<int>& shown, const std::vector<int>& ids, const 
   Image img = blank_image(per_row * block_w + 8, rows * block_h + 24, C, 255);
   draw_text(img, 6, 6, title, 0, 2);
   for (size_t s = 0; s < shown.size(); ++s) {
-    const int fi = shown[s], bx = 4 + static_cast<int>(s % per_row) * block_w, by = 24 + static_cast<int>(s / per_row) * block_h;
+    const int fi = shown[s], bx = 4 + static_cast<int>(s % per_row) * block_w,
+              by = 24 + static_cast<int>(s / per_row) * block_h;
     draw_text(img, bx, by, "f" + std::to_string(ids[fi]), 0);
     for (int j = 0; j < k; ++j) {
       const Projection& p = pr[static_cast<size_t>(fi) * k + j];
       const int cx = (j % g) * cell, cy = 10 + (j / g) * cell;
       paste(img, display_projection(p.proj.data(), C, field, field, zoom), bx + cx, by + cy);
-      paste(img, display_patch(p.patch.data(), C, field, field, zoom), bx + g * cell + 6 + cx, by + cy);
+      paste(img, display_patch(p.patch.data(), C, field, field, zoom), bx + g * cell + 6 + cx,
+            by + cy);
     }
   }
   return img;
 }
 
-void write_layer_dump(const std::string& path, const Options& o, const Session& s, const Dataset& ds,
-                      const VisLayer& L, const std::vector<int>& ids, const std::vector<std::vector<Hit>>& hits,
-                      const std::vector<Projection>& pr, int C, int field) {
+void write_layer_dump(const std::string& path, const Options& o, const Session& s,
+                      const Dataset& ds, const VisLayer& L, const std::vector<int>& ids,
+                      const std::vector<std::vector<Hit>>& hits, const std::vector<Projection>& pr,
+                      int C, int field) {
   using namespace h5;
   write_file_atomically(path, [&](hid_t f) {
     write_attr_str(f, "layer", L.name);
@@ -108,10 +114,12 @@ void write_layer_dump(const std::string& path, const Options& o, const Session& 
   });
 }
 
-// A data set of the images given on the command line, resized and center-cropped to the net's input.
+// A data set of the images given on the command line, resized and center-cropped to the net's
+// input.
 class ImageListDataset : public Dataset {
  public:
-  ImageListDataset(const std::vector<std::string>& files, int channels, int size) : c_(channels), size_(size) {
+  ImageListDataset(const std::vector<std::string>& files, int channels, int size)
+      : c_(channels), size_(size) {
     for (const auto& f : files) {
       Image img = resize_center_square(decode_image_file(f, channels), size);
       std::vector<uint8_t> chw(img.pixels.size());
@@ -128,7 +136,9 @@ class ImageListDataset : public Dataset {
   int width() const override { return size_; }
   int num_classes() const override { return 1; }
   int32_t label(int64_t) const override { return 0; }
-  void image(int64_t i, uint8_t* chw) const override { std::copy(images_[i].begin(), images_[i].end(), chw); }
+  void image(int64_t i, uint8_t* chw) const override {
+    std::copy(images_[i].begin(), images_[i].end(), chw);
+  }
   std::string source() const override { return files_.empty() ? "" : files_[0]; }
 
  private:
@@ -137,7 +147,8 @@ class ImageListDataset : public Dataset {
   std::vector<std::string> files_;
 };
 
-void run_images(const Options& o, Session& s, const std::vector<VisLayer>& layers, const ProjectOptions& po) {
+void run_images(const Options& o, Session& s, const std::vector<VisLayer>& layers,
+                const ProjectOptions& po) {
   const DataConfig& dc = s.cfg.data;
   ImageListDataset ds(o.images, s.norm.c, s.norm.h - 2 * dc.transform.pad);
   const Shape& in = s.net->input_chw();
@@ -155,7 +166,8 @@ void run_images(const Options& o, Session& s, const std::vector<VisLayer>& layer
       rs.phase = Phase::Eval;
       s.net->forward_to(xin, L.act, rs);
       Tensor act = s.net->output(L.act).to(Device::CPU);
-      const int F = static_cast<int>(act.c()), AH = static_cast<int>(act.h()), AW = static_cast<int>(act.w());
+      const int F = static_cast<int>(act.c()), AH = static_cast<int>(act.h()),
+                AW = static_cast<int>(act.w());
       std::vector<ProjectRequest> req;
       for (int f = 0; f < F; ++f) {
         const float* p = act.f32() + static_cast<size_t>(f) * AH * AW;
@@ -165,7 +177,9 @@ void run_images(const Options& o, Session& s, const std::vector<VisLayer>& layer
         req.push_back(ProjectRequest{f, Hit{p[best], i, best / AW, best % AW}});
       }
       std::stable_sort(req.begin(), req.end(),
-                       [](const ProjectRequest& a, const ProjectRequest& b) { return a.hit.value > b.hit.value; });
+                       [](const ProjectRequest& a, const ProjectRequest& b) {
+                         return a.hit.value > b.hit.value;
+                       });
       req.resize(std::min<size_t>(req.size(), static_cast<size_t>(o.top)));
       auto full = project_full(s, ds, L, req, po, o.batch);
       const std::string base = o.out + "/" + stem + "_" + L.name;
@@ -184,13 +198,16 @@ void run_images(const Options& o, Session& s, const std::vector<VisLayer>& layer
           proj.insert(proj.end(), full[r].begin(), full[r].end());
         }
         write_array(f, "activations", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
-                    {static_cast<hsize_t>(F), static_cast<hsize_t>(AH), static_cast<hsize_t>(AW)}, act.f32());
+                    {static_cast<hsize_t>(F), static_cast<hsize_t>(AH), static_cast<hsize_t>(AW)},
+                    act.f32());
         write_array(f, "feature_ids", H5T_STD_I32LE, H5T_NATIVE_INT32, {R}, ids.data());
         write_array(f, "values", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {R}, vals.data());
         write_array(f, "projections", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
-                    {R, static_cast<hsize_t>(C), static_cast<hsize_t>(H), static_cast<hsize_t>(W)}, proj.data());
+                    {R, static_cast<hsize_t>(C), static_cast<hsize_t>(H), static_cast<hsize_t>(W)},
+                    proj.data());
         write_array(f, "image", H5T_STD_U8LE, H5T_NATIVE_UINT8,
-                    {static_cast<hsize_t>(C), static_cast<hsize_t>(H), static_cast<hsize_t>(W)}, pixels.data());
+                    {static_cast<hsize_t>(C), static_cast<hsize_t>(H), static_cast<hsize_t>(W)},
+                    pixels.data());
       });
       const int zoom = std::max(1, 96 / H), cell = W * zoom + 4;
       Image img = blank_image(static_cast<int>(req.size() + 1) * cell + 4, H * zoom + 20, C, 255);
@@ -211,31 +228,39 @@ void run_images(const Options& o, Session& s, const std::vector<VisLayer>& layer
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"mine each conv layer's top-k activations over a data set, project them to pixel space with "
-               "the deconvnet, and write <out>/<layer>.h5 and <out>/<layer>.png (Zeiler & Fergus Fig. 2)"};
+  CLI::App app{
+      "mine each conv layer's top-k activations over a data set, project them to pixel space with "
+      "the deconvnet, and write <out>/<layer>.h5 and <out>/<layer>.png (Zeiler & Fergus Fig. 2)"};
   app.name("zf_project");
   app.add_option("--checkpoint", o.checkpoint, "checkpoint (.h5) written by zf_train")->required();
   app.add_option("--config", o.config, "YAML config (default: the one stored in the checkpoint)");
-  auto* data = app.add_option("--data", o.data,
-                              "data set to mine, read with the config's data format (default: the config's "
-                              "validation set, else its training set)");
-  app.add_option("--image", o.images, "image file(s) instead of a data set: dump their activations and the "
-                                      "full-size projections of their strongest features")
+  auto* data =
+      app.add_option("--data", o.data,
+                     "data set to mine, read with the config's data format (default: the config's "
+                     "validation set, else its training set)");
+  app.add_option("--image", o.images,
+                 "image file(s) instead of a data set: dump their activations and the "
+                 "full-size projections of their strongest features")
       ->excludes(data);
-  app.add_option("--layers", o.layers, "conv layers, comma-separated (default: every conv layer)")->delimiter(',');
+  app.add_option("--layers", o.layers, "conv layers, comma-separated (default: every conv layer)")
+      ->delimiter(',');
   app.add_option("--k", o.k, "activations kept per feature (default 9)")->check(CLI::Range(1, 100));
   app.add_option("--features", o.features, "feature ids, comma-separated, or 'all' (default all)");
-  app.add_option("--show", o.show, "features drawn in each montage, evenly spread over the selection (default 16)")
+  app.add_option("--show", o.show,
+                 "features drawn in each montage, evenly spread over the selection (default 16)")
       ->check(CLI::PositiveNumber);
   app.add_option("--top", o.top, "--image mode: strongest features projected per layer (default 9)")
       ->check(CLI::PositiveNumber);
   app.add_option("--rule", o.rule, "how signals cross a ReLU: deconv (the paper), guided, backprop")
       ->check(CLI::IsMember({"deconv", "guided", "backprop"}));
-  app.add_flag("--through-lrn", o.through_lrn, "apply LRN's backward on the way down (default: skip LRN)");
+  app.add_flag("--through-lrn", o.through_lrn,
+               "apply LRN's backward on the way down (default: skip LRN)");
   app.add_option("--limit", o.limit, "mine only the first N images of the data set (0 = all)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--batch", o.batch, "images per forward pass (default 64)")->check(CLI::PositiveNumber);
-  app.add_option("--device", o.device, "cpu | cuda | auto (default cpu)")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app.add_option("--batch", o.batch, "images per forward pass (default 64)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--device", o.device, "cpu | cuda | auto (default cpu)")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   app.add_option("--out", o.out, "output folder (default ./project)");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
   try {
@@ -273,11 +298,14 @@ int main(int argc, char** argv) {
       write_layer_dump(o.out + "/" + L.name + ".h5", o, s, *ds, L, ids, hits, pr, C, field);
       std::vector<int> shown;
       const int n = std::min<int>(o.show, static_cast<int>(ids.size()));
-      for (int j = 0; j < n; ++j) shown.push_back(static_cast<int>(static_cast<int64_t>(j) * static_cast<int64_t>(ids.size()) / n));
+      for (int j = 0; j < n; ++j)
+        shown.push_back(
+            static_cast<int>(static_cast<int64_t>(j) * static_cast<int64_t>(ids.size()) / n));
       write_png(o.out + "/" + L.name + ".png",
-                montage(shown, ids, pr, o.k, C, field, L.name + " " + o.rule + " top " + std::to_string(o.k)));
-      std::printf("%s/%s.h5, %s/%s.png (%zu features, field %dx%d)\n", o.out.c_str(), L.name.c_str(), o.out.c_str(),
-                  L.name.c_str(), ids.size(), field, field);
+                montage(shown, ids, pr, o.k, C, field,
+                        L.name + " " + o.rule + " top " + std::to_string(o.k)));
+      std::printf("%s/%s.h5, %s/%s.png (%zu features, field %dx%d)\n", o.out.c_str(),
+                  L.name.c_str(), o.out.c_str(), L.name.c_str(), ids.size(), field, field);
     }
     return 0;
   } catch (const std::exception& e) {

@@ -12,21 +12,23 @@ namespace zf::cpu {
 
 namespace {
 
-// cblas_sgemm's C signature, with the standard CBLAS enum values (so no cblas.h is needed to build).
+// cblas_sgemm's C signature, with the standard CBLAS enum values (so no cblas.h is needed to
+// build).
 enum { kRowMajor = 101, kNoTrans = 111, kTrans = 112 };
-using CblasSgemm = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int, float,
-                            float*, int);
+using CblasSgemm = void (*)(int, int, int, int, int, int, float, const float*, int, const float*,
+                            int, float, float*, int);
 
 // Where OpenBLAS is not installed (the GPU machine has none of Debian's packages) the CPU backend
 // still works, slowly: a plain loop, enough to be the reference for the CUDA equivalence tests.
-void fallback_sgemm(int, int ta, int tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
-                    int ldb, float beta, float* C, int ldc) {
+void fallback_sgemm(int, int ta, int tb, int M, int N, int K, float alpha, const float* A, int lda,
+                    const float* B, int ldb, float beta, float* C, int ldc) {
 #pragma omp parallel for schedule(static)
   for (int i = 0; i < M; ++i) {
     float* c = C + static_cast<size_t>(i) * ldc;
     for (int j = 0; j < N; ++j) c[j] = beta == 0.f ? 0.f : beta * c[j];
     for (int k = 0; k < K; ++k) {
-      const float a = alpha * (ta == kTrans ? A[static_cast<size_t>(k) * lda + i] : A[static_cast<size_t>(i) * lda + k]);
+      const float a = alpha * (ta == kTrans ? A[static_cast<size_t>(k) * lda + i]
+                                            : A[static_cast<size_t>(i) * lda + k]);
       if (tb == kTrans) {
         for (int j = 0; j < N; ++j) c[j] += a * B[static_cast<size_t>(j) * ldb + k];
       } else {
@@ -46,8 +48,9 @@ const Blas& blas() {
   static Blas b;
   static std::once_flag once;
   std::call_once(once, [] {
-    // ZF_OPENBLAS_CORETYPE decides when set; otherwise the CPU's features do, even over an inherited
-    // OPENBLAS_CORETYPE (these machines' environment sets it to Haswell, which costs 1.6x).
+    // ZF_OPENBLAS_CORETYPE decides when set; otherwise the CPU's features do, even over an
+    // inherited OPENBLAS_CORETYPE (these machines' environment sets it to Haswell, which
+    // costs 1.6x).
     const char* want = std::getenv("ZF_OPENBLAS_CORETYPE");
     const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
@@ -76,12 +79,14 @@ const Blas& blas() {
 
 }  // namespace
 
-void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
-           float beta, float* C, int ldc) {
-  blas().sgemm(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
-               ldc);
+void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+           const float* B, int ldb, float beta, float* C, int ldc) {
+  blas().sgemm(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, M, N, K, alpha, A, lda, B,
+               ldb, beta, C, ldc);
 }
 
-std::string blas_description() { return blas().description; }
+std::string blas_description() {
+  return blas().description;
+}
 
 }  // namespace zf::cpu

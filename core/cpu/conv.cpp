@@ -1,6 +1,7 @@
-// CPU convolution: im2col / col2im around OpenBLAS sgemm, one image per OpenMP thread (OpenBLAS runs
-// single-threaded inside a parallel region), so the small spatial planes of conv3..5 (13x13) still keep
-// both cores busy. With fewer images than threads the images run in turn and sgemm threads itself.
+// CPU convolution: im2col / col2im around OpenBLAS sgemm, one image per OpenMP thread (OpenBLAS
+// runs single-threaded inside a parallel region), so the small spatial planes of conv3..5 (13x13)
+// still keep both cores busy. With fewer images than threads the images run in turn and sgemm
+// threads itself.
 //
 // Per image n, with K = C*k*k and P = OH*OW:
 //   forward          y_n[M, P]  = W[M, K] * col(x_n)[K, P] + b
@@ -26,14 +27,21 @@ struct Geometry {
 };
 
 Geometry geometry(const Tensor& x, const Tensor& y, int out_channels, const ConvParams& p) {
-  return Geometry{static_cast<int>(x.c()), static_cast<int>(x.h()), static_cast<int>(x.w()),
-                  out_channels, p.kernel, p.stride, p.pad, static_cast<int>(y.h()),
+  return Geometry{static_cast<int>(x.c()),
+                  static_cast<int>(x.h()),
+                  static_cast<int>(x.w()),
+                  out_channels,
+                  p.kernel,
+                  p.stride,
+                  p.pad,
+                  static_cast<int>(y.h()),
                   static_cast<int>(y.w())};
 }
 
-// im2col and col2im go through a zero-padded copy of the image planes, so that every row of the column
-// matrix is a plain strided 2-d copy without border tests (the per-row bookkeeping of a bordered copy
-// dominated on the small planes of late layers). Each padded plane is (H + 2p) x (W + 2p).
+// im2col and col2im go through a zero-padded copy of the image planes, so that every row of the
+// column matrix is a plain strided 2-d copy without border tests (the per-row bookkeeping of a
+// bordered copy dominated on the small planes of late layers). Each padded plane is (H + 2p) x (W +
+// 2p).
 
 // pad[c] = x[c] surrounded by p zeros.
 float* padded_planes(const float* x, const Geometry& g) {
@@ -68,8 +76,8 @@ void im2col(float* col, const float* x, const Geometry& g) {
       }
 }
 
-// The adjoint of im2col: dx[c][ih][iw] = sum of the col entries that im2col read from it (summed in a
-// padded plane, whose interior is then kept).
+// The adjoint of im2col: dx[c][ih][iw] = sum of the col entries that im2col read from it (summed in
+// a padded plane, whose interior is then kept).
 void col2im(float* dx, const float* col, const Geometry& g) {
   const int Hp = g.H + 2 * g.p, Wp = g.W + 2 * g.p, OH = g.OH, OW = g.OW, s = g.s;
   float* pad = scratch(static_cast<size_t>(g.C) * Hp * Wp, 2);
@@ -96,14 +104,19 @@ void col2im(float* dx, const float* col, const Geometry& g) {
 }
 
 // A 1x1, stride-1, unpadded convolution reads x itself as its column matrix.
-bool col_is_input(const Geometry& g) { return g.k == 1 && g.s == 1 && g.p == 0; }
+bool col_is_input(const Geometry& g) {
+  return g.k == 1 && g.s == 1 && g.p == 0;
+}
 
 // Images run one per thread when there are enough of them; otherwise one at a time.
-bool per_image_threads(int64_t n) { return n >= num_threads() && num_threads() > 1; }
+bool per_image_threads(int64_t n) {
+  return n >= num_threads() && num_threads() > 1;
+}
 
 }  // namespace
 
-void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p) {
+void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
+                    const ConvParams& p) {
   const Geometry g = geometry(x, y, static_cast<int>(w.dim(0)), p);
   const int64_t N = x.n();
   const size_t xs = static_cast<size_t>(g.C) * g.H * g.W, ys = static_cast<size_t>(g.M) * g.P();
@@ -117,9 +130,10 @@ void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b
       col = c;
     }
     float* yn = Y + n * ys;
-    for (int m = 0; m < g.M; ++m) std::fill(yn + static_cast<size_t>(m) * g.P(), yn + (m + 1) * static_cast<size_t>(g.P()), B[m]);
-    sgemm(false, false, g.M, g.P(), g.K(), 1.f, Wt, g.K(), col,
-                g.P(), 1.f, yn, g.P());
+    for (int m = 0; m < g.M; ++m)
+      std::fill(yn + static_cast<size_t>(m) * g.P(), yn + (m + 1) * static_cast<size_t>(g.P()),
+                B[m]);
+    sgemm(false, false, g.M, g.P(), g.K(), 1.f, Wt, g.K(), col, g.P(), 1.f, yn, g.P());
   };
   if (per_image_threads(N)) {
 #pragma omp parallel for schedule(static)
@@ -138,8 +152,7 @@ void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const C
   auto one = [&](int64_t n) {
     float* dxn = DX + n * xs;
     float* col = col_is_input(g) ? dxn : scratch(static_cast<size_t>(g.K()) * g.P());
-    sgemm(true, false, g.K(), g.P(), g.M, 1.f, Wt, g.K(),
-                DY + n * ys, g.P(), 0.f, col, g.P());
+    sgemm(true, false, g.K(), g.P(), g.M, 1.f, Wt, g.K(), DY + n * ys, g.P(), 0.f, col, g.P());
     if (!col_is_input(g)) col2im(dxn, col, g);
   };
   if (per_image_threads(N)) {
@@ -167,8 +180,8 @@ void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tens
       im2col(c, X + n * xs, g);
       col = c;
     }
-    sgemm(false, true, g.M, g.K(), g.P(), 1.f, DY + n * ys,
-                g.P(), col, g.P(), first ? 0.f : 1.f, acc, g.K());
+    sgemm(false, true, g.M, g.K(), g.P(), 1.f, DY + n * ys, g.P(), col, g.P(), first ? 0.f : 1.f,
+          acc, g.K());
   };
 
   if (per_image_threads(N)) {

@@ -52,8 +52,9 @@ void dropout_forward(Tensor& y, Tensor& mask, const Tensor& x, float p, uint64_t
   const int64_t blocks = (n + 3) / 4;
 #pragma omp parallel for schedule(static) if (n > kParallelMin)
   for (int64_t b = 0; b < blocks; ++b) {
-    const U32x4 r = philox4x32(static_cast<uint32_t>(b), static_cast<uint32_t>(static_cast<uint64_t>(b) >> 32),
-                               static_cast<uint32_t>(stream), static_cast<uint32_t>(stream >> 32), seed);
+    const U32x4 r =
+        philox4x32(static_cast<uint32_t>(b), static_cast<uint32_t>(static_cast<uint64_t>(b) >> 32),
+                   static_cast<uint32_t>(stream), static_cast<uint32_t>(stream >> 32), seed);
     for (int lane = 0; lane < 4 && 4 * b + lane < n; ++lane) {
       const int64_t i = 4 * b + lane;
       M[i] = static_cast<float>(r.v[lane] >> 8) * (1.0f / 16777216.0f) >= p ? keep : 0.f;

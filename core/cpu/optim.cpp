@@ -6,7 +6,8 @@
 
 namespace zf::cpu {
 
-void sgd_update(Tensor& w, Tensor& v, const Tensor& dw, float lr, float momentum, float weight_decay) {
+void sgd_update(Tensor& w, Tensor& v, const Tensor& dw, float lr, float momentum,
+                float weight_decay) {
   float *W = w.f32(), *V = v.f32();
   const float* G = dw.f32();
   const int64_t n = w.numel();

@@ -1,5 +1,6 @@
 // CPU max-pooling with switches (ceil mode, first maximum wins) and its backward, which is also the
-// deconvnet's unpooling: each output's value added at its switch, in the same order as the CUDA gather.
+// deconvnet's unpooling: each output's value added at its switch, in the same order as the CUDA
+// gather.
 #include <cstdint>
 
 #include "core/cpu/cpu_ops.h"
@@ -37,9 +38,9 @@ void maxpool_backward(Tensor& dx, const Tensor& dy, const Tensor& switches, cons
   const float* DY = dy.f32();
   const int32_t* S = switches.i32();
   float* DX = dx.f32();
-  // A scatter in row-major output order: every input receives its terms in exactly the order the CUDA
-  // gather visits them (pool_outputs_containing, row-major), so both give the same bits, and this
-  // costs one pass over the outputs instead of one over the inputs' neighbourhoods.
+  // A scatter in row-major output order: every input receives its terms in exactly the order the
+  // CUDA gather visits them (pool_outputs_containing, row-major), so both give the same bits, and
+  // this costs one pass over the outputs instead of one over the inputs' neighbourhoods.
 #pragma omp parallel for schedule(static)
   for (int64_t pl = 0; pl < planes; ++pl) {
     const float* gp = DY + pl * OH * OW;

@@ -35,6 +35,8 @@ float* scratch(size_t n, int slot) {
   return tls.ptr[slot];
 }
 
-int num_threads() { return omp_get_max_threads(); }
+int num_threads() {
+  return omp_get_max_threads();
+}
 
 }  // namespace zf::cpu

@@ -1,4 +1,5 @@
-// conv: filters, kernel, stride (1), pad (0), std (0.01: weights N(0, std)), bias (0: constant init).
+// conv: filters, kernel, stride (1), pad (0), std (0.01: weights N(0, std)), bias (0: constant
+// init).
 #include "core/layers/layer.h"
 
 namespace zf {
@@ -57,6 +58,8 @@ class ConvLayer : public Layer {
 
 }  // namespace
 
-std::unique_ptr<Layer> make_conv_layer(const LayerSpec& s) { return std::make_unique<ConvLayer>(s); }
+std::unique_ptr<Layer> make_conv_layer(const LayerSpec& s) {
+  return std::make_unique<ConvLayer>(s);
+}
 
 }  // namespace zf

@@ -40,6 +40,8 @@ class FcLayer : public Layer {
 
 }  // namespace
 
-std::unique_ptr<Layer> make_fc_layer(const LayerSpec& s) { return std::make_unique<FcLayer>(s); }
+std::unique_ptr<Layer> make_fc_layer(const LayerSpec& s) {
+  return std::make_unique<FcLayer>(s);
+}
 
 }  // namespace zf

@@ -9,13 +9,18 @@ namespace zf {
 
 LayerSpec::LayerSpec(std::string path, std::string name, std::string type,
                      std::map<std::string, std::string> values)
-    : path_(std::move(path)), name_(std::move(name)), type_(std::move(type)), values_(std::move(values)) {}
+    : path_(std::move(path)),
+      name_(std::move(name)),
+      type_(std::move(type)),
+      values_(std::move(values)) {}
 
 void LayerSpec::fail(const std::string& key, const std::string& msg) const {
   throw Error(path_ + "." + key + ": " + msg);
 }
 
-bool LayerSpec::has(const std::string& key) const { return values_.count(key) != 0; }
+bool LayerSpec::has(const std::string& key) const {
+  return values_.count(key) != 0;
+}
 
 const std::string* LayerSpec::find(const std::string& key) const {
   used_.insert(key);
@@ -41,7 +46,8 @@ int LayerSpec::get_int(const std::string& key, int def, int min_value) const {
   return static_cast<int>(r);
 }
 
-float LayerSpec::get_float(const std::string& key, float def, float min_value, float max_value) const {
+float LayerSpec::get_float(const std::string& key, float def, float min_value,
+                           float max_value) const {
   const std::string* v = find(key);
   if (!v) return def;
   char* end = nullptr;

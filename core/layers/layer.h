@@ -1,6 +1,6 @@
-// Layers: thin objects over the ops that own their parameters and the state saved by the forward pass
-// (switches, LRN scale, dropout mask), with forward, backward and the deconvnet step `project`.
-// A new layer type is one file in core/layers/ plus one line in registry.cpp.
+// Layers: thin objects over the ops that own their parameters and the state saved by the forward
+// pass (switches, LRN scale, dropout mask), with forward, backward and the deconvnet step
+// `project`. A new layer type is one file in core/layers/ plus one line in registry.cpp.
 #pragma once
 
 #include <cstdint>
@@ -34,9 +34,9 @@ struct ProjectOptions {
 struct Param {
   std::string name;  // "weight" | "bias"
   Tensor value, grad, momentum;
-  float init_std = 0.f;    // N(0, init_std) when > 0, else the constant init_value
+  float init_std = 0.f;  // N(0, init_std) when > 0, else the constant init_value
   float init_value = 0.f;
-  bool renorm = false;     // filter-RMS renormalization applies (conv weights)
+  bool renorm = false;  // filter-RMS renormalization applies (conv weights)
   float lr_mult = 1.f;
   float decay_mult = 1.f;
   // Gives the value this shape (on the CPU at first, else where it already lives); a no-op, keeping

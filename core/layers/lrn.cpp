@@ -1,4 +1,5 @@
-// lrn: size (5), alpha (1e-4), beta (0.75), k (2). Skipped by the deconvnet unless through_lrn is set.
+// lrn: size (5), alpha (1e-4), beta (0.75), k (2). Skipped by the deconvnet unless through_lrn is
+// set.
 #include "core/layers/layer.h"
 
 namespace zf {
@@ -42,6 +43,8 @@ class LrnLayer : public Layer {
 
 }  // namespace
 
-std::unique_ptr<Layer> make_lrn_layer(const LayerSpec& s) { return std::make_unique<LrnLayer>(s); }
+std::unique_ptr<Layer> make_lrn_layer(const LayerSpec& s) {
+  return std::make_unique<LrnLayer>(s);
+}
 
 }  // namespace zf

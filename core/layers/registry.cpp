@@ -15,8 +15,12 @@ std::unique_ptr<Layer> make_softmax_loss_layer(const LayerSpec&);
 
 namespace {
 const std::pair<const char*, LayerFactory> kRegistry[] = {
-    {"conv", make_conv_layer},       {"relu", make_relu_layer}, {"maxpool", make_maxpool_layer},
-    {"lrn", make_lrn_layer},         {"fc", make_fc_layer},     {"dropout", make_dropout_layer},
+    {"conv", make_conv_layer},
+    {"relu", make_relu_layer},
+    {"maxpool", make_maxpool_layer},
+    {"lrn", make_lrn_layer},
+    {"fc", make_fc_layer},
+    {"dropout", make_dropout_layer},
     {"softmax_loss", make_softmax_loss_layer},
 };
 }  // namespace
@@ -37,7 +41,8 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
   }
   std::string known;
   for (const auto& t : layer_types()) known += (known.empty() ? "" : ", ") + t;
-  throw Error(spec.path() + ".type: unknown layer type '" + spec.type() + "' (known: " + known + ")");
+  throw Error(spec.path() + ".type: unknown layer type '" + spec.type() + "' (known: " + known +
+              ")");
 }
 
 }  // namespace zf

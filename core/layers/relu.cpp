@@ -21,6 +21,8 @@ class ReluLayer : public Layer {
 
 }  // namespace
 
-std::unique_ptr<Layer> make_relu_layer(const LayerSpec& s) { return std::make_unique<ReluLayer>(s); }
+std::unique_ptr<Layer> make_relu_layer(const LayerSpec& s) {
+  return std::make_unique<ReluLayer>(s);
+}
 
 }  // namespace zf

@@ -1,14 +1,16 @@
-// softmax_loss: the last layer. Forward writes class probabilities [N, K] and, given labels, the mean
-// cross-entropy (loss()); backward starts the gradient from them and ignores its dy.
-#include "core/layers/layer.h"
+// softmax_loss: the last layer. Forward writes class probabilities [N, K] and, given labels, the
+// mean cross-entropy (loss()); backward starts the gradient from them and ignores its dy.
 #include "core/layers/softmax_loss.h"
+
+#include "core/layers/layer.h"
 
 namespace zf {
 
 SoftmaxLossLayer::SoftmaxLossLayer(const LayerSpec& s) : Layer(s.name()) {}
 
 Shape SoftmaxLossLayer::setup(const Shape& in) {
-  ZF_CHECK(in.ndim == 2, "layer %s (softmax_loss): input %s must be [N, classes] (put an fc before it)",
+  ZF_CHECK(in.ndim == 2,
+           "layer %s (softmax_loss): input %s must be [N, classes] (put an fc before it)",
            name_.c_str(), in.str().c_str());
   return in;
 }
