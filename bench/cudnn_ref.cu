@@ -83,7 +83,7 @@ CudnnConvTimes cudnn_conv_times(int n, int c, int h, int w, int m, int k, int st
   ZF_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(cd, pad, pad, stride, stride, 1, 1,
                                                  CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
   ZF_CUDNN_CHECK(
-      cudnnSetConvolutionMathType(cd, CUDNN_DEFAULT_MATH));  // FP32, as our default kernels
+      cudnnSetConvolutionMathType(cd, CUDNN_FMA_MATH));  // FP32 FMA, no TF32 tensor cores: as our default kernels
   int on, oc, oh, ow;
   ZF_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(cd, xd, wd, &on, &oc, &oh, &ow));
   cudnnTensorDescriptor_t yd = tensor(on, oc, oh, ow);
