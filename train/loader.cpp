@@ -47,14 +47,19 @@ void view_pixels(const Dataset& ds, const TransformSpec& t, int64_t index, int v
 }
 
 void view_sample(const Dataset& ds, const TransformSpec& t, const Normalizer& norm, int64_t index,
-                 int view, float* out) {
+                 int view, float* out, uint8_t* pixels) {
   const int H = norm.h, W = norm.w, crop = t.crop ? t.crop : H;
   ZF_CHECK(H == ds.height() + 2 * t.pad && W == ds.width() + 2 * t.pad && norm.c == ds.channels(),
            "%s: images of %dx%dx%d (padded) but the normalization is for %dx%dx%d",
            ds.source().c_str(), ds.channels(), ds.height() + 2 * t.pad, ds.width() + 2 * t.pad,
            norm.c, H, W);
-  std::vector<uint8_t> pix(static_cast<size_t>(norm.c) * crop * crop);
-  view_pixels(ds, t, index, view, pix.data());
+  std::vector<uint8_t> own;
+  if (!pixels) {
+    own.resize(static_cast<size_t>(norm.c) * crop * crop);
+    pixels = own.data();
+  }
+  const uint8_t* pix = pixels;
+  view_pixels(ds, t, index, view, pixels);
   const View v = eval_view(view, H, W, crop);
   for (int c = 0; c < norm.c; ++c)
     for (int y = 0; y < crop; ++y)

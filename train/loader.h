@@ -45,9 +45,10 @@ Normalizer make_normalizer(const Dataset& train, const TransformSpec& t,
 // A sample's evaluation view (center crop or one of the 10 views) as 8-bit pixels [C, crop, crop],
 // before normalization: the image patch that visualizations show beside their projections.
 void view_pixels(const Dataset& ds, const TransformSpec& t, int64_t index, int view, uint8_t* out);
-// The same view normalized, as the network sees it: [C, crop, crop] floats.
+// The same view normalized, as the network sees it: [C, crop, crop] floats; `pixels`, when given,
+// receives view_pixels' result from the same decode.
 void view_sample(const Dataset& ds, const TransformSpec& t, const Normalizer& norm, int64_t index,
-                 int view, float* out);
+                 int view, float* out, uint8_t* pixels = nullptr);
 
 // Crop position views for evaluation: -1 = center; 0..9 = the paper-era 10-crop (4 corners, center,
 // and the same five flipped).

@@ -174,7 +174,7 @@ std::vector<TopK> mine_topk(Session& s, const Dataset& ds, const std::vector<Vis
 namespace {
 
 // Runs the forward pass for the requests [lo, hi) and projects each one's activation alone; calls
-// sink(i, projection [C,H,W] in host memory) for each.
+// sink(i, projection [C,H,W] in host memory, the image's view pixels [C,H,W]) for each.
 template <class Sink>
 void project_batches(Session& s, const Dataset& ds, const VisLayer& layer,
                      const std::vector<ProjectRequest>& req, const ProjectOptions& opt, int batch,
@@ -182,16 +182,18 @@ void project_batches(Session& s, const Dataset& ds, const VisLayer& layer,
   Net& net = *s.net;
   const Shape& in = net.input_chw();
   const int64_t sample = in[0] * in[1] * in[2];
-  Tensor x, xdev, r, host_r, out;
+  Tensor x, xdev, r, rdev, host_r, out;
+  std::vector<uint8_t> pixels;
   RunState rs;
   rs.phase = Phase::Eval;
   for (size_t lo = 0; lo < req.size(); lo += static_cast<size_t>(batch)) {
     const size_t hi = std::min(req.size(), lo + static_cast<size_t>(batch));
     const int64_t B = static_cast<int64_t>(hi - lo);
     x.ensure(Shape{B, in[0], in[1], in[2]}, Device::CPU);
+    pixels.resize(static_cast<size_t>(B * sample));
     for (size_t i = lo; i < hi; ++i)
       view_sample(ds, s.cfg.data.transform, s.norm, req[i].hit.image, kCenterView,
-                  x.f32() + (i - lo) * sample);
+                  x.f32() + (i - lo) * sample, pixels.data() + (i - lo) * sample);
     const Tensor* xin = &x;
     if (net.device() != Device::CPU) {
       xdev.ensure(x.shape(), net.device());
@@ -218,15 +220,18 @@ void project_batches(Session& s, const Dataset& ds, const VisLayer& layer,
       r.f32()[o] = host_r.f32()[o];
     }
     const Tensor* rin = &r;
-    Tensor rdev;
     if (net.device() != Device::CPU) {
-      rdev = r.to(net.device());
+      rdev.ensure(r.shape(), net.device());
+      rdev.copy_from(r);
       rin = &rdev;
     }
     const Tensor& p = net.project(*rin, layer.act, opt);
     out.ensure(p.shape(), Device::CPU);
     out.copy_from(p);
-    for (size_t i = lo; i < hi; ++i) sink(i, out.f32() + static_cast<int64_t>(i - lo) * sample);
+    for (size_t i = lo; i < hi; ++i) {
+      const int64_t k = static_cast<int64_t>(i - lo) * sample;
+      sink(i, out.f32() + k, pixels.data() + k);
+    }
   }
 }
 
@@ -240,24 +245,23 @@ std::vector<Projection> project_hits(Session& s, const Dataset& ds, const VisLay
   const Shape& in = net.input_chw();
   const int C = static_cast<int>(in[0]), H = static_cast<int>(in[1]), W = static_cast<int>(in[2]);
   std::vector<Projection> res(req.size());
-  std::vector<uint8_t> pixels(static_cast<size_t>(C) * H * W);
-  project_batches(s, ds, layer, req, opt, batch, [&](size_t i, const float* full) {
-    Projection& pr = res[i];
-    pr.proj.assign(static_cast<size_t>(C) * f.size * f.size, 0.f);
-    pr.patch.assign(pr.proj.size(), 0);
-    view_pixels(ds, s.cfg.data.transform, req[i].hit.image, kCenterView, pixels.data());
-    const int y0 = f.first + req[i].hit.y * f.jump, x0 = f.first + req[i].hit.x * f.jump;
-    for (int c = 0; c < C; ++c)
-      for (int y = 0; y < f.size; ++y)
-        for (int x = 0; x < f.size; ++x) {
-          const int iy = y0 + y, ix = x0 + x;
-          if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-          const size_t src = (static_cast<size_t>(c) * H + iy) * W + ix;
-          const size_t dst = (static_cast<size_t>(c) * f.size + y) * f.size + x;
-          pr.proj[dst] = full[src];
-          pr.patch[dst] = pixels[src];
-        }
-  });
+  project_batches(
+      s, ds, layer, req, opt, batch, [&](size_t i, const float* full, const uint8_t* pixels) {
+        Projection& pr = res[i];
+        pr.proj.assign(static_cast<size_t>(C) * f.size * f.size, 0.f);
+        pr.patch.assign(pr.proj.size(), 0);
+        const int y0 = f.first + req[i].hit.y * f.jump, x0 = f.first + req[i].hit.x * f.jump;
+        for (int c = 0; c < C; ++c)
+          for (int y = 0; y < f.size; ++y)
+            for (int x = 0; x < f.size; ++x) {
+              const int iy = y0 + y, ix = x0 + x;
+              if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+              const size_t src = (static_cast<size_t>(c) * H + iy) * W + ix;
+              const size_t dst = (static_cast<size_t>(c) * f.size + y) * f.size + x;
+              pr.proj[dst] = full[src];
+              pr.patch[dst] = pixels[src];
+            }
+      });
   return res;
 }
 
@@ -267,8 +271,9 @@ std::vector<std::vector<float>> project_full(Session& s, const Dataset& ds, cons
   const Shape& in = s.net->input_chw();
   const size_t n = static_cast<size_t>(in[0] * in[1] * in[2]);
   std::vector<std::vector<float>> res(req.size());
-  project_batches(s, ds, layer, req, opt, batch,
-                  [&](size_t i, const float* full) { res[i].assign(full, full + n); });
+  project_batches(s, ds, layer, req, opt, batch, [&](size_t i, const float* full, const uint8_t*) {
+    res[i].assign(full, full + n);
+  });
   return res;
 }
 

@@ -156,12 +156,11 @@ void run_images(const Options& o, Session& s, const std::vector<VisLayer>& layer
   for (int64_t i = 0; i < ds.size(); ++i) {
     const std::string stem = fs::path(o.images[i]).stem().string();
     std::vector<uint8_t> pixels(static_cast<size_t>(C) * H * W);
-    view_pixels(ds, dc.transform, i, kCenterView, pixels.data());
+    Tensor x(Shape{1, C, H, W});
+    view_sample(ds, dc.transform, s.norm, i, kCenterView, x.f32(), pixels.data());
+    const Tensor xin = x.to(s.net->device());
     for (const VisLayer& L : layers) {
       // Activations of this image, and its `top` strongest features (by their maximum).
-      Tensor x(Shape{1, C, H, W});
-      view_sample(ds, dc.transform, s.norm, i, kCenterView, x.f32());
-      Tensor xin = x.to(s.net->device());
       RunState rs;
       rs.phase = Phase::Eval;
       s.net->forward_to(xin, L.act, rs);

@@ -33,7 +33,6 @@ class MaxPoolLayer : public Layer {
     *k = p_.kernel, *s = p_.stride, *p = 0;
     return true;
   }
-  const Tensor& switches() const { return switches_; }
 
  private:
   PoolParams p_;
