@@ -73,7 +73,7 @@ __global__ void __launch_bounds__(256)
 template <class A, class B, class Store>
 void gemm(int rows, int cols, int red, int split, A a, B b, Store store) {
   dim3 grid((cols + BN - 1) / BN, (rows + BM - 1) / BM, split);
-  implicit_gemm_kernel<<<grid, 256>>>(rows, cols, red, split, a, b, store);
+  ZF_KERNEL(implicit_gemm_kernel, grid, 256)(rows, cols, red, split, a, b, store);
   ZF_LAUNCH_CHECK();
 }
 
@@ -185,9 +185,9 @@ void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tens
       [=] __device__(int m, int kk, int z, float v) {
         PART[z * MK + static_cast<int64_t>(m) * K + kk] = v;
       });
-  sum_partials_kernel<<<blocks_for(MK), kThreads>>>(dw.f32(), PART, MK, split);
+  ZF_KERNEL(sum_partials_kernel, blocks_for(MK), kThreads)(dw.f32(), PART, MK, split);
   ZF_LAUNCH_CHECK();
-  conv_bias_grad_kernel<<<d.M, kThreads>>>(db.f32(), DY, d.N, d.M, P);
+  ZF_KERNEL(conv_bias_grad_kernel, d.M, kThreads)(db.f32(), DY, d.N, d.M, P);
   ZF_LAUNCH_CHECK();
 }
 

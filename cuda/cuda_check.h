@@ -7,6 +7,12 @@
 
 #include "core/check.h"
 
+// kernel<<<grid, block>>>(args) is written ZF_KERNEL(kernel, grid, block)(args), so that the CUDA
+// emulator (cuda/emu/cuda_runtime.h, which defines it first) can run the same sources on the CPU.
+#ifndef ZF_KERNEL
+#define ZF_KERNEL(kernel, grid, block) kernel<<<grid, block>>>
+#endif
+
 namespace zf::cuda {
 bool sync_each_launch();  // ZF_SYNC=1
 }

@@ -46,7 +46,7 @@ void fc_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& 
   // DW_cm[in, out] = X_cm[in, N] * DY_cm[out, N]^T
   ZF_CUBLAS_CHECK(cublasSgemm(cublas(), CUBLAS_OP_N, CUBLAS_OP_T, in, out, N, &one, x.f32(), in,
                               dy.f32(), out, &zero, dw.f32(), in));
-  column_sum_kernel<<<out, kThreads>>>(db.f32(), dy.f32(), N, out);
+  ZF_KERNEL(column_sum_kernel, out, kThreads)(db.f32(), dy.f32(), N, out);
   ZF_LAUNCH_CHECK();
 }
 
@@ -85,7 +85,7 @@ float softmax_xent_forward(Tensor& prob, const Tensor& logits, const Tensor& lab
   const int64_t N = logits.dim(0), K = logits.dim(1);
   check_labels(labels, K, "softmax_xent_forward");
   float* loss = scratch(static_cast<size_t>(N));
-  softmax_xent_kernel<<<static_cast<unsigned>(N), kThreads>>>(prob.f32(), loss, logits.f32(),
+  ZF_KERNEL(softmax_xent_kernel, static_cast<unsigned>(N), kThreads)(prob.f32(), loss, logits.f32(),
                                                               labels.i32(), K);
   ZF_LAUNCH_CHECK();
   std::vector<float> host(static_cast<size_t>(N));
@@ -123,7 +123,7 @@ __global__ void renorm_kernel(float* w, int64_t len, float radius) {
 
 void renorm_filters(Tensor& w, float radius) {
   const int64_t filters = w.dim(0);
-  renorm_kernel<<<static_cast<unsigned>(filters), kThreads>>>(w.f32(), w.numel() / filters, radius);
+  ZF_KERNEL(renorm_kernel, static_cast<unsigned>(filters), kThreads)(w.f32(), w.numel() / filters, radius);
   ZF_LAUNCH_CHECK();
 }
 

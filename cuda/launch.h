@@ -29,7 +29,7 @@ __global__ void elementwise_kernel(int64_t n, F f) {
 template <class F>
 void launch_elementwise(int64_t n, F f) {
   if (n <= 0) return;
-  elementwise_kernel<<<blocks_for(n), kThreads>>>(n, f);
+  ZF_KERNEL(elementwise_kernel, blocks_for(n), kThreads)(n, f);
   ZF_LAUNCH_CHECK();
 }
 
@@ -42,8 +42,8 @@ __device__ T block_sum(T v) {
   __syncthreads();
   if (lane == 0) part[warp] = v;
   __syncthreads();
-  const int warps = blockDim.x / 32;
-  T s = threadIdx.x < warps ? part[threadIdx.x] : T(0);
+  const int warps = static_cast<int>(blockDim.x / 32);
+  T s = static_cast<int>(threadIdx.x) < warps ? part[threadIdx.x] : T(0);
   if (warp == 0)
     for (int o = 16; o > 0; o >>= 1) s += __shfl_down_sync(0xffffffffu, s, o);
   if (threadIdx.x == 0) part[0] = s;
@@ -58,8 +58,8 @@ __device__ inline float block_max(float v) {
   __syncthreads();
   if (lane == 0) part[warp] = v;
   __syncthreads();
-  const int warps = blockDim.x / 32;
-  float s = threadIdx.x < warps ? part[threadIdx.x] : -INFINITY;
+  const int warps = static_cast<int>(blockDim.x / 32);
+  float s = static_cast<int>(threadIdx.x) < warps ? part[threadIdx.x] : -INFINITY;
   if (warp == 0)
     for (int o = 16; o > 0; o >>= 1) s = fmaxf(s, __shfl_down_sync(0xffffffffu, s, o));
   if (threadIdx.x == 0) part[0] = s;

@@ -1,0 +1,173 @@
+// The CUDA emulator's stand-in for <cuda_runtime.h>: the slice of the CUDA runtime API and of the
+// device language that zfnet's kernels use, executed on the CPU, so that every kernel in cuda/ runs
+// and is tested on machines without a GPU (ctest runs the CPU-vs-CUDA tests through it as `emu.*`).
+//
+// How: a kernel is an ordinary C++ function; a launch runs the grid one block at a time, and each
+// thread of the block as a fiber with its own stack (cuda/emu/emulator.cpp). __syncthreads() and the
+// warp shuffles suspend the calling fiber until every thread of its block (or warp) has arrived, so
+// barrier placement, shared-memory tiling and warp reductions execute as written. __shared__ becomes
+// `static`: one copy per kernel, shared by the block that is running. Odd blocks run their threads in
+// reverse order, so a read of shared memory that misses a barrier sees stale data in one order or the
+// other. A barrier that not every thread reaches, or a shuffle that not every lane of its warp joins,
+// fails the launch (cudaGetLastError reports it, the message names the kernel's state).
+//
+// What it cannot show: speed, the memory model between warps without barriers (threads never run
+// at once), out-of-bounds reads inside host allocations, resource limits beyond 1024 threads/block.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __shared__ static
+#define __restrict__ __restrict
+
+struct dim3 {
+  unsigned x, y, z;
+  constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+
+extern dim3 threadIdx, blockIdx, blockDim, gridDim;  // of the fiber that is running
+
+inline int min(int a, int b) {
+  return a < b ? a : b;
+}
+inline int max(int a, int b) {
+  return a > b ? a : b;
+}
+inline float rsqrtf(float x) {
+  return 1.f / std::sqrt(x);
+}
+
+// ---- runtime API ------------------------------------------------------------------------------------
+
+enum cudaError_t {
+  cudaSuccess = 0,
+  cudaErrorInvalidValue = 1,
+  cudaErrorMemoryAllocation = 2,
+  cudaErrorInvalidConfiguration = 9,
+  cudaErrorInsufficientDriver = 35,
+  cudaErrorLaunchFailure = 719,
+};
+enum cudaMemcpyKind {
+  cudaMemcpyHostToHost = 0,
+  cudaMemcpyHostToDevice = 1,
+  cudaMemcpyDeviceToHost = 2,
+  cudaMemcpyDeviceToDevice = 3,
+};
+struct cudaDeviceProp {
+  char name[256];
+  size_t totalGlobalMem;
+  int major, minor, multiProcessorCount;
+};
+typedef struct CUstream_st* cudaStream_t;
+typedef struct CUevent_st* cudaEvent_t;
+#define cudaStreamLegacy ((cudaStream_t)0x1)
+#define cudaStreamNonBlocking 0x01
+#define cudaEventDisableTiming 0x02
+
+cudaError_t cudaGetDeviceCount(int* count);
+cudaError_t cudaGetDevice(int* device);
+cudaError_t cudaSetDevice(int device);
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device);
+cudaError_t cudaMalloc(void** p, size_t bytes);
+template <class T>
+cudaError_t cudaMalloc(T** p, size_t bytes) {
+  return cudaMalloc(reinterpret_cast<void**>(p), bytes);
+}
+cudaError_t cudaFree(void* p);
+cudaError_t cudaMallocHost(void** p, size_t bytes);
+cudaError_t cudaFreeHost(void* p);
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind);
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
+                            cudaStream_t stream = nullptr);
+cudaError_t cudaMemset(void* p, int value, size_t bytes);
+cudaError_t cudaDeviceSynchronize();
+cudaError_t cudaGetLastError();
+cudaError_t cudaPeekAtLastError();
+const char* cudaGetErrorName(cudaError_t e);
+const char* cudaGetErrorString(cudaError_t e);
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned flags);
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned flags);
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s = nullptr);
+cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned flags = 0);
+
+// ---- device functions and launches --------------------------------------------------------------------
+
+namespace zf_emu {
+
+void sync_block();  // suspends the fiber until the whole block has arrived
+// Suspends until every lane in `mask` has arrived; returns the value that lane `src` brought.
+uint64_t exchange(unsigned mask, uint64_t value, int src);
+int lane();
+// Runs body(ctx) once per thread of every block of the grid.
+void run_grid(dim3 grid, dim3 block, const char* kernel, void (*body)(void*), void* ctx);
+
+template <class T>
+T shuffle(unsigned mask, T v, int src) {
+  static_assert(sizeof(T) <= sizeof(uint64_t), "shuffle of a type wider than 8 bytes");
+  uint64_t bits = 0;
+  std::memcpy(&bits, &v, sizeof(T));
+  bits = exchange(mask, bits, src);
+  std::memcpy(&v, &bits, sizeof(T));
+  return v;
+}
+
+template <class F>
+struct Launcher {
+  dim3 grid, block;
+  const char* name;
+  F kernel;
+  template <class... A>
+  void operator()(A... args) const {
+    // Each thread gets its own copies of the arguments, as on the device.
+    auto one_thread = [&] { kernel(args...); };
+    run_grid(
+        grid, block, name,
+        [](void* c) { (*static_cast<decltype(one_thread)*>(c))(); }, &one_thread);
+  }
+};
+
+template <class F>
+Launcher<F> launcher(dim3 grid, dim3 block, const char* name, F kernel) {
+  return Launcher<F>{grid, block, name, kernel};
+}
+
+}  // namespace zf_emu
+
+// The compiler barriers make shared memory (function-local statics) reloaded after each barrier.
+inline void __syncthreads() {
+  asm volatile("" ::: "memory");
+  zf_emu::sync_block();
+  asm volatile("" ::: "memory");
+}
+inline void __syncwarp(unsigned mask = 0xffffffffu) {
+  asm volatile("" ::: "memory");
+  zf_emu::exchange(mask, 0, zf_emu::lane());
+  asm volatile("" ::: "memory");
+}
+template <class T>
+T __shfl_sync(unsigned mask, T v, int src, int width = 32) {
+  const int l = zf_emu::lane();
+  return zf_emu::shuffle(mask, v, (l / width) * width + src % width);
+}
+template <class T>
+T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = 32) {
+  const int l = zf_emu::lane(), s = l + static_cast<int>(delta);
+  return zf_emu::shuffle(mask, v, s / width == l / width ? s : l);
+}
+template <class T>
+T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
+  const int l = zf_emu::lane(), s = l ^ lane_mask;
+  return zf_emu::shuffle(mask, v, s / width == l / width ? s : l);
+}
+
+// kernel<<<grid, block>>>(args) is written ZF_KERNEL(kernel, grid, block)(args) in cuda/.
+#define ZF_KERNEL(kernel, grid, block) \
+  ::zf_emu::launcher(grid, block, #kernel, [](auto... zf_args_) { kernel(zf_args_...); })

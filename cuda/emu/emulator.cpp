@@ -1,0 +1,387 @@
+// The CUDA emulator's engine (the model is described in cuda/emu/cuda_runtime.h): fibers for the
+// threads of a block, a scheduler that releases barriers and warp exchanges, "device" memory in host
+// RAM filled with 0xff bytes (NaN floats, -1 ints: kernels must not rely on zeroed memory), and the
+// runtime API and cublasSgemm that zfnet calls.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "cublas_v2.h"
+#include "cuda_runtime.h"
+
+dim3 threadIdx, blockIdx, blockDim, gridDim;
+
+// zf_emu_switch(save, load): saves the callee-saved registers on the current stack, stores the stack
+// pointer in *save, continues on the stack `load` (which was left the same way, or built by
+// start_fiber below).
+extern "C" void zf_emu_switch(void** save_sp, void* load_sp);
+#if defined(__x86_64__)
+asm(R"(
+  .text
+  .globl zf_emu_switch
+  .type zf_emu_switch, @function
+zf_emu_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size zf_emu_switch, .-zf_emu_switch
+)");
+#else
+#error "the CUDA emulator switches fibers with x86-64 assembly; build with -DZF_CUDA_EMULATOR=OFF"
+#endif
+
+namespace zf_emu {
+namespace {
+
+enum class State { Runnable, AtSync, AtWarp, Done };
+
+struct Fiber {
+  void* sp = nullptr;
+  State state = State::Done;
+  unsigned mask = 0;    // lanes of the warp exchange this fiber waits in
+  int src = 0;          // the lane whose value it takes
+  uint64_t value = 0;   // the value it brings
+  uint64_t result = 0;  // the value it takes
+};
+
+constexpr int kMaxThreads = 1024;
+constexpr size_t kStackBytes = 128 << 10;  // per thread; only touched pages become memory
+
+size_t g_page = 0;
+char* g_stacks = nullptr;  // kMaxThreads x (guard page, stack)
+Fiber g_fibers[kMaxThreads];
+int g_threads = 0, g_current = -1;
+void* g_scheduler_sp = nullptr;
+void (*g_body)(void*) = nullptr;
+void* g_ctx = nullptr;
+
+cudaError_t g_error = cudaSuccess;
+std::string g_error_text;
+
+void fail(cudaError_t e, const std::string& text) {
+  g_error = e;
+  g_error_text = "CUDA emulator: " + text;
+  std::fprintf(stderr, "%s\n", g_error_text.c_str());
+}
+
+void fiber_main() {
+  g_body(g_ctx);
+  g_fibers[g_current].state = State::Done;
+  zf_emu_switch(&g_fibers[g_current].sp, g_scheduler_sp);
+  std::abort();  // a finished fiber is never resumed
+}
+
+void suspend(State s) {
+  if (g_current < 0) {
+    std::fprintf(stderr, "CUDA emulator: a barrier or shuffle called outside a kernel\n");
+    std::abort();
+  }
+  Fiber& f = g_fibers[g_current];
+  f.state = s;
+  zf_emu_switch(&f.sp, g_scheduler_sp);
+}
+
+void allocate_stacks() {
+  if (g_stacks) return;
+  g_page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t each = g_page + kStackBytes, total = each * kMaxThreads;
+  void* p = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
+  if (p == MAP_FAILED) {
+    std::fprintf(stderr, "CUDA emulator: cannot map %zu bytes of fiber stacks\n", total);
+    std::abort();
+  }
+  g_stacks = static_cast<char*>(p);
+  for (int t = 0; t < kMaxThreads; ++t) mprotect(g_stacks + t * each, g_page, PROT_NONE);
+}
+
+// A fresh fiber whose first switch-in "returns" into fiber_main with the stack aligned as after a
+// call (rsp + 8 a multiple of 16).
+void start_fiber(int t) {
+  char* top = g_stacks + static_cast<size_t>(t + 1) * (g_page + kStackBytes);
+  void** sp = reinterpret_cast<void**>(top);
+  *--sp = nullptr;  // fiber_main's own return address: it never returns
+  *--sp = reinterpret_cast<void*>(&fiber_main);
+  for (int i = 0; i < 6; ++i) *--sp = nullptr;  // rbp rbx r12 r13 r14 r15
+  g_fibers[t] = Fiber{};
+  g_fibers[t].sp = sp;
+  g_fibers[t].state = State::Runnable;
+}
+
+// Releases warp exchanges whose lanes have all arrived. False with `why` set on a malformed one.
+bool release_warps(bool* released, std::string* why) {
+  for (int first = 0; first < g_threads; first += 32) {
+    const int lanes = g_threads - first < 32 ? g_threads - first : 32;
+    int lead = -1;
+    for (int l = 0; l < lanes && lead < 0; ++l)
+      if (g_fibers[first + l].state == State::AtWarp) lead = l;
+    if (lead < 0) continue;
+    const unsigned mask = g_fibers[first + lead].mask;
+    bool all_in = true;
+    for (int l = 0; l < 32; ++l) {
+      if (!(mask >> l & 1u)) continue;
+      if (l >= lanes) {
+        *why = "a warp exchange's mask names lanes past the block's last thread";
+        return false;
+      }
+      const Fiber& f = g_fibers[first + l];
+      if (f.state == State::Done) {
+        *why = "a warp exchange waits for a lane that has exited";
+        return false;
+      }
+      if (f.state == State::AtWarp && f.mask != mask) {
+        *why = "lanes of one warp wait in exchanges with different masks";
+        return false;
+      }
+      if (f.state != State::AtWarp) all_in = false;
+    }
+    if (!all_in) continue;
+    for (int l = 0; l < 32; ++l) {
+      if (!(mask >> l & 1u)) continue;
+      Fiber& f = g_fibers[first + l];
+      const bool src_ok = f.src >= 0 && f.src < 32 && (mask >> f.src & 1u);
+      f.result = src_ok ? g_fibers[first + f.src].value : f.value;
+      f.state = State::Runnable;
+    }
+    *released = true;
+  }
+  return true;
+}
+
+// Runs one block to the end; false (with the reason in `why`) when it cannot finish.
+bool run_block(bool reverse, std::string* why) {
+  for (int t = 0; t < g_threads; ++t) start_fiber(t);
+  const unsigned bx = blockDim.x, bxy = blockDim.x * blockDim.y;
+  for (;;) {
+    for (int i = 0; i < g_threads; ++i) {
+      const int t = reverse ? g_threads - 1 - i : i;
+      Fiber& f = g_fibers[t];
+      if (f.state != State::Runnable) continue;
+      threadIdx = dim3(t % bx, (t / bx) % blockDim.y, t / bxy);
+      g_current = t;
+      zf_emu_switch(&g_scheduler_sp, f.sp);
+      g_current = -1;
+    }
+    int done = 0, at_sync = 0, at_warp = 0;
+    for (int t = 0; t < g_threads; ++t) {
+      done += g_fibers[t].state == State::Done;
+      at_sync += g_fibers[t].state == State::AtSync;
+      at_warp += g_fibers[t].state == State::AtWarp;
+    }
+    if (done == g_threads) return true;
+    if (at_sync == g_threads) {
+      for (int t = 0; t < g_threads; ++t) g_fibers[t].state = State::Runnable;
+      continue;
+    }
+    bool released = false;
+    if (!release_warps(&released, why)) return false;
+    if (released) continue;
+    *why = std::to_string(at_sync) + " of " + std::to_string(g_threads) +
+           " threads wait at __syncthreads(), " + std::to_string(at_warp) +
+           " in a warp exchange, " + std::to_string(done) +
+           " have exited: the block can never finish (a barrier in divergent code?)";
+    return false;
+  }
+}
+
+}  // namespace
+
+int lane() {
+  return g_current % 32;
+}
+
+void sync_block() {
+  suspend(State::AtSync);
+}
+
+uint64_t exchange(unsigned mask, uint64_t value, int src) {
+  if (g_current < 0) suspend(State::AtWarp);  // aborts with a message
+  Fiber& f = g_fibers[g_current];
+  f.mask = mask;
+  f.value = value;
+  f.src = src;
+  suspend(State::AtWarp);
+  return g_fibers[g_current].result;
+}
+
+void run_grid(dim3 grid, dim3 block, const char* kernel, void (*body)(void*), void* ctx) {
+  const uint64_t threads = static_cast<uint64_t>(block.x) * block.y * block.z;
+  if (threads < 1 || threads > kMaxThreads || block.z > 64 || grid.x < 1 || grid.y < 1 ||
+      grid.z < 1 || grid.x > 2147483647u || grid.y > 65535 || grid.z > 65535) {
+    fail(cudaErrorInvalidConfiguration,
+         std::string(kernel) + ": invalid launch configuration grid (" + std::to_string(grid.x) +
+             "," + std::to_string(grid.y) + "," + std::to_string(grid.z) + ") block (" +
+             std::to_string(block.x) + "," + std::to_string(block.y) + "," +
+             std::to_string(block.z) + ")");
+    return;
+  }
+  if (g_current >= 0) {
+    fail(cudaErrorLaunchFailure, std::string(kernel) + ": launched from inside a kernel");
+    return;
+  }
+  allocate_stacks();
+  g_body = body;
+  g_ctx = ctx;
+  g_threads = static_cast<int>(threads);
+  blockDim = block;
+  gridDim = grid;
+  uint64_t serial = 0;
+  for (unsigned z = 0; z < grid.z; ++z)
+    for (unsigned y = 0; y < grid.y; ++y)
+      for (unsigned x = 0; x < grid.x; ++x, ++serial) {
+        blockIdx = dim3(x, y, z);
+        std::string why;
+        if (!run_block(serial & 1, &why)) {
+          fail(cudaErrorLaunchFailure, std::string(kernel) + ", block (" + std::to_string(x) + "," +
+                                           std::to_string(y) + "," + std::to_string(z) +
+                                           "): " + why);
+          return;
+        }
+      }
+}
+
+}  // namespace zf_emu
+
+// ---- runtime API --------------------------------------------------------------------------------------
+
+namespace {
+void* host_alloc(size_t bytes) {
+  void* p = std::aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
+  if (p) std::memset(p, 0xff, bytes);
+  return p;
+}
+int g_stream_tag, g_event_tag, g_cublas_tag;
+}  // namespace
+
+cudaError_t cudaGetDeviceCount(int* count) {
+  *count = 1;
+  return cudaSuccess;
+}
+cudaError_t cudaGetDevice(int* device) {
+  *device = 0;
+  return cudaSuccess;
+}
+cudaError_t cudaSetDevice(int device) {
+  return device == 0 ? cudaSuccess : cudaErrorInvalidValue;
+}
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
+  if (device != 0) return cudaErrorInvalidValue;
+  std::memset(prop, 0, sizeof(*prop));
+  std::snprintf(prop->name, sizeof(prop->name), "zfnet CUDA emulator (CPU)");
+  prop->totalGlobalMem = size_t{16} << 30;
+  prop->major = 9;
+  prop->minor = 0;
+  prop->multiProcessorCount = 1;
+  return cudaSuccess;
+}
+cudaError_t cudaMalloc(void** p, size_t bytes) {
+  *p = host_alloc(bytes);
+  return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+cudaError_t cudaFree(void* p) {
+  std::free(p);
+  return cudaSuccess;
+}
+cudaError_t cudaMallocHost(void** p, size_t bytes) {
+  return cudaMalloc(p, bytes);
+}
+cudaError_t cudaFreeHost(void* p) {
+  return cudaFree(p);
+}
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) {
+  if (bytes) std::memcpy(dst, src, bytes);
+  return cudaSuccess;
+}
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
+                            cudaStream_t) {
+  return cudaMemcpy(dst, src, bytes, kind);
+}
+cudaError_t cudaMemset(void* p, int value, size_t bytes) {
+  std::memset(p, value, bytes);
+  return cudaSuccess;
+}
+cudaError_t cudaDeviceSynchronize() {
+  return cudaPeekAtLastError();
+}
+cudaError_t cudaGetLastError() {
+  const cudaError_t e = zf_emu::g_error;
+  zf_emu::g_error = cudaSuccess;
+  return e;
+}
+cudaError_t cudaPeekAtLastError() {
+  return zf_emu::g_error;
+}
+const char* cudaGetErrorName(cudaError_t e) {
+  switch (e) {
+    case cudaSuccess: return "cudaSuccess";
+    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
+    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    case cudaErrorInsufficientDriver: return "cudaErrorInsufficientDriver";
+    case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
+  }
+  return "cudaErrorUnknown";
+}
+const char* cudaGetErrorString(cudaError_t e) {
+  if ((e == cudaErrorLaunchFailure || e == cudaErrorInvalidConfiguration) &&
+      !zf_emu::g_error_text.empty())
+    return zf_emu::g_error_text.c_str();
+  return e == cudaSuccess ? "no error" : "error in the CUDA emulator";
+}
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
+  *s = reinterpret_cast<cudaStream_t>(&g_stream_tag);
+  return cudaSuccess;
+}
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) {
+  *e = reinterpret_cast<cudaEvent_t>(&g_event_tag);
+  return cudaSuccess;
+}
+cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t) {
+  return cudaSuccess;
+}
+cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t, unsigned) {
+  return cudaSuccess;  // every call completes before it returns
+}
+
+// ---- cuBLAS ---------------------------------------------------------------------------------------------
+
+cublasStatus_t cublasCreate(cublasHandle_t* handle) {
+  *handle = reinterpret_cast<cublasHandle_t>(&g_cublas_tag);
+  return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSgemm(cublasHandle_t, cublasOperation_t transa, cublasOperation_t transb,
+                           int m, int n, int k, const float* alpha, const float* A, int lda,
+                           const float* B, int ldb, const float* beta, float* C, int ldc) {
+  const bool ta = transa == CUBLAS_OP_T, tb = transb == CUBLAS_OP_T;
+  if (m < 0 || n < 0 || k < 0 || ldc < (m > 1 ? m : 1) || lda < ((ta ? k : m) > 1 ? (ta ? k : m) : 1) ||
+      ldb < ((tb ? n : k) > 1 ? (tb ? n : k) : 1))
+    return CUBLAS_STATUS_INVALID_VALUE;
+  for (int j = 0; j < n; ++j)
+    for (int i = 0; i < m; ++i) {
+      float s = 0.f;
+      for (int l = 0; l < k; ++l) {
+        const float a = ta ? A[l + static_cast<int64_t>(i) * lda] : A[i + static_cast<int64_t>(l) * lda];
+        const float b = tb ? B[j + static_cast<int64_t>(l) * ldb] : B[l + static_cast<int64_t>(j) * ldb];
+        s += a * b;
+      }
+      float& c = C[i + static_cast<int64_t>(j) * ldc];
+      c = *beta == 0.f ? *alpha * s : *alpha * s + *beta * c;
+    }
+  return CUBLAS_STATUS_SUCCESS;
+}
