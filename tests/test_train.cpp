@@ -20,6 +20,7 @@
 #include "train/image_io.h"
 #include "train/loader.h"
 #include "train/trainer.h"
+#include "visualize/visualize.h"
 
 namespace fs = std::filesystem;
 using namespace zf;
@@ -365,6 +366,57 @@ TEST(TrainCuda, ThreeStepsOfTinyGiveTheSameWeightsOnCpuAndGpu) {
       worst = std::max(worst, std::fabs(x - y) / std::max(1.0, std::fabs(x)));
     }
     EXPECT_LT(worst, 1e-4) << pa[i].layer << "/" << pa[i].param->name;
+  }
+}
+
+// zf_project's work on the GPU: mining finds the same hits (image, position; values to 1e-4) and the
+// deconvnet projections of the top hits agree with the CPU's, for every ReLU rule.
+TEST(TrainCuda, MiningAndProjectionOnTheGpuMatchTheCpu) {
+  if (!backend::cuda_available()) GTEST_SKIP() << backend::cuda_status();
+  if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  TempDir d;
+  TrainOptions o;
+  o.config = kRepo + "/configs/tiny.yaml";
+  o.limit_train = 128, o.limit_val = 64;
+  o.max_iters = 4;
+  o.device = "cpu";
+  o.out = d / "run";
+  train(o);
+  const std::string ck = d / "run/ckpt/last.h5";
+  Session cpu = open_session(ck, "", Device::CPU), gpu = open_session(ck, "", Device::CUDA);
+  std::unique_ptr<Dataset> ds = open_session_data(cpu, "", 40);
+  const std::vector<VisLayer> layers = conv_layers(*cpu.net);
+  const std::vector<TopK> a = mine_topk(cpu, *ds, layers, 3, 16),
+                          b = mine_topk(gpu, *ds, layers, 3, 16);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t l = 0; l < a.size(); ++l)
+    for (int f = 0; f < a[l].features(); ++f) {
+      const std::vector<Hit> ha = a[l].sorted(f), hb = b[l].sorted(f);
+      ASSERT_EQ(ha.size(), hb.size());
+      for (size_t i = 0; i < ha.size(); ++i) {
+        EXPECT_EQ(ha[i].image, hb[i].image) << layers[l].name << " feature " << f << " hit " << i;
+        EXPECT_EQ(ha[i].y, hb[i].y);
+        EXPECT_EQ(ha[i].x, hb[i].x);
+        EXPECT_NEAR(ha[i].value, hb[i].value, 1e-4 * std::max(1.f, std::fabs(ha[i].value)));
+      }
+    }
+  const VisLayer& top = layers.back();
+  std::vector<ProjectRequest> req;
+  for (int f = 0; f < top.features; ++f) req.push_back({f, a.back().sorted(f).front()});
+  for (ReluRule rule : {ReluRule::Deconv, ReluRule::Guided, ReluRule::Backprop}) {
+    ProjectOptions opt;
+    opt.rule = rule;
+    const auto pa = project_full(cpu, *ds, top, req, opt, 8),
+               pb = project_full(gpu, *ds, top, req, opt, 8);
+    ASSERT_EQ(pa.size(), pb.size());
+    for (size_t r = 0; r < pa.size(); ++r) {
+      float scale = 0, worst = 0;
+      for (float v : pa[r]) scale = std::max(scale, std::fabs(v));
+      for (size_t i = 0; i < pa[r].size(); ++i)
+        worst = std::max(worst, std::fabs(pa[r][i] - pb[r][i]));
+      EXPECT_LE(worst, 1e-4f * std::max(scale, 1e-20f))
+          << relu_rule_name(rule) << ", feature " << r << " (largest |value| " << scale << ")";
+    }
   }
 }
 
