@@ -49,6 +49,9 @@ void wait_uploads() {
 void device_synchronize() {
   cuda::synchronize();
 }
+void reserve_scratch(size_t bytes) {
+  if (bytes) cuda::reserve_scratch(bytes);
+}
 #else
 bool cuda_built() {
   return false;
@@ -88,6 +91,7 @@ void upload_async(void*, const void*, size_t) {
 }
 void wait_uploads() {}
 void device_synchronize() {}
+void reserve_scratch(size_t) {}
 #endif
 
 }  // namespace zf::backend

@@ -27,6 +27,8 @@ void pinned_free(void* p);
 // work; wait_uploads() makes device work queued afterwards wait for every upload queued before.
 void upload_async(void* dst_device, const void* src_pinned, size_t bytes);
 void wait_uploads();
+// Grows the device scratch that ops use for temporaries to at least `bytes` (no-op without CUDA).
+void reserve_scratch(size_t bytes);
 // Blocks until all queued device work, on every stream, has finished (timings). No-op without CUDA.
 void device_synchronize();
 

@@ -1,6 +1,9 @@
 // Net: shape validation, forward/backward and projection over the sequence of layers.
 #include "core/net.h"
 
+#include <algorithm>
+
+#include "core/backend.h"
 #include "core/layers/softmax_loss.h"
 #include "core/rng.h"
 
@@ -28,6 +31,61 @@ void Net::setup(int batch) {
   acts_.resize(layers_.size());
   grads_.resize(layers_.size());
   batch_ = batch;
+  planned_ = false;
+}
+
+void Net::reserve_memory() {
+  ZF_CHECK(batch_ >= 1, "reserve_memory before setup");
+  std::vector<SavedBuffer> bufs;
+  size_t scratch = 0;
+  int64_t biggest_input = 0;
+  Shape in{batch_, input_chw_[0], input_chw_[1], input_chw_[2]};
+  for (int i = 0; i < size(); ++i) {
+    bufs.push_back({&acts_[i], shapes_[i]});
+    bufs.push_back({&grads_[i], shapes_[i]});
+    layers_[i]->saved_buffers(in, shapes_[i], bufs);
+    scratch = std::max(scratch, layers_[i]->scratch_bytes(in, shapes_[i], device_));
+    biggest_input = std::max(biggest_input, in.numel());
+    in = shapes_[i];
+  }
+  for (auto& np : params()) bufs.push_back({&np.param->grad, np.param->value.shape()});
+  for (Tensor& t : proj_) bufs.push_back({&t, Shape{biggest_input}});
+
+  constexpr size_t kAlign = 256;  // bytes, as cudaMalloc's
+  std::vector<size_t> offset;
+  size_t total = 0;
+  for (const SavedBuffer& b : bufs) {
+    offset.push_back(total);
+    total +=
+        (static_cast<size_t>(b.shape.numel()) * dtype_size(b.dtype) + kAlign - 1) / kAlign * kAlign;
+  }
+  if (arena_.device() != device_ || arena_.bytes() < total) {
+    drop_arena();
+    arena_ = Tensor(Shape{static_cast<int64_t>(total / sizeof(float))}, device_);
+  }
+  char* base = static_cast<char*>(arena_.raw());
+  for (size_t i = 0; i < bufs.size(); ++i)
+    bufs[i].tensor->bind(base + offset[i],
+                         static_cast<size_t>(bufs[i].shape.numel()) * dtype_size(bufs[i].dtype),
+                         device_, bufs[i].shape, bufs[i].dtype);
+  backend::reserve_scratch(scratch);
+  planned_ = true;
+}
+
+// Forgets every view into the arena (before it is freed or moves to another device).
+void Net::drop_arena() {
+  planned_ = false;
+  std::vector<SavedBuffer> bufs;  // only the tensors are used: the shapes may be stale
+  for (int i = 0; i < size() && i < static_cast<int>(shapes_.size()); ++i)
+    layers_[i]->saved_buffers(shapes_[i], shapes_[i], bufs);
+  for (SavedBuffer& b : bufs)
+    if (!b.tensor->owns_storage()) *b.tensor = Tensor();
+  for (auto& np : params()) np.param->grad = Tensor();
+  for (Tensor& t : acts_) t = Tensor();
+  for (Tensor& t : grads_) t = Tensor();
+  proj_[0] = Tensor();
+  proj_[1] = Tensor();
+  arena_ = Tensor();
 }
 
 void Net::init_params(uint64_t seed) {
@@ -46,18 +104,12 @@ void Net::init_params(uint64_t seed) {
 }
 
 void Net::to(Device d) {
+  drop_arena();
   for (auto& np : params()) {
     Param& p = *np.param;
     if (!p.value.empty()) p.value = p.value.to(d);
     if (!p.momentum.empty()) p.momentum = p.momentum.to(d);
-    p.grad = Tensor();
   }
-  acts_.clear();
-  grads_.clear();
-  proj_[0] = Tensor();
-  proj_[1] = Tensor();
-  acts_.resize(layers_.size());
-  grads_.resize(layers_.size());
   device_ = d;
 }
 
@@ -77,6 +129,7 @@ void Net::forward_to(const Tensor& x, int last, const RunState& rs) {
   ZF_CHECK(x.device() == device_, "net input on %s, net on %s", device_name(x.device()),
            device_name(device_));
   if (x.dim(0) != batch_) setup(static_cast<int>(x.dim(0)));
+  if (!planned_) reserve_memory();
   input_ = &x;
   for (int i = 0; i <= last; ++i) layers_[i]->forward(acts_[i], i ? acts_[i - 1] : x, rs);
 }

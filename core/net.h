@@ -1,6 +1,9 @@
-// A sequential network built from a config's `layers:` list. It owns one activation buffer per
-// layer (and one gradient buffer), allocated on the first pass and reused, and keeps every layer's
-// saved state for backward and for deconvnet projections.
+// A sequential network built from a config's `layers:` list. Its first pass after setup(batch) or
+// to() places every buffer a pass needs (each layer's activation and its gradient, parameter
+// gradients, the layers' saved state: switches, LRN scales, dropout masks, and the deconvnet's two
+// projection buffers) in one allocation on the net's device, the arena, sized from the shapes, and
+// reserves the ops' device scratch; so forward, backward and project allocate nothing. A later
+// setup whose buffers fit (e.g. a smaller last batch) reuses the arena.
 #pragma once
 
 #include <memory>
@@ -22,8 +25,11 @@ class Net {
   Net& operator=(Net&&) = default;
 
   // Runs every layer's setup for a batch of `batch` images (validates all shapes; allocates
-  // params).
+  // params). forward() calls it when the batch size changes.
   void setup(int batch);
+  // Lays out the arena for the current batch and device now (else the next forward does).
+  void reserve_memory();
+  size_t arena_bytes() const { return arena_.bytes(); }
   void init_params(uint64_t seed);
   void to(Device d);
   Device device() const { return device_; }
@@ -59,11 +65,14 @@ class Net {
   std::vector<std::unique_ptr<Layer>> layers_;
   Shape input_chw_;
   std::vector<Shape> shapes_;  // output shape of each layer at the current batch
-  std::vector<Tensor> acts_, grads_;
-  Tensor proj_[2];  // ping-pong buffers of project()
+  void drop_arena();
+  std::vector<Tensor> acts_, grads_;  // views into arena_
+  Tensor proj_[2];                    // ping-pong buffers of project(), views into arena_
+  Tensor arena_;
   const Tensor* input_ = nullptr;
   Device device_ = Device::CPU;
   int batch_ = 0;
+  bool planned_ = false;  // the arena holds this batch's buffers on device_
 };
 
 }  // namespace zf

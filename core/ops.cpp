@@ -82,8 +82,7 @@ const char* relu_rule_name(ReluRule r) {
   return "?";
 }
 
-// ---- convolution
-// -----------------------------------------------------------------------------------
+// ---- convolution --------------------------------------------------------------------------------
 
 void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
                     const ConvParams& p) {
@@ -122,8 +121,7 @@ void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tens
   ZF_DISPATCH(x.device(), conv2d_backward_weight, dw, db, dy, x, p);
 }
 
-// ---- rectification
-// ---------------------------------------------------------------------------------
+// ---- rectification ------------------------------------------------------------------------------
 
 void relu_forward(Tensor& y, const Tensor& x) {
   check_inputs("relu_forward", {&x});
@@ -145,8 +143,7 @@ void relu_project(Tensor& out, const Tensor& r, const Tensor& x, ReluRule rule) 
   ZF_DISPATCH(r.device(), relu_project, out, r, x, rule);
 }
 
-// ---- pooling
-// ---------------------------------------------------------------------------------------
+// ---- pooling ------------------------------------------------------------------------------------
 
 void maxpool_forward(Tensor& y, Tensor& switches, const Tensor& x, const PoolParams& p) {
   check_inputs("maxpool_forward", {&x});
@@ -180,8 +177,7 @@ void unpool_forward(Tensor& y, const Tensor& x, const Tensor& switches, const Po
   ZF_DISPATCH(x.device(), unpool_forward, y, x, switches, p);
 }
 
-// ---- LRN
-// -------------------------------------------------------------------------------------------
+// ---- LRN ----------------------------------------------------------------------------------------
 
 void lrn_forward(Tensor& y, Tensor& scale, const Tensor& x, const LrnParams& p) {
   check_inputs("lrn_forward", {&x});
@@ -205,8 +201,7 @@ void lrn_backward(Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& y
   ZF_DISPATCH(x.device(), lrn_backward, dx, dy, x, y, scale, p);
 }
 
-// ---- fully connected
-// -------------------------------------------------------------------------------
+// ---- fully connected ----------------------------------------------------------------------------
 
 static void check_fc(const char* op, const Tensor& x, const Tensor& w) {
   ZF_CHECK(w.ndim() == 2, "%s: weight %s is not [out, in]", op, SHP(w));
@@ -241,8 +236,7 @@ void fc_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& 
   ZF_DISPATCH(x.device(), fc_backward_weight, dw, db, dy, x);
 }
 
-// ---- dropout
-// ---------------------------------------------------------------------------------------
+// ---- dropout ------------------------------------------------------------------------------------
 
 void dropout_forward(Tensor& y, Tensor& mask, const Tensor& x, float p, uint64_t seed,
                      uint64_t stream) {
@@ -261,8 +255,7 @@ void dropout_backward(Tensor& dx, const Tensor& dy, const Tensor& mask) {
   ZF_DISPATCH(dy.device(), dropout_backward, dx, dy, mask);
 }
 
-// ---- loss
-// ------------------------------------------------------------------------------------------
+// ---- loss ---------------------------------------------------------------------------------------
 
 static void check_xent(const char* op, const Tensor& logits, const Tensor& labels) {
   ZF_CHECK(logits.ndim() == 2, "%s: logits %s are not [N, K]", op, SHP(logits));
@@ -284,8 +277,7 @@ void softmax_xent_backward(Tensor& dlogits, const Tensor& prob, const Tensor& la
   ZF_DISPATCH(prob.device(), softmax_xent_backward, dlogits, prob, labels);
 }
 
-// ---- optimization
-// ----------------------------------------------------------------------------------
+// ---- optimization -------------------------------------------------------------------------------
 
 void sgd_update(Tensor& w, Tensor& v, const Tensor& dw, float lr, float momentum,
                 float weight_decay) {
@@ -299,6 +291,20 @@ void renorm_filters(Tensor& w, float radius) {
   check_inputs("renorm_filters", {&w});
   ZF_CHECK(radius > 0.f, "renorm_filters: radius %g must be > 0", static_cast<double>(radius));
   ZF_DISPATCH(w.device(), renorm_filters, w, radius);
+}
+
+size_t conv2d_scratch_bytes(Device d, const Shape& x, const Shape& y, const ConvParams& p) {
+#ifdef ZF_HAVE_CUDA
+  if (d == Device::CUDA) return cuda::conv2d_scratch_bytes(x, y, p);
+#endif
+  return 0;
+}
+
+size_t softmax_xent_scratch_bytes(Device d, const Shape& logits) {
+#ifdef ZF_HAVE_CUDA
+  if (d == Device::CUDA) return cuda::softmax_xent_scratch_bytes(logits);
+#endif
+  return 0;
 }
 
 void add_inplace(Tensor& y, const Tensor& x) {

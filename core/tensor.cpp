@@ -76,8 +76,10 @@ Tensor::Tensor(Tensor&& o) noexcept
       dtype_(o.dtype_),
       ptr_(o.ptr_),
       capacity_(o.capacity_),
-      pinned_(o.pinned_) {
+      pinned_(o.pinned_),
+      owned_(o.owned_) {
   o.ptr_ = nullptr;
+  o.owned_ = true;
   o.pinned_ = false;
   o.capacity_ = 0;
   o.shape_ = Shape();
@@ -92,7 +94,9 @@ Tensor& Tensor::operator=(Tensor&& o) noexcept {
     ptr_ = o.ptr_;
     capacity_ = o.capacity_;
     pinned_ = o.pinned_;
+    owned_ = o.owned_;
     o.ptr_ = nullptr;
+    o.owned_ = true;
     o.pinned_ = false;
     o.capacity_ = 0;
     o.shape_ = Shape();
@@ -101,7 +105,7 @@ Tensor& Tensor::operator=(Tensor&& o) noexcept {
 }
 
 void Tensor::release() {
-  if (ptr_) {
+  if (ptr_ && owned_) {
     if (pinned_)
       backend::pinned_free(ptr_);
     else if (device_ == Device::CPU)
@@ -112,6 +116,20 @@ void Tensor::release() {
   ptr_ = nullptr;
   capacity_ = 0;
   pinned_ = false;
+  owned_ = true;
+}
+
+void Tensor::bind(void* storage, size_t capacity, Device device, const Shape& shape, DType dtype) {
+  ZF_CHECK(static_cast<size_t>(shape.numel()) * dtype_size(dtype) <= capacity,
+           "Tensor::bind: %s %s does not fit in %zu bytes", shape.str().c_str(),
+           dtype == DType::F32 ? "f32" : "i32", capacity);
+  release();
+  ptr_ = storage;
+  capacity_ = capacity;
+  owned_ = false;
+  shape_ = shape;
+  device_ = device;
+  dtype_ = dtype;
 }
 
 Tensor Tensor::zeros(const Shape& shape, Device device, DType dtype) {

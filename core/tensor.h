@@ -58,6 +58,13 @@ class Tensor {
   void upload_async_to(Tensor& dst) const;
   // Same storage, new shape with the same number of elements.
   void reshape(const Shape& shape);
+  // Makes this tensor a view of `capacity` bytes at `storage` (owned by someone else, e.g. a Net's
+  // arena, which must outlive the view's use), shaped [shape]. ensure() keeps using that storage
+  // while requests fit in it and takes storage of its own otherwise; clone() and to() give owning
+  // tensors.
+  void bind(void* storage, size_t capacity, Device device, const Shape& shape,
+            DType dtype = DType::F32);
+  bool owns_storage() const { return owned_; }
 
   Tensor clone() const;
   Tensor to(Device device) const;
@@ -98,6 +105,7 @@ class Tensor {
   void* ptr_ = nullptr;
   size_t capacity_ = 0;  // bytes
   bool pinned_ = false;
+  bool owned_ = true;  // false for views made by bind()
 };
 
 }  // namespace zf

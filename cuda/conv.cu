@@ -165,13 +165,26 @@ __global__ void conv_bias_grad_kernel(float* db, const float* dy, int N, int M, 
   if (threadIdx.x == 0) db[m] = s;
 }
 
+namespace {
+// Pieces of the weight gradient's reduction over (n, p): enough blocks to fill the GPU when the
+// output has few tiles, each piece at least 1024 long.
+int weight_grad_split(int M, int K, int red) {
+  const int tiles = ((K + BN - 1) / BN) * ((M + BM - 1) / BM);
+  return std::max(1, std::min(red / 1024, std::max(1, 1024 / tiles)));
+}
+}  // namespace
+
+size_t conv2d_scratch_bytes(const Shape& x, const Shape& y, const ConvParams& p) {
+  const int M = static_cast<int>(y[1]), K = static_cast<int>(x[1]) * p.kernel * p.kernel;
+  const int red = static_cast<int>(y[0] * y[2] * y[3]);
+  return static_cast<size_t>(weight_grad_split(M, K, red)) * M * K * sizeof(float);
+}
+
 void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
                             const ConvParams& p) {
   const ConvDims d = dims(x, dy, p);
   const int K = d.C * d.k * d.k, P = d.OH * d.OW, red = d.N * P;
-  // Enough blocks to fill the GPU: split the long reduction when the output has few tiles.
-  const int tiles = ((K + BN - 1) / BN) * ((d.M + BM - 1) / BM);
-  const int split = std::max(1, std::min(red / 1024, std::max(1, 1024 / tiles)));
+  const int split = weight_grad_split(d.M, K, red);
   const float* DY = dy.f32();
   float* PART = scratch(static_cast<size_t>(split) * d.M * K);
   const InputPatch patch{x.f32(), d};

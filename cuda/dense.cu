@@ -81,6 +81,10 @@ void check_labels(const Tensor& labels, int64_t K, const char* op) {
 }
 }  // namespace
 
+size_t softmax_xent_scratch_bytes(const Shape& logits) {
+  return static_cast<size_t>(logits[0]) * sizeof(float);
+}
+
 float softmax_xent_forward(Tensor& prob, const Tensor& logits, const Tensor& labels) {
   const int64_t N = logits.dim(0), K = logits.dim(1);
   check_labels(labels, K, "softmax_xent_forward");

@@ -138,6 +138,10 @@ float* scratch(size_t floats, int slot) {
   return static_cast<float*>(b.p);
 }
 
+void reserve_scratch(size_t bytes) {
+  scratch((bytes + sizeof(float) - 1) / sizeof(float));
+}
+
 cublasHandle_t cublas() {
   // One handle per device, created on first use and kept for the process (cuBLAS handles are
   // costly).

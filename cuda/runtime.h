@@ -17,7 +17,8 @@ size_t malloc_count();
 void* malloc_pinned(size_t bytes);  // page-locked host memory
 void free_pinned(void* p);
 void upload_async(void* dst_device, const void* src_pinned, size_t bytes);  // on the upload stream
-void wait_uploads();  // the default stream waits for the uploads queued so far
-void synchronize();   // cudaDeviceSynchronize
+void wait_uploads();                 // the default stream waits for the uploads queued so far
+void synchronize();                  // cudaDeviceSynchronize
+void reserve_scratch(size_t bytes);  // grows the ops' scratch (launch.h) to at least `bytes`
 
 }  // namespace zf::cuda

@@ -1,7 +1,7 @@
 // Whole training steps on the GPU against the CPU, with a small net built in code (no YAML, so this
 // runs on the GPU machine, which has none of Debian's packages): three SGD steps give the same
-// weights, and no device memory is allocated after the first step. Both skip themselves without a
-// GPU.
+// weights, and no device memory is allocated once the net's arena is laid out. The CudaStep tests
+// skip themselves without a GPU; NetArena checks the arena on the CPU too.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -87,15 +87,65 @@ TEST(CudaStep, ThreeSgdStepsGiveTheSameWeightsAsTheCpu) {
   }
 }
 
-TEST(CudaStep, NoDeviceAllocationAfterTheFirstStep) {
+// The arena holds every buffer of a pass: once it is laid out (one allocation, plus the ops'
+// scratch when it must grow), training steps, an evaluation with a smaller batch and projections
+// allocate nothing on the device, not even the first step.
+TEST(CudaStep, NoDeviceAllocationAfterTheArenaIsLaidOut) {
   if (!backend::cuda_available()) GTEST_SKIP() << backend::cuda_status();
   Net net = tiny_net();
   net.setup(16);
   net.init_params(5);
   net.to(Device::CUDA);
+  // The test's own device tensors first: a training batch, an evaluation batch of 8, a signal.
   const Batch b = batch(0, Device::CUDA);
-  sgd_step(net, b, 0);
-  const size_t after_first = backend::device_alloc_count();
-  for (uint64_t t = 1; t < 4; ++t) sgd_step(net, b, t);
-  EXPECT_EQ(backend::device_alloc_count(), after_first) << "cudaMalloc inside the training loop";
+  Tensor host8(Shape{8, 1, 28, 28});
+  for (int64_t i = 0; i < host8.numel(); ++i) host8.f32()[i] = rng_normal(13, 0, i);
+  const Tensor x8 = host8.to(Device::CUDA);
+  const int top = net.find("maxpool6");  // the deconvnet projects from conv-stage layers
+  ASSERT_GE(top, 0);
+  Shape rs = net.output_shape(top);
+  rs.d[0] = 8;
+  const Tensor r = Tensor::zeros(rs, Device::CUDA);
+
+  const size_t before = backend::device_alloc_count();
+  net.reserve_memory();
+  const size_t laid_out = backend::device_alloc_count();
+  EXPECT_GE(laid_out - before, 1u);
+  EXPECT_LE(laid_out - before, 2u) << "the arena is one allocation (+ the scratch)";
+  for (uint64_t t = 0; t < 3; ++t) sgd_step(net, b, t);
+  EXPECT_EQ(backend::device_alloc_count(), laid_out) << "cudaMalloc inside the training loop";
+  RunState eval;
+  eval.phase = Phase::Eval;
+  net.forward_to(x8, top, eval);
+  for (ReluRule rule : {ReluRule::Deconv, ReluRule::Guided, ReluRule::Backprop}) {
+    ProjectOptions o;
+    o.rule = rule;
+    o.through_lrn = rule == ReluRule::Backprop;
+    net.project(r, top, o);
+  }
+  sgd_step(net, b, 3);  // back to the full batch: it still fits
+  EXPECT_EQ(backend::device_alloc_count(), laid_out)
+      << "cudaMalloc in an evaluation with a smaller batch or in a projection";
+}
+
+// On any device: after a step every activation and parameter gradient is a view into the arena.
+TEST(NetArena, PassBuffersAreViewsIntoOneAllocation) {
+  std::vector<Device> devices = {Device::CPU};
+  if (backend::cuda_available()) devices.push_back(Device::CUDA);
+  for (Device d : devices) {
+    SCOPED_TRACE(device_name(d));
+    Net net = tiny_net();
+    net.setup(16);
+    net.init_params(5);
+    net.to(d);
+    sgd_step(net, batch(0, d), 0);
+    const size_t bytes = net.arena_bytes();
+    EXPECT_GT(bytes, 0u);
+    for (int i = 0; i < net.size(); ++i)
+      EXPECT_FALSE(net.output(i).owns_storage()) << "activation of layer " << i;
+    for (auto& np : net.params())
+      EXPECT_FALSE(np.param->grad.owns_storage()) << np.layer << "/" << np.param->name;
+    sgd_step(net, batch(1, d), 1);
+    EXPECT_EQ(net.arena_bytes(), bytes);
+  }
 }

@@ -85,8 +85,7 @@ bool have_fashion() {
 
 }  // namespace
 
-// ---- configs
-// ---------------------------------------------------------------------------------------
+// ---- configs ------------------------------------------------------------------------------------
 
 TEST(Config, ShippedConfigsParse) {
   for (const char* c : {"tiny", "fashion", "zfnet"}) {
@@ -134,8 +133,7 @@ TEST(Config, ImpossibleShapesAreRejectedAtLoad) {
   EXPECT_NE(e.find("kernel 9 larger than the padded input 7"), std::string::npos) << e;
 }
 
-// ---- data sets
-// -------------------------------------------------------------------------------------
+// ---- data sets ----------------------------------------------------------------------------------
 
 TEST(Data, MissingDirectoryAndFilesAreNamed) {
   std::string e = error_of([] { open_folder("/nonexistent/zf_data", 32, 3); });
@@ -223,8 +221,7 @@ TEST(Data, LoaderIsDeterministicAndCoversTheEpoch) {
   EXPECT_NE(a.second, epoch_order(100, 5, 3, false));  // shuffled
 }
 
-// ---- checkpoints and training
-// ----------------------------------------------------------------------
+// ---- checkpoints and training -------------------------------------------------------------------
 
 TEST(Checkpoint, RoundTripAndArchitectureMismatch) {
   TempDir d;
@@ -337,8 +334,7 @@ TEST(Train, DivergenceStopsWithTheStepAndKeepsTheLastGoodCheckpoint) {
   EXPECT_TRUE(read_text(d / "run/ckpt/last.h5") == before) << "last.h5 was rewritten";
 }
 
-// ---- CPU vs CUDA
-// -----------------------------------------------------------------------------------
+// ---- CPU vs CUDA --------------------------------------------------------------------------------
 
 TEST(TrainCuda, ThreeStepsOfTinyGiveTheSameWeightsOnCpuAndGpu) {
   if (!backend::cuda_available()) GTEST_SKIP() << backend::cuda_status();
@@ -369,8 +365,8 @@ TEST(TrainCuda, ThreeStepsOfTinyGiveTheSameWeightsOnCpuAndGpu) {
   }
 }
 
-// zf_project's work on the GPU: mining finds the same hits (image, position; values to 1e-4) and the
-// deconvnet projections of the top hits agree with the CPU's, for every ReLU rule.
+// zf_project's work on the GPU: mining finds the same hits (image, position; values to 1e-4) and
+// the deconvnet projections of the top hits agree with the CPU's, for every ReLU rule.
 TEST(TrainCuda, MiningAndProjectionOnTheGpuMatchTheCpu) {
   if (!backend::cuda_available()) GTEST_SKIP() << backend::cuda_status();
   if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed";

@@ -245,13 +245,16 @@ TrainResult train(const TrainOptions& opt) {
   meta.data_inv_std = norm.inv_std;
   meta.data_scale = norm.scale;
   net.to(device);
+  net.reserve_memory();  // fails here, before any work, when the batch does not fit
   fs::create_directories(ckdir);
 
   std::fprintf(
-      stderr, "zf_train: %s on %s, %lld training images%s, batch %d, %d epochs, out %s\n",
+      stderr,
+      "zf_train: %s on %s, %lld training images%s, batch %d (%.0f MiB of buffers), %d epochs, out "
+      "%s\n",
       cfg.name.c_str(), device_name(device), static_cast<long long>(train_ds->size()),
       val_ds ? strprintf(", %lld validation", static_cast<long long>(val_ds->size())).c_str() : "",
-      tc.batch, tc.epochs, out.c_str());
+      tc.batch, static_cast<double>(net.arena_bytes()) / (1 << 20), tc.epochs, out.c_str());
 
   Tensor host_prob;
   TrainResult result;

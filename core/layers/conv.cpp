@@ -39,6 +39,9 @@ class ConvLayer : public Layer {
     }
   }
   // The deconvnet filters with the transposed filters and no bias: the input gradient.
+  size_t scratch_bytes(const Shape& in, const Shape& out, Device d) const override {
+    return conv2d_scratch_bytes(d, in, out, p_);
+  }
   void project(Tensor& out, const Tensor& r, const Tensor& x, const Tensor&,
                const ProjectOptions&) override {
     out.ensure(x.shape(), x.device());

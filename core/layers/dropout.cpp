@@ -21,6 +21,9 @@ class DropoutLayer : public Layer {
       y.copy_from(x);
     }
   }
+  void saved_buffers(const Shape& in, const Shape&, std::vector<SavedBuffer>& b) override {
+    b.push_back({&mask_, in});
+  }
   void backward(Tensor* dx, const Tensor& dy, const Tensor&, const Tensor&) override {
     if (!dx) return;
     if (train_) {

@@ -44,6 +44,14 @@ struct Param {
   void shape_as(const Shape& s) { value.ensure(s, value.empty() ? Device::CPU : value.device()); }
 };
 
+// A buffer a layer keeps from its forward pass for backward and project (switches, LRN scale,
+// dropout mask), as shaped for a given input: the net places it in its arena (see Net).
+struct SavedBuffer {
+  Tensor* tensor;
+  Shape shape;
+  DType dtype = DType::F32;
+};
+
 // One layer's parameters from the config, typed on access, with the config path for errors:
 // `layers[3].stride: must be >= 1`. Every key must be read once; finish() rejects the rest.
 class LayerSpec {
@@ -88,6 +96,12 @@ class Layer {
   // The deconvnet step: signal r at this layer's output -> out at its input (DESIGN section 4).
   virtual void project(Tensor& out, const Tensor& r, const Tensor& x, const Tensor& y,
                        const ProjectOptions& opt);
+
+  // The buffers this layer keeps between passes for input `in` and output `out`, and the device
+  // scratch (bytes) its ops need on device `d`: the net reserves both when it is set up, so that no
+  // pass allocates memory after the first.
+  virtual void saved_buffers(const Shape& in, const Shape& out, std::vector<SavedBuffer>& b) {}
+  virtual size_t scratch_bytes(const Shape& in, const Shape& out, Device d) const { return 0; }
 
   virtual std::vector<Param*> params() { return {}; }
   // Convolutions and pools have receptive-field geometry; other layers keep it unchanged.

@@ -26,6 +26,9 @@ class LrnLayer : public Layer {
   void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor& y) override {
     if (dx) lrn_backward(*dx, dy, x, y, scale_, p_);
   }
+  void saved_buffers(const Shape& in, const Shape&, std::vector<SavedBuffer>& b) override {
+    b.push_back({&scale_, in});
+  }
   void project(Tensor& out, const Tensor& r, const Tensor& x, const Tensor& y,
                const ProjectOptions& opt) override {
     if (opt.through_lrn) {

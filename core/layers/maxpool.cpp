@@ -29,6 +29,9 @@ class MaxPoolLayer : public Layer {
     out.ensure(x.shape(), x.device());
     unpool_forward(out, r, switches_, p_);
   }
+  void saved_buffers(const Shape&, const Shape& out, std::vector<SavedBuffer>& b) override {
+    b.push_back({&switches_, out, DType::I32});
+  }
   bool spatial(int* k, int* s, int* p) const override {
     *k = p_.kernel, *s = p_.stride, *p = 0;
     return true;

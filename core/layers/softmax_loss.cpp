@@ -33,6 +33,14 @@ void SoftmaxLossLayer::backward(Tensor* dx, const Tensor&, const Tensor&, const 
   if (dx) softmax_xent_backward(*dx, y, *labels_);
 }
 
+void SoftmaxLossLayer::saved_buffers(const Shape& in, const Shape&, std::vector<SavedBuffer>& b) {
+  b.push_back({&zero_labels_, Shape{in[0]}, DType::I32});
+}
+
+size_t SoftmaxLossLayer::scratch_bytes(const Shape& in, const Shape&, Device d) const {
+  return softmax_xent_scratch_bytes(d, in);
+}
+
 std::unique_ptr<Layer> make_softmax_loss_layer(const LayerSpec& s) {
   return std::make_unique<SoftmaxLossLayer>(s);
 }

@@ -12,6 +12,8 @@ class SoftmaxLossLayer : public Layer {
   Shape setup(const Shape& in) override;
   void forward(Tensor& y, const Tensor& x, const RunState& rs) override;
   void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor& y) override;
+  void saved_buffers(const Shape& in, const Shape&, std::vector<SavedBuffer>& b) override;
+  size_t scratch_bytes(const Shape& in, const Shape&, Device d) const override;
   float loss() const { return loss_; }
 
  private:

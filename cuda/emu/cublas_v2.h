@@ -15,6 +15,7 @@ enum cublasOperation_t {
 };
 
 cublasStatus_t cublasCreate(cublasHandle_t* handle);
-cublasStatus_t cublasSgemm(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,
-                           int m, int n, int k, const float* alpha, const float* A, int lda,
-                           const float* B, int ldb, const float* beta, float* C, int ldc);
+cublasStatus_t cublasSgemm(cublasHandle_t handle, cublasOperation_t transa,
+                           cublasOperation_t transb, int m, int n, int k, const float* alpha,
+                           const float* A, int lda, const float* B, int ldb, const float* beta,
+                           float* C, int ldc);

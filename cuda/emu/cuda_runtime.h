@@ -3,13 +3,14 @@
 // and is tested on machines without a GPU (ctest runs the CPU-vs-CUDA tests through it as `emu.*`).
 //
 // How: a kernel is an ordinary C++ function; a launch runs the grid one block at a time, and each
-// thread of the block as a fiber with its own stack (cuda/emu/emulator.cpp). __syncthreads() and the
-// warp shuffles suspend the calling fiber until every thread of its block (or warp) has arrived, so
-// barrier placement, shared-memory tiling and warp reductions execute as written. __shared__ becomes
-// `static`: one copy per kernel, shared by the block that is running. Odd blocks run their threads in
-// reverse order, so a read of shared memory that misses a barrier sees stale data in one order or the
-// other. A barrier that not every thread reaches, or a shuffle that not every lane of its warp joins,
-// fails the launch (cudaGetLastError reports it, the message names the kernel's state).
+// thread of the block as a fiber with its own stack (cuda/emu/emulator.cpp). __syncthreads() and
+// the warp shuffles suspend the calling fiber until every thread of its block (or warp) has
+// arrived, so barrier placement, shared-memory tiling and warp reductions execute as written.
+// __shared__ becomes `static`: one copy per kernel, shared by the block that is running. Odd blocks
+// run their threads in reverse order, so a read of shared memory that misses a barrier sees stale
+// data in one order or the other. A barrier that not every thread reaches, or a shuffle that not
+// every lane of its warp joins, fails the launch (cudaGetLastError reports it, the message names
+// the kernel's state).
 //
 // What it cannot show: speed, the memory model between warps without barriers (threads never run
 // at once), out-of-bounds reads inside host allocations, resource limits beyond 1024 threads/block.
@@ -45,7 +46,7 @@ inline float rsqrtf(float x) {
   return 1.f / std::sqrt(x);
 }
 
-// ---- runtime API ------------------------------------------------------------------------------------
+// ---- runtime API --------------------------------------------------------------------------------
 
 enum cudaError_t {
   cudaSuccess = 0,
@@ -98,7 +99,7 @@ cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned flags);
 cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s = nullptr);
 cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned flags = 0);
 
-// ---- device functions and launches --------------------------------------------------------------------
+// ---- device functions and launches --------------------------------------------------------------
 
 namespace zf_emu {
 
@@ -129,8 +130,8 @@ struct Launcher {
     // Each thread gets its own copies of the arguments, as on the device.
     auto one_thread = [&] { kernel(args...); };
     run_grid(
-        grid, block, name,
-        [](void* c) { (*static_cast<decltype(one_thread)*>(c))(); }, &one_thread);
+        grid, block, name, [](void* c) { (*static_cast<decltype(one_thread)*>(c))(); },
+        &one_thread);
   }
 };
 

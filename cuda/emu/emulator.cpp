@@ -1,7 +1,7 @@
 // The CUDA emulator's engine (the model is described in cuda/emu/cuda_runtime.h): fibers for the
-// threads of a block, a scheduler that releases barriers and warp exchanges, "device" memory in host
-// RAM filled with 0xff bytes (NaN floats, -1 ints: kernels must not rely on zeroed memory), and the
-// runtime API and cublasSgemm that zfnet calls.
+// threads of a block, a scheduler that releases barriers and warp exchanges, "device" memory in
+// host RAM filled with 0xff bytes (NaN floats, -1 ints: kernels must not rely on zeroed memory),
+// and the runtime API and cublasSgemm that zfnet calls.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -14,8 +14,8 @@
 
 dim3 threadIdx, blockIdx, blockDim, gridDim;
 
-// zf_emu_switch(save, load): saves the callee-saved registers on the current stack, stores the stack
-// pointer in *save, continues on the stack `load` (which was left the same way, or built by
+// zf_emu_switch(save, load): saves the callee-saved registers on the current stack, stores the
+// stack pointer in *save, continues on the stack `load` (which was left the same way, or built by
 // start_fiber below).
 extern "C" void zf_emu_switch(void** save_sp, void* load_sp);
 #if defined(__x86_64__)
@@ -100,8 +100,8 @@ void allocate_stacks() {
   if (g_stacks) return;
   g_page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   const size_t each = g_page + kStackBytes, total = each * kMaxThreads;
-  void* p = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
+  void* p = mmap(nullptr, total, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
     std::fprintf(stderr, "CUDA emulator: cannot map %zu bytes of fiber stacks\n", total);
     std::abort();
@@ -257,7 +257,7 @@ void run_grid(dim3 grid, dim3 block, const char* kernel, void (*body)(void*), vo
 
 }  // namespace zf_emu
 
-// ---- runtime API --------------------------------------------------------------------------------------
+// ---- runtime API --------------------------------------------------------------------------------
 
 namespace {
 void* host_alloc(size_t bytes) {
@@ -328,12 +328,18 @@ cudaError_t cudaPeekAtLastError() {
 }
 const char* cudaGetErrorName(cudaError_t e) {
   switch (e) {
-    case cudaSuccess: return "cudaSuccess";
-    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
-    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
-    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
-    case cudaErrorInsufficientDriver: return "cudaErrorInsufficientDriver";
-    case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
+    case cudaSuccess:
+      return "cudaSuccess";
+    case cudaErrorInvalidValue:
+      return "cudaErrorInvalidValue";
+    case cudaErrorMemoryAllocation:
+      return "cudaErrorMemoryAllocation";
+    case cudaErrorInvalidConfiguration:
+      return "cudaErrorInvalidConfiguration";
+    case cudaErrorInsufficientDriver:
+      return "cudaErrorInsufficientDriver";
+    case cudaErrorLaunchFailure:
+      return "cudaErrorLaunchFailure";
   }
   return "cudaErrorUnknown";
 }
@@ -358,7 +364,7 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t, unsigned) {
   return cudaSuccess;  // every call completes before it returns
 }
 
-// ---- cuBLAS ---------------------------------------------------------------------------------------------
+// ---- cuBLAS -------------------------------------------------------------------------------------
 
 cublasStatus_t cublasCreate(cublasHandle_t* handle) {
   *handle = reinterpret_cast<cublasHandle_t>(&g_cublas_tag);
@@ -369,15 +375,17 @@ cublasStatus_t cublasSgemm(cublasHandle_t, cublasOperation_t transa, cublasOpera
                            int m, int n, int k, const float* alpha, const float* A, int lda,
                            const float* B, int ldb, const float* beta, float* C, int ldc) {
   const bool ta = transa == CUBLAS_OP_T, tb = transb == CUBLAS_OP_T;
-  if (m < 0 || n < 0 || k < 0 || ldc < (m > 1 ? m : 1) || lda < ((ta ? k : m) > 1 ? (ta ? k : m) : 1) ||
-      ldb < ((tb ? n : k) > 1 ? (tb ? n : k) : 1))
+  if (m < 0 || n < 0 || k < 0 || ldc < (m > 1 ? m : 1) ||
+      lda < ((ta ? k : m) > 1 ? (ta ? k : m) : 1) || ldb < ((tb ? n : k) > 1 ? (tb ? n : k) : 1))
     return CUBLAS_STATUS_INVALID_VALUE;
   for (int j = 0; j < n; ++j)
     for (int i = 0; i < m; ++i) {
       float s = 0.f;
       for (int l = 0; l < k; ++l) {
-        const float a = ta ? A[l + static_cast<int64_t>(i) * lda] : A[i + static_cast<int64_t>(l) * lda];
-        const float b = tb ? B[j + static_cast<int64_t>(l) * ldb] : B[l + static_cast<int64_t>(j) * ldb];
+        const float a =
+            ta ? A[l + static_cast<int64_t>(i) * lda] : A[i + static_cast<int64_t>(l) * lda];
+        const float b =
+            tb ? B[j + static_cast<int64_t>(l) * ldb] : B[l + static_cast<int64_t>(j) * ldb];
         s += a * b;
       }
       float& c = C[i + static_cast<int64_t>(j) * ldc];
