@@ -1,14 +1,20 @@
 // CUDA convolution as implicit GEMM: no column matrix in memory; tiles of the virtual im2col matrix
-// are gathered into shared memory straight from the NCHW tensors. One tiled FP32 kernel serves all
-// three products through small index functors:
-//   forward          y[m, (n,p)]    = sum_{(c,kh,kw)} W[m, c,kh,kw] * x[n, c, oh*s-pad+kh,
-//   ow*s-pad+kw] + b[m] backward_data    dx[c, (n,ih,iw)] = sum_{(m,kh,kw)} W[m, c,kh,kw] * dy[n,
-//   m, (ih+pad-kh)/s, (iw+pad-kw)/s]
-//                    (a gather: only terms where the division is exact and in range; this is also
-//                    the deconvnet's filtering with the transposed filters)
-//   backward_weight  dW[m, (c,kh,kw)] = sum_{(n,p)} dy[n, m, p] * x[n, c, ...], split over the
-//   reduction
-//                    into partial sums that a second kernel adds in a fixed order (no atomics).
+// are gathered into shared memory straight from the NCHW tensors. One tiled FP32 kernel serves the
+// three products, each described by a small "problem" struct (below):
+//   forward          y[m, (n,p)]    = sum over (c,kh,kw) of W[m, c,kh,kw] * x[n, c, ih, iw],
+//                    ih = oh*s - pad + kh, iw = ow*s - pad + kw
+//   backward_data    dx[c, (n,ih,iw)] = sum over (m,kh,kw) of W[m, c,kh,kw] * dy[n, m, oh, ow],
+//                    oh = (ih + pad - kh) / s where that division is exact and in range (a gather;
+//                    this is also the deconvnet's filtering with the transposed filters)
+//   backward_weight  dW[m, (c,kh,kw)] = sum over (n,p) of dy[n, m, p] * x[n, c, ih, iw], the long
+//                    reduction split into partial sums that a second kernel adds in a fixed order.
+//
+// The kernel: 128x128 output tiles, 256 threads with 8x8 outputs each, reduction tiles of 8,
+// double-buffered shared memory with the next tile's global loads in flight during the current
+// tile's FMAs (one barrier per tile). Index decoding is hoisted out of the loop: a problem turns an
+// output row, an output column and a reduction index into small structs (Row, Col, Red); a thread
+// decodes its rows and its column once, and 8 threads decode each reduction tile's indices into
+// shared memory, so the gathers cost an add, a compare and a load each.
 #include "cuda/cuda_ops.h"
 #include "cuda/launch.h"
 
@@ -16,77 +22,241 @@ namespace zf::cuda {
 
 namespace {
 
-constexpr int BM = 64, BN = 64, BK = 16, TM = 4, TN = 4;  // 16 x 16 threads, 4 x 4 outputs each
+constexpr int BM = 128, BN = 128, BK = 8, kGemmThreads = 256;
 
 struct ConvDims {
   int N, C, H, W, M, k, s, pad, OH, OW;
 };
 
-// C[row, col] = sum_{r in [r0, r1)} A(row, r) * B(r, col), written through store(row, col, value).
-template <class A, class B, class Store>
-__global__ void __launch_bounds__(256)
-    implicit_gemm_kernel(int rows, int cols, int red, int split, A a, B b, Store store) {
-  __shared__ float As[BK][BM + 4];
-  __shared__ float Bs[BK][BN + 4];
-  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16, t = threadIdx.x;
+// C[row, col] = sum over r of A(row, r) * B(r, col) through p.a(Row, Red), p.b(Red, Col), written
+// by p.store(row, col, z, value); blockIdx.z takes the z-th of `split` pieces of the reduction.
+template <class P>
+__global__ void __launch_bounds__(kGemmThreads)
+    implicit_gemm_kernel(P p, int rows, int cols, int red, int split) {
+  using Row = typename P::Row;
+  using Col = typename P::Col;
+  using Red = typename P::Red;
+  __shared__ __align__(16) float As[2][BK][BM + 4];  // A tile, transposed; +4: no bank conflicts
+  __shared__ __align__(16) float Bs[2][BK][BN];
+  __shared__ Red reds[2][BK];
+  __shared__ bool red_ok[2][BK];
+
+  const int t = threadIdx.x, tx = t % 16, ty = t / 16;
   const int row0 = blockIdx.y * BM, col0 = blockIdx.x * BN;
-  const int chunk = (red + split - 1) / split;
+  const int chunk = ((red + split - 1) / split + BK - 1) / BK * BK;
   const int r0 = blockIdx.z * chunk, r1 = min(red, r0 + chunk);
-  float acc[TM][TN] = {};
-  for (int k0 = r0; k0 < r1; k0 += BK) {
+  const int tiles = r1 > r0 ? (r1 - r0 + BK - 1) / BK : 0;
+
+  // A is loaded reduction-fastest (contiguous for W and dy), B column-fastest (contiguous in x,
+  // dy).
+  const int a_r = t % BK, b_c = col0 + t % BN, b_r = t / BN;
+  Row arow[4];
+  bool arow_ok[4];
 #pragma unroll
-    for (int i = 0; i < (BM * BK) / 256; ++i) {
-      const int idx = t + i * 256, r = idx / BK, kk = idx % BK;
-      const int row = row0 + r, kr = k0 + kk;
-      As[kk][r] = (row < rows && kr < r1) ? a(row, kr) : 0.f;
-    }
+  for (int i = 0; i < 4; ++i) {
+    const int r = row0 + t / BK + 32 * i;
+    arow_ok[i] = r < rows;
+    arow[i] = p.row(arow_ok[i] ? r : 0);
+  }
+  const bool bcol_ok = b_c < cols;
+  const Col bcol = p.col(bcol_ok ? b_c : 0);
+
+  float a_reg[4], b_reg[4];
+  float acc[8][8];
 #pragma unroll
-    for (int i = 0; i < (BN * BK) / 256; ++i) {
-      const int idx = t + i * 256, kk = idx / BN, c = idx % BN;
-      const int col = col0 + c, kr = k0 + kk;
-      Bs[kk][c] = (col < cols && kr < r1) ? b(kr, col) : 0.f;
+  for (int i = 0; i < 8; ++i)
+#pragma unroll
+    for (int j = 0; j < 8; ++j) acc[i][j] = 0.f;
+
+  auto decode = [&](int buf, int k0) {
+    if (t < BK) {
+      const int r = k0 + t;
+      red_ok[buf][t] = r < r1;
+      reds[buf][t] = p.red(r < r1 ? r : r0);
     }
-    __syncthreads();
+  };
+  auto load = [&](int buf) {
+    const bool ra_ok = red_ok[buf][a_r];
+    const Red ra = reds[buf][a_r];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) a_reg[i] = (ra_ok && arow_ok[i]) ? p.a(arow[i], ra) : 0.f;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = b_r + 2 * i;
+      b_reg[i] = (red_ok[buf][r] && bcol_ok) ? p.b(reds[buf][r], bcol) : 0.f;
+    }
+  };
+  auto stash = [&](int buf) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) As[buf][a_r][t / BK + 32 * i] = a_reg[i];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) Bs[buf][b_r + 2 * i][t % BN] = b_reg[i];
+  };
+  auto multiply = [&](int buf) {
 #pragma unroll
     for (int kk = 0; kk < BK; ++kk) {
-      float av[TM], bv[TN];
+      const float4 a0 = *reinterpret_cast<const float4*>(&As[buf][kk][ty * 4]);
+      const float4 a1 = *reinterpret_cast<const float4*>(&As[buf][kk][64 + ty * 4]);
+      const float4 b0 = *reinterpret_cast<const float4*>(&Bs[buf][kk][tx * 4]);
+      const float4 b1 = *reinterpret_cast<const float4*>(&Bs[buf][kk][64 + tx * 4]);
+      const float av[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
+      const float bv[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
 #pragma unroll
-      for (int i = 0; i < TM; ++i) av[i] = As[kk][ty * TM + i];
+      for (int i = 0; i < 8; ++i)
 #pragma unroll
-      for (int j = 0; j < TN; ++j) bv[j] = Bs[kk][tx * TN + j];
-#pragma unroll
-      for (int i = 0; i < TM; ++i)
-#pragma unroll
-        for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+        for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
     }
+  };
+
+  if (tiles > 0) {  // uniform over the block, so the barriers inside are reached by all
+    decode(0, r0);
     __syncthreads();
+    load(0);
+    stash(0);
+    if (tiles > 1) decode(1, r0 + BK);
+    __syncthreads();
+    for (int kt = 0; kt < tiles; ++kt) {
+      const int cur = kt & 1, nxt = cur ^ 1;
+      if (kt + 1 < tiles) load(nxt);  // global loads in flight during the FMAs below
+      multiply(cur);
+      if (kt + 1 < tiles) stash(nxt);  // tile nxt was last read before the barrier
+      if (kt + 2 < tiles) decode(cur, r0 + (kt + 2) * BK);  // reds[cur] was last read by load(cur)
+      __syncthreads();
+    }
   }
 #pragma unroll
-  for (int i = 0; i < TM; ++i)
+  for (int i = 0; i < 8; ++i) {
+    const int row = row0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + i - 4);
+    if (row >= rows) continue;
 #pragma unroll
-    for (int j = 0; j < TN; ++j) {
-      const int row = row0 + ty * TM + i, col = col0 + tx * TN + j;
-      if (row < rows && col < cols) store(row, col, blockIdx.z, acc[i][j]);
+    for (int j = 0; j < 8; ++j) {
+      const int col = col0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + j - 4);
+      if (col < cols) p.store(row, col, blockIdx.z, acc[i][j]);
     }
+  }
 }
 
-template <class A, class B, class Store>
-void gemm(int rows, int cols, int red, int split, A a, B b, Store store) {
+template <class P>
+void gemm(const P& p, int rows, int cols, int red, int split) {
   dim3 grid((cols + BN - 1) / BN, (rows + BM - 1) / BM, split);
-  ZF_KERNEL(implicit_gemm_kernel, grid, 256)(rows, cols, red, split, a, b, store);
+  ZF_KERNEL(implicit_gemm_kernel, grid, kGemmThreads)(p, rows, cols, red, split);
   ZF_LAUNCH_CHECK();
 }
 
-// x[n, c, oh*s - pad + kh, ow*s - pad + kw] for im2col row kk = (c, kh, kw) and column (n, p).
-struct InputPatch {
-  const float* x;
+// forward: rows m, columns j = (n, oh, ow), reduction kk = (c, kh, kw).
+struct ForwardProblem {
+  const float *w, *x, *bias;
+  float* y;
   ConvDims d;
-  __device__ float operator()(int kk, int n, int p) const {
-    const int kk2 = d.k * d.k, c = kk / kk2, r = kk % kk2, kh = r / d.k, kw = r % d.k;
-    const int oh = p / d.OW, ow = p % d.OW;
-    const int ih = oh * d.s - d.pad + kh, iw = ow * d.s - d.pad + kw;
+  struct Row {
+    int64_t w;  // m * K
+  };
+  struct Col {
+    int64_t x;  // n * C*H*W
+    int ih0, iw0;
+  };
+  struct Red {
+    int kk, c_off, kh, kw;  // c_off = c * H*W
+  };
+  __device__ Row row(int m) const { return Row{static_cast<int64_t>(m) * d.C * d.k * d.k}; }
+  __device__ Col col(int j) const {
+    const int P = d.OH * d.OW, n = j / P, q = j % P;
+    return Col{static_cast<int64_t>(n) * d.C * d.H * d.W, q / d.OW * d.s - d.pad,
+               q % d.OW * d.s - d.pad};
+  }
+  __device__ Red red(int kk) const {
+    const int kk2 = d.k * d.k, r = kk % kk2;
+    return Red{kk, kk / kk2 * d.H * d.W, r / d.k, r % d.k};
+  }
+  __device__ float a(const Row& r, const Red& e) const { return w[r.w + e.kk]; }
+  __device__ float b(const Red& e, const Col& c) const {
+    const int ih = c.ih0 + e.kh, iw = c.iw0 + e.kw;
     if (ih < 0 || ih >= d.H || iw < 0 || iw >= d.W) return 0.f;
-    return x[((static_cast<int64_t>(n) * d.C + c) * d.H + ih) * d.W + iw];
+    return x[c.x + e.c_off + ih * d.W + iw];
+  }
+  __device__ void store(int m, int j, int, float v) const {
+    const int P = d.OH * d.OW;
+    y[(static_cast<int64_t>(j / P) * d.M + m) * P + j % P] = v + bias[m];
+  }
+};
+
+// backward_data: rows c, columns j = (n, ih, iw), reduction q = (m, kh, kw).
+struct BackwardDataProblem {
+  const float *w, *dy;
+  float* dx;
+  ConvDims d;
+  struct Row {
+    int w;  // c * k*k
+  };
+  struct Col {
+    int64_t dy;    // n * M*OH*OW
+    int ihp, iwp;  // ih + pad, iw + pad
+  };
+  struct Red {
+    int w, dy, kh, kw;  // w = m * C*k*k + kh*k + kw, dy = m * OH*OW
+  };
+  __device__ Row row(int c) const { return Row{c * d.k * d.k}; }
+  __device__ Col col(int j) const {
+    const int HW = d.H * d.W, n = j / HW, q = j % HW;
+    return Col{static_cast<int64_t>(n) * d.M * d.OH * d.OW, q / d.W + d.pad, q % d.W + d.pad};
+  }
+  __device__ Red red(int q) const {
+    const int kk2 = d.k * d.k, m = q / kk2, r = q % kk2;
+    return Red{m * d.C * kk2 + r, m * d.OH * d.OW, r / d.k, r % d.k};
+  }
+  __device__ float a(const Row& r, const Red& e) const { return w[e.w + r.w]; }
+  __device__ float b(const Red& e, const Col& c) const {
+    int th = c.ihp - e.kh, tw = c.iwp - e.kw;
+    if (th < 0 || tw < 0) return 0.f;
+    if (d.s > 1) {
+      if (th % d.s || tw % d.s) return 0.f;
+      th /= d.s;
+      tw /= d.s;
+    }
+    if (th >= d.OH || tw >= d.OW) return 0.f;
+    return dy[c.dy + e.dy + th * d.OW + tw];
+  }
+  __device__ void store(int c, int j, int, float v) const {
+    const int HW = d.H * d.W;
+    dx[(static_cast<int64_t>(j / HW) * d.C + c) * HW + j % HW] = v;
+  }
+};
+
+// backward_weight: rows m, columns kk = (c, kh, kw), reduction j = (n, oh, ow); piece z of the
+// reduction goes to part[z].
+struct BackwardWeightProblem {
+  const float *dy, *x;
+  float* part;
+  ConvDims d;
+  struct Row {
+    int dy;  // m * OH*OW
+  };
+  struct Col {
+    int c_off, kh, kw;  // c_off = c * H*W
+  };
+  struct Red {
+    int64_t dy, x;  // n * M*OH*OW + (oh*OW + ow), n * C*H*W
+    int ih0, iw0;
+  };
+  __device__ Row row(int m) const { return Row{m * d.OH * d.OW}; }
+  __device__ Col col(int kk) const {
+    const int kk2 = d.k * d.k, r = kk % kk2;
+    return Col{kk / kk2 * d.H * d.W, r / d.k, r % d.k};
+  }
+  __device__ Red red(int j) const {
+    const int P = d.OH * d.OW, n = j / P, q = j % P;
+    return Red{static_cast<int64_t>(n) * d.M * P + q, static_cast<int64_t>(n) * d.C * d.H * d.W,
+               q / d.OW * d.s - d.pad, q % d.OW * d.s - d.pad};
+  }
+  __device__ float a(const Row& r, const Red& e) const { return dy[e.dy + r.dy]; }
+  __device__ float b(const Red& e, const Col& c) const {
+    const int ih = e.ih0 + c.kh, iw = e.iw0 + c.kw;
+    if (ih < 0 || ih >= d.H || iw < 0 || iw >= d.W) return 0.f;
+    return x[e.x + c.c_off + ih * d.W + iw];
+  }
+  __device__ void store(int m, int kk, int z, float v) const {
+    const int K = d.C * d.k * d.k;
+    part[(static_cast<int64_t>(z) * d.M + m) * K + kk] = v;
   }
 };
 
@@ -108,41 +278,14 @@ ConvDims dims(const Tensor& x, const Tensor& y, const ConvParams& p) {
 void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
                     const ConvParams& p) {
   const ConvDims d = dims(x, y, p);
-  const int K = d.C * d.k * d.k, P = d.OH * d.OW;
-  const float *Wt = w.f32(), *B = b.f32();
-  float* Y = y.f32();
-  const InputPatch patch{x.f32(), d};
-  gemm(
-      d.M, d.N * P, K, 1,
-      [=] __device__(int m, int kk) { return Wt[static_cast<int64_t>(m) * K + kk]; },
-      [=] __device__(int kk, int j) { return patch(kk, j / P, j % P); },
-      [=] __device__(int m, int j, int, float v) {
-        Y[(static_cast<int64_t>(j / P) * d.M + m) * P + j % P] = v + B[m];
-      });
+  gemm(ForwardProblem{w.f32(), x.f32(), b.f32(), y.f32(), d}, d.M, d.N * d.OH * d.OW,
+       d.C * d.k * d.k, 1);
 }
 
 void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const ConvParams& p) {
   const ConvDims d = dims(dx, dy, p);
-  const int kk2 = d.k * d.k, HW = d.H * d.W;
-  const float *Wt = w.f32(), *DY = dy.f32();
-  float* DX = dx.f32();
-  gemm(
-      d.C, d.N * HW, d.M * kk2, 1,
-      [=] __device__(int c, int q) {
-        return Wt[(static_cast<int64_t>(q / kk2) * d.C + c) * kk2 + q % kk2];
-      },
-      [=] __device__(int q, int j) {
-        const int m = q / kk2, r = q % kk2, kh = r / d.k, kw = r % d.k;
-        const int n = j / HW, ih = (j % HW) / d.W, iw = j % d.W;
-        const int th = ih + d.pad - kh, tw = iw + d.pad - kw;
-        if (th < 0 || tw < 0 || th % d.s || tw % d.s) return 0.f;
-        const int oh = th / d.s, ow = tw / d.s;
-        if (oh >= d.OH || ow >= d.OW) return 0.f;
-        return DY[((static_cast<int64_t>(n) * d.M + m) * d.OH + oh) * d.OW + ow];
-      },
-      [=] __device__(int c, int j, int, float v) {
-        DX[(static_cast<int64_t>(j / HW) * d.C + c) * HW + j % HW] = v;
-      });
+  gemm(BackwardDataProblem{w.f32(), dy.f32(), dx.f32(), d}, d.C, d.N * d.H * d.W, d.M * d.k * d.k,
+       1);
 }
 
 // part[z][i] summed over z in order.
@@ -155,12 +298,14 @@ __global__ void sum_partials_kernel(float* out, const float* part, int64_t n, in
   }
 }
 
-// db[m] = sum over images and pixels of dy[n, m, :], one block per m.
+// db[m] = sum over images and pixels of dy[n, m, :], one block per m (coalesced along the pixels).
 __global__ void conv_bias_grad_kernel(float* db, const float* dy, int N, int M, int P) {
   const int m = blockIdx.x;
   float s = 0.f;
-  for (int64_t i = threadIdx.x; i < static_cast<int64_t>(N) * P; i += blockDim.x)
-    s += dy[(i / P * M + m) * P + i % P];
+  for (int n = 0; n < N; ++n) {
+    const float* plane = dy + (static_cast<int64_t>(n) * M + m) * P;
+    for (int q = threadIdx.x; q < P; q += blockDim.x) s += plane[q];
+  }
   s = block_sum(s);
   if (threadIdx.x == 0) db[m] = s;
 }
@@ -187,17 +332,8 @@ void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tens
   const int split = weight_grad_split(d.M, K, red);
   const float* DY = dy.f32();
   float* PART = scratch(static_cast<size_t>(split) * d.M * K);
-  const InputPatch patch{x.f32(), d};
   const int64_t MK = static_cast<int64_t>(d.M) * K;
-  gemm(
-      d.M, K, red, split,
-      [=] __device__(int m, int j) {
-        return DY[(static_cast<int64_t>(j / P) * d.M + m) * P + j % P];
-      },
-      [=] __device__(int j, int kk) { return patch(kk, j / P, j % P); },
-      [=] __device__(int m, int kk, int z, float v) {
-        PART[z * MK + static_cast<int64_t>(m) * K + kk] = v;
-      });
+  gemm(BackwardWeightProblem{DY, x.f32(), PART, d}, d.M, K, red, split);
   ZF_KERNEL(sum_partials_kernel, blocks_for(MK), kThreads)(dw.f32(), PART, MK, split);
   ZF_LAUNCH_CHECK();
   ZF_KERNEL(conv_bias_grad_kernel, d.M, kThreads)(db.f32(), DY, d.N, d.M, P);

@@ -28,10 +28,15 @@
 #define __launch_bounds__(...)
 #define __shared__ static
 #define __restrict__ __restrict
+#define __align__(n) __attribute__((aligned(n)))
 
 struct dim3 {
   unsigned x, y, z;
   constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+
+struct __attribute__((aligned(16))) float4 {
+  float x, y, z, w;
 };
 
 extern dim3 threadIdx, blockIdx, blockDim, gridDim;  // of the fiber that is running
