@@ -37,7 +37,7 @@ fi
 gen=()
 command -v ninja >/dev/null && gen=(-G Ninja)
 log "configure"
-cmake -S . -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DZF_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
+cmake -S . -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DZF_CUDA=ON -DZF_CUDA_EMULATOR=OFF -DCMAKE_CUDA_ARCHITECTURES=90 \
   -DZF_WERROR=OFF -DZF_GTEST_SOURCE="$PWD/.deps/googletest" >"$out/configure.log" 2>&1 \
   || { tail -30 "$out/configure.log"; exit 1; }
 grep -E "zfnet|zf_bench" "$out/configure.log"
