@@ -24,8 +24,32 @@ namespace {
 
 constexpr int BM = 128, BN = 128, BK = 8, kGemmThreads = 256;
 
+// The im2col index math that forward and backward_weight share: a tap (c, kh, kw) of the filter, a
+// window (n, oh, ow) of the input, and the input value the tap reads in the window (0 in the
+// padding).
+struct Tap {
+  int c_off, kh, kw;  // c_off = c * H*W
+};
+struct Window {
+  int64_t x;  // n * C*H*W
+  int ih0, iw0;
+};
+
 struct ConvDims {
   int N, C, H, W, M, k, s, pad, OH, OW;
+  __device__ Tap tap(int kk) const {
+    const int kk2 = k * k, r = kk % kk2;
+    return Tap{kk / kk2 * H * W, r / k, r % k};
+  }
+  __device__ Window window(int j) const {
+    const int P = OH * OW, n = j / P, q = j % P;
+    return Window{static_cast<int64_t>(n) * C * H * W, q / OW * s - pad, q % OW * s - pad};
+  }
+  __device__ float input_at(const float* x, const Window& w, const Tap& t) const {
+    const int ih = w.ih0 + t.kh, iw = w.iw0 + t.kw;
+    if (ih < 0 || ih >= H || iw < 0 || iw >= W) return 0.f;
+    return x[w.x + t.c_off + ih * W + iw];
+  }
 };
 
 // C[row, col] = sum over r of A(row, r) * B(r, col) through p.a(Row, Red), p.b(Red, Col), written
@@ -151,29 +175,16 @@ struct ForwardProblem {
   struct Row {
     int64_t w;  // m * K
   };
-  struct Col {
-    int64_t x;  // n * C*H*W
-    int ih0, iw0;
-  };
+  using Col = Window;
   struct Red {
-    int kk, c_off, kh, kw;  // c_off = c * H*W
+    int kk;
+    Tap tap;
   };
   __device__ Row row(int m) const { return Row{static_cast<int64_t>(m) * d.C * d.k * d.k}; }
-  __device__ Col col(int j) const {
-    const int P = d.OH * d.OW, n = j / P, q = j % P;
-    return Col{static_cast<int64_t>(n) * d.C * d.H * d.W, q / d.OW * d.s - d.pad,
-               q % d.OW * d.s - d.pad};
-  }
-  __device__ Red red(int kk) const {
-    const int kk2 = d.k * d.k, r = kk % kk2;
-    return Red{kk, kk / kk2 * d.H * d.W, r / d.k, r % d.k};
-  }
+  __device__ Col col(int j) const { return d.window(j); }
+  __device__ Red red(int kk) const { return Red{kk, d.tap(kk)}; }
   __device__ float a(const Row& r, const Red& e) const { return w[r.w + e.kk]; }
-  __device__ float b(const Red& e, const Col& c) const {
-    const int ih = c.ih0 + e.kh, iw = c.iw0 + e.kw;
-    if (ih < 0 || ih >= d.H || iw < 0 || iw >= d.W) return 0.f;
-    return x[c.x + e.c_off + ih * d.W + iw];
-  }
+  __device__ float b(const Red& e, const Col& c) const { return d.input_at(x, c, e.tap); }
   __device__ void store(int m, int j, int, float v) const {
     const int P = d.OH * d.OW;
     y[(static_cast<int64_t>(j / P) * d.M + m) * P + j % P] = v + bias[m];
@@ -231,29 +242,19 @@ struct BackwardWeightProblem {
   struct Row {
     int dy;  // m * OH*OW
   };
-  struct Col {
-    int c_off, kh, kw;  // c_off = c * H*W
-  };
+  using Col = Tap;
   struct Red {
-    int64_t dy, x;  // n * M*OH*OW + (oh*OW + ow), n * C*H*W
-    int ih0, iw0;
+    int64_t dy;  // n * M*OH*OW + (oh*OW + ow)
+    Window win;
   };
   __device__ Row row(int m) const { return Row{m * d.OH * d.OW}; }
-  __device__ Col col(int kk) const {
-    const int kk2 = d.k * d.k, r = kk % kk2;
-    return Col{kk / kk2 * d.H * d.W, r / d.k, r % d.k};
-  }
+  __device__ Col col(int kk) const { return d.tap(kk); }
   __device__ Red red(int j) const {
-    const int P = d.OH * d.OW, n = j / P, q = j % P;
-    return Red{static_cast<int64_t>(n) * d.M * P + q, static_cast<int64_t>(n) * d.C * d.H * d.W,
-               q / d.OW * d.s - d.pad, q % d.OW * d.s - d.pad};
+    const int P = d.OH * d.OW;
+    return Red{static_cast<int64_t>(j / P) * d.M * P + j % P, d.window(j)};
   }
   __device__ float a(const Row& r, const Red& e) const { return dy[e.dy + r.dy]; }
-  __device__ float b(const Red& e, const Col& c) const {
-    const int ih = e.ih0 + c.kh, iw = e.iw0 + c.kw;
-    if (ih < 0 || ih >= d.H || iw < 0 || iw >= d.W) return 0.f;
-    return x[e.x + c.c_off + ih * d.W + iw];
-  }
+  __device__ float b(const Red& e, const Col& c) const { return d.input_at(x, e.win, c); }
   __device__ void store(int m, int kk, int z, float v) const {
     const int K = d.C * d.k * d.k;
     part[(static_cast<int64_t>(z) * d.M + m) * K + kk] = v;
