@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "core/backend.h"
+#include "train/feeder.h"
 #include "train/progress.h"
 
 namespace fs = std::filesystem;
@@ -52,74 +53,6 @@ void write_metrics_csv(const std::string& path, const std::vector<EpochMetrics>&
   ZF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "%s: cannot rename into place",
            path.c_str());
 }
-
-// A training batch as the step sees it: tensors on the net's device, labels also on the host.
-struct StepInput {
-  const Tensor* x = nullptr;
-  const Tensor* labels = nullptr;
-  const int32_t* host_labels = nullptr;
-  int64_t count = 0;
-};
-
-// Feeds the loader's batches to the step. On the CPU it hands them over as they are. On the GPU
-// each batch is copied into page-locked memory and uploaded on the backend's upload stream;
-// prefetch(), called once the current step's backward pass is queued, starts the next batch's
-// upload so that it overlaps with that backward pass. Two slots alternate, so a slot is refilled
-// only after the step that used it has been synchronized with (the loss read-back of the following
-// step's forward pass).
-class Feeder {
- public:
-  Feeder(Loader& loader, Device device) : loader_(loader), device_(device) {}
-
-  bool next(StepInput* in) {
-    if (device_ == Device::CPU) {
-      const Batch* b = loader_.next();
-      if (!b) return false;
-      *in = StepInput{&b->x, &b->labels, b->labels.i32(), b->count};
-      return true;
-    }
-    if (!queued_) prefetch();
-    if (!have_) return false;
-    backend::wait_uploads();
-    const Slot& s = slots_[ready_];
-    *in = StepInput{&s.dev_x, &s.dev_labels, s.host_labels.data(), s.count};
-    queued_ = false;
-    return true;
-  }
-
-  void prefetch() {
-    if (device_ == Device::CPU || queued_) return;
-    const Batch* b = loader_.next();
-    have_ = b != nullptr;
-    queued_ = true;
-    if (!have_) return;
-    Slot& s = slots_[fill_];
-    s.pin_x.ensure_pinned(b->x.shape());
-    s.pin_labels.ensure_pinned(b->labels.shape(), DType::I32);
-    std::memcpy(s.pin_x.raw(), b->x.raw(), b->x.bytes());
-    std::memcpy(s.pin_labels.raw(), b->labels.raw(), b->labels.bytes());
-    s.host_labels.assign(b->labels.i32(), b->labels.i32() + b->count);
-    s.count = b->count;
-    s.dev_x.ensure(b->x.shape(), device_);
-    s.dev_labels.ensure(b->labels.shape(), device_, DType::I32);
-    s.pin_x.upload_async_to(s.dev_x);
-    s.pin_labels.upload_async_to(s.dev_labels);
-    ready_ = fill_;
-    fill_ ^= 1;
-  }
-
- private:
-  struct Slot {
-    Tensor pin_x, pin_labels, dev_x, dev_labels;
-    std::vector<int32_t> host_labels;
-    int64_t count = 0;
-  };
-  Loader& loader_;
-  Device device_;
-  Slot slots_[2];
-  int fill_ = 0, ready_ = 0;
-  bool queued_ = false, have_ = false;
-};
 
 // The batch's input on the net's device (a copy into a reused buffer when that is the GPU).
 const Tensor& on_device(const Tensor& host, Tensor& buf, Device d) {

@@ -1,0 +1,47 @@
+// The training input feeder (see feeder.h).
+#include "train/feeder.h"
+
+#include <cstring>
+
+#include "core/backend.h"
+
+namespace zf {
+
+bool Feeder::next(StepInput* in) {
+  if (device_ == Device::CPU) {
+    const Batch* b = loader_.next();
+    if (!b) return false;
+    *in = StepInput{&b->x, &b->labels, b->labels.i32(), b->count};
+    return true;
+  }
+  if (!queued_) prefetch();
+  if (!have_) return false;
+  backend::wait_uploads();
+  const Slot& s = slots_[ready_];
+  *in = StepInput{&s.dev_x, &s.dev_labels, s.host_labels.data(), s.count};
+  queued_ = false;
+  return true;
+}
+
+void Feeder::prefetch() {
+  if (device_ == Device::CPU || queued_) return;
+  const Batch* b = loader_.next();
+  have_ = b != nullptr;
+  queued_ = true;
+  if (!have_) return;
+  Slot& s = slots_[fill_];
+  s.pin_x.ensure_pinned(b->x.shape());
+  s.pin_labels.ensure_pinned(b->labels.shape(), DType::I32);
+  std::memcpy(s.pin_x.raw(), b->x.raw(), b->x.bytes());
+  std::memcpy(s.pin_labels.raw(), b->labels.raw(), b->labels.bytes());
+  s.host_labels.assign(b->labels.i32(), b->labels.i32() + b->count);
+  s.count = b->count;
+  s.dev_x.ensure(b->x.shape(), device_);
+  s.dev_labels.ensure(b->labels.shape(), device_, DType::I32);
+  s.pin_x.upload_async_to(s.dev_x);
+  s.pin_labels.upload_async_to(s.dev_labels);
+  ready_ = fill_;
+  fill_ ^= 1;
+}
+
+}  // namespace zf
