@@ -447,7 +447,7 @@ TEST(Checkpoint, WeightsAreInPyTorchLayouts) {
   for (int64_t i = 0; i < x.numel(); ++i) x.f32()[i] = rng_normal(4, 4, static_cast<uint64_t>(i));
   RunState rs;
   rs.phase = Phase::Eval;
-  net.forward(x, rs);
+  const Pass pass = net.forward(x, rs);
   // conv1 (pad 2) output channel 3 at (y, x) = (7, 11): PyTorch's cross-correlation,
   // weight[o][c][i][j].
   const int o = 3, oy = 7, ox = 11;
@@ -458,10 +458,10 @@ TEST(Checkpoint, WeightsAreInPyTorchLayouts) {
       if (iy >= 0 && iy < 28 && ix >= 0 && ix < 28)
         ref += double(w[(o * 5 + i) * 5 + j]) * x.f32()[iy * 28 + ix];
     }
-  EXPECT_NEAR(net.output(net.find("conv1")).f32()[(o * 28 + oy) * 28 + ox], ref, 1e-4);
+  EXPECT_NEAR(pass.output(net.find("conv1")).f32()[(o * 28 + oy) * 28 + ox], ref, 1e-4);
   // fc4: y[k] = sum_i weight[k][i] * x[i] + bias[k] (Linear), from fc4's input (drop3's output).
-  const Tensor& in = net.output(net.find("drop3"));
-  const Tensor& out = net.output(net.find("fc4"));
+  const Tensor& in = pass.output(net.find("drop3"));
+  const Tensor& out = pass.output(net.find("fc4"));
   double y = net.params().back().param->value.f32()[6];  // fc4 bias[6]
   for (int i = 0; i < 32; ++i) y += double(fw[6 * 32 + i]) * in.f32()[i];
   EXPECT_NEAR(out.f32()[6], y, 1e-4);

@@ -207,8 +207,8 @@ TEST(DeconvnetClosedForm, OneConvPlacesTheFilterAtTheReceptiveField) {
   set_values(param(net, "conv1", "weight"), w);
   set_values(param(net, "conv1", "bias"), {0.05f, -0.1f});
   Tensor x = random_tensor(Shape{2, C, 9, 11}, 12);
-  net.forward_to(x, 1, eval_state());
-  const Tensor& a = net.output(1);
+  const Pass pass = net.forward_to(x, 1, eval_state());
+  const Tensor& a = pass.output(1);
   ASSERT_EQ(a.shape(), (Shape{2, 2, 5, 6}));
 
   int tested = 0, clipped = 0;
@@ -231,7 +231,7 @@ TEST(DeconvnetClosedForm, OneConvPlacesTheFilterAtTheReceptiveField) {
                 want.f32()[offset(want, n, c, iy, ix)] = v * w[(f * C + c) * K * K + i * K + j];
               }
           const Tensor& got =
-              net.project(signal(a.shape(), {Unit{n, f, y, xx, v}}), 1, rule(ReluRule::Deconv));
+              net.project(pass, signal(a.shape(), {Unit{n, f, y, xx, v}}), 1, rule(ReluRule::Deconv));
           ASSERT_TRUE(same_values(got, want))
               << "image " << n << " filter " << f << " unit (" << y << ", " << xx << ")";
           ++tested;
@@ -263,8 +263,8 @@ TEST(DeconvnetClosedForm, UnpoolingRoutesThroughTheSwitches) {
   set_values(param(net, "conv2", "weight"), {u0, u1});
   set_values(param(net, "conv2", "bias"), {0.2f});
   Tensor x = random_tensor(Shape{1, 1, H, H}, 21);
-  net.forward_to(x, 4, eval_state());
-  const Tensor &r1 = net.output(1), &top = net.output(4);
+  const Pass pass = net.forward_to(x, 4, eval_state());
+  const Tensor &r1 = pass.output(1), &top = pass.output(4);
   ASSERT_EQ(top.shape(), (Shape{1, 1, 4, 4}));
 
   int tested = 0, off_origin = 0;
@@ -287,7 +287,7 @@ TEST(DeconvnetClosedForm, UnpoolingRoutesThroughTheSwitches) {
             want.f32()[offset(want, 0, 0, iy, ix)] = a0 * w1[i * K + j];
         }
       const Tensor& got =
-          net.project(signal(top.shape(), {Unit{0, 0, Y, X, v}}), 4, rule(ReluRule::Deconv));
+          net.project(pass, signal(top.shape(), {Unit{0, 0, Y, X, v}}), 4, rule(ReluRule::Deconv));
       ASSERT_TRUE(same_values(got, want))
           << "top unit (" << Y << ", " << X << "), switch (" << sy << ", " << sx << ")";
       ++tested;
@@ -351,11 +351,11 @@ TEST(ReceptiveField, ProjectionSupportLiesInsideTheField) {
   net.setup(2);
   net.init_params(test_seed());
   Tensor x = random_tensor(Shape{2, 3, 64, 64}, 31);
-  net.forward_to(x, 7, eval_state());
+  const Pass pass = net.forward_to(x, 7, eval_state());
   int checked = 0;
   for (int layer : {1, 4, 7}) {
     const Field fld = receptive_field(net, layer);
-    const Tensor& a = net.output(layer);
+    const Tensor& a = pass.output(layer);
     std::vector<Unit> units;
     for (int n = 0; n < 2; ++n)
       for (int f = 0; f < a.c(); ++f) units.push_back(strongest(a, n, f));
@@ -366,7 +366,7 @@ TEST(ReceptiveField, ProjectionSupportLiesInsideTheField) {
     for (const Unit& u : units) {
       if (u.value <= 0.f) continue;
       for (ReluRule rr : {ReluRule::Deconv, ReluRule::Backprop}) {
-        const Tensor& p = net.project(signal(a.shape(), {u}), layer, rule(rr));
+        const Tensor& p = net.project(pass, signal(a.shape(), {u}), layer, rule(rr));
         const int y0 = fld.first + u.y * fld.jump, x0 = fld.first + u.x * fld.jump;
         int lo_y = 1 << 30, hi_y = -1, lo_x = 1 << 30, hi_x = -1;
         int64_t outside = 0;
@@ -405,15 +405,15 @@ namespace {
 // The trainer's backward pass (Layer::backward, layer by layer) from dy at layer `top`'s output
 // down to the input. With skip_lrn, LRN layers pass their gradient through unchanged, as the
 // deconvnet does.
-Tensor backward_from(Net& net, const Tensor& dy, int top, bool skip_lrn) {
+Tensor backward_from(Net& net, const Pass& pass, const Tensor& dy, int top, bool skip_lrn) {
   Tensor cur = dy.clone();
   for (int i = top; i >= 0; --i) {
-    const Tensor& x = i ? net.output(i - 1) : net.input();
+    const Tensor& x = i ? pass.output(i - 1) : pass.input();
     Tensor dx(x.shape());
     if (skip_lrn && std::string(net.layer(i).type()) == "lrn")
       dx.copy_from(cur);
     else
-      net.layer(i).backward(&dx, cur, x, net.output(i));
+      net.layer(i).backward(&dx, cur, x, pass.output(i), pass.saved(i), pass.run());
     cur = std::move(dx);
   }
   return cur;
@@ -434,7 +434,7 @@ TEST(DeconvnetBackprop, EqualsTheGradientOfTheChosenActivation) {
   net.setup(2);
   net.init_params(test_seed() + 1);
   Tensor x = random_tensor(Shape{2, 2, 12, 12}, 41);
-  net.forward_to(x, 5, eval_state());
+  const Pass pass = net.forward_to(x, 5, eval_state());
   const Shape top = net.output_shape(5);
   ASSERT_EQ(top, (Shape{2, 5, 6, 6}));
   for (bool through_lrn : {true, false}) {
@@ -442,14 +442,14 @@ TEST(DeconvnetBackprop, EqualsTheGradientOfTheChosenActivation) {
     for (int f = 0; f < 5; ++f) {
       // One-hot (value 1) at the strongest unit of feature f in image 0, and of feature 4-f in
       // image 1 (or of the next active features).
-      Unit u0 = strongest_alive(net.output(5), 0, f), u1 = strongest_alive(net.output(5), 1, 4 - f);
+      Unit u0 = strongest_alive(pass.output(5), 0, f), u1 = strongest_alive(pass.output(5), 1, 4 - f);
       ASSERT_GT(u0.value, 0.f);
       ASSERT_GT(u1.value, 0.f);
       u0.value = u1.value = 1.f;
       for (const std::vector<Unit>& units : {std::vector<Unit>{u0}, std::vector<Unit>{u0, u1}}) {
         Tensor r = signal(top, units);
-        Tensor grad = backward_from(net, r, 5, !through_lrn);
-        const Tensor& proj = net.project(r, 5, rule(ReluRule::Backprop, through_lrn));
+        Tensor grad = backward_from(net, pass, r, 5, !through_lrn);
+        const Tensor& proj = net.project(pass, r, 5, rule(ReluRule::Backprop, through_lrn));
         SCOPED_TRACE(std::string(through_lrn ? "through LRN" : "skipping LRN") + ", feature " +
                      std::to_string(f) + ", units " + std::to_string(units.size()));
         EXPECT_TRUE(same_bits(proj, grad));
@@ -458,11 +458,11 @@ TEST(DeconvnetBackprop, EqualsTheGradientOfTheChosenActivation) {
     }
   }
   // The LRN here is strong enough that crossing it matters.
-  Unit u = strongest_alive(net.output(5), 0, 0);
+  Unit u = strongest_alive(pass.output(5), 0, 0);
   u.value = 1.f;
   Tensor r = signal(top, {u});
-  Tensor through = copy_of(net.project(r, 5, rule(ReluRule::Backprop, true)));
-  Tensor skipped = copy_of(net.project(r, 5, rule(ReluRule::Backprop, false)));
+  Tensor through = copy_of(net.project(pass, r, 5, rule(ReluRule::Backprop, true)));
+  Tensor skipped = copy_of(net.project(pass, r, 5, rule(ReluRule::Backprop, false)));
   EXPECT_FALSE(same_values(through, skipped));
 }
 
@@ -501,8 +501,8 @@ TEST(DeconvnetDeterminism, BatchEqualsOneAtATime) {
   for (int threads : thread_counts) {
     Threads scope(threads);
     SCOPED_TRACE("threads " + std::to_string(threads));
-    net.forward_to(x, kRelu3, eval_state());
-    Tensor acts = copy_of(net.output(kRelu3));
+    const Pass pass = net.forward_to(x, kRelu3, eval_state());
+    Tensor acts = copy_of(pass.output(kRelu3));
     std::vector<Unit> units;
     for (int n = 0; n < 4; ++n) {
       units.push_back(strongest_alive(acts, n, (3 * n + 1) % 8));
@@ -510,18 +510,18 @@ TEST(DeconvnetDeterminism, BatchEqualsOneAtATime) {
     }
     std::vector<Tensor> batched;
     for (const ProjectOptions& o : kAllRules)
-      batched.push_back(copy_of(net.project(signal(acts.shape(), units), kRelu3, o)));
+      batched.push_back(copy_of(net.project(pass, signal(acts.shape(), units), kRelu3, o)));
     const int64_t per_image = 3 * 32 * 32, per_act = acts.numel() / 4;
     for (int n = 0; n < 4; ++n) {
       Tensor xn = image(x, n);
-      net.forward_to(xn, kRelu3, eval_state());
-      EXPECT_TRUE(same_bits(net.output(kRelu3).f32(), acts.f32() + n * per_act, per_act))
+      const Pass one = net.forward_to(xn, kRelu3, eval_state());
+      EXPECT_TRUE(same_bits(one.output(kRelu3).f32(), acts.f32() + n * per_act, per_act))
           << "forward, image " << n;
       Unit u = units[n];
       u.n = 0;
       for (size_t k = 0; k < std::size(kAllRules); ++k) {
         const Tensor& alone =
-            net.project(signal(net.output(kRelu3).shape(), {u}), kRelu3, kAllRules[k]);
+            net.project(one, signal(one.output(kRelu3).shape(), {u}), kRelu3, kAllRules[k]);
         EXPECT_TRUE(same_bits(alone.f32(), batched[k].f32() + n * per_image, per_image))
             << "image " << n << ", rule " << relu_rule_name(kAllRules[k].rule)
             << (kAllRules[k].through_lrn ? " through LRN" : "");
@@ -537,9 +537,9 @@ TEST(DeconvnetDeterminism, RepeatsGiveTheSameBits) {
   Net net = build_net(3, 32, 32, kThreeStages);
   net.init_params(test_seed() + 3);
   Tensor x = random_tensor(Shape{3, 3, 32, 32}, 61), other = random_tensor(Shape{2, 3, 32, 32}, 62);
-  net.forward_to(x, kRelu3, eval_state());
-  const Tensor acts = copy_of(net.output(kRelu3));
-  const Tensor acts2 = copy_of(net.output(kRelu2));
+  const Pass pass = net.forward_to(x, kRelu3, eval_state());
+  const Tensor acts = copy_of(pass.output(kRelu3));
+  const Tensor acts2 = copy_of(pass.output(kRelu2));
   const Tensor ra =
       signal(acts.shape(), {strongest_alive(acts, 0, 2), strongest_alive(acts, 2, 5)});
   const Tensor ra_copy = copy_of(ra);
@@ -548,28 +548,30 @@ TEST(DeconvnetDeterminism, RepeatsGiveTheSameBits) {
   // A second net built the same way, fed the same batch.
   Net twin = build_net(3, 32, 32, kThreeStages);
   twin.init_params(test_seed() + 3);
-  twin.forward_to(x, kRelu3, eval_state());
+  const Pass twin_pass = twin.forward_to(x, kRelu3, eval_state());
 
   for (const ProjectOptions& o : kAllRules) {
     SCOPED_TRACE(std::string(relu_rule_name(o.rule)) + (o.through_lrn ? " through LRN" : ""));
-    Tensor first = copy_of(net.project(ra, kRelu3, o));
+    Tensor first = copy_of(net.project(pass, ra, kRelu3, o));
     EXPECT_GT(nonzeros(first), 0);
-    net.project(rb, kRelu2, rule(ReluRule::Guided));
-    Tensor second = copy_of(net.project(ra, kRelu3, o));
+    net.project(pass, rb, kRelu2, rule(ReluRule::Guided));
+    Tensor second = copy_of(net.project(pass, ra, kRelu3, o));
     EXPECT_TRUE(same_bits(second, first));
     EXPECT_TRUE(same_bits(ra, ra_copy));
-    EXPECT_TRUE(same_bits(net.output(kRelu3), acts));
-    EXPECT_TRUE(same_bits(net.output(kRelu2), acts2));
+    EXPECT_TRUE(same_bits(pass.output(kRelu3), acts));
+    EXPECT_TRUE(same_bits(pass.output(kRelu2), acts2));
 
-    net.forward_to(other, kRelu3, eval_state());
-    net.project(signal(net.output(kRelu3).shape(), {strongest_alive(net.output(kRelu3), 1, 0)}),
-                kRelu3, o);
-    net.forward_to(x, kRelu3, eval_state());
-    EXPECT_TRUE(same_bits(net.output(kRelu3), acts));
-    Tensor third = copy_of(net.project(ra, kRelu3, o));
+    {
+      const Pass b = net.forward_to(other, kRelu3, eval_state());
+      net.project(b, signal(b.output(kRelu3).shape(), {strongest_alive(b.output(kRelu3), 1, 0)}),
+                  kRelu3, o);
+    }
+    const Pass again = net.forward_to(x, kRelu3, eval_state());
+    EXPECT_TRUE(same_bits(again.output(kRelu3), acts));
+    Tensor third = copy_of(net.project(again, ra, kRelu3, o));
     EXPECT_TRUE(same_bits(third, first));
 
-    EXPECT_TRUE(same_bits(twin.project(ra, kRelu3, o), first));
+    EXPECT_TRUE(same_bits(twin.project(twin_pass, ra, kRelu3, o), first));
   }
 }
 
@@ -697,8 +699,8 @@ TEST(ReluRules, DifferAsDocumentedInsideANet) {
   ConvParams cp;
   cp.kernel = 3, cp.stride = 1, cp.pad = 1;
   Tensor x = random_tensor(Shape{2, 2, 10, 10}, 91);
-  net.forward_to(x, 3, eval_state());
-  const Tensor &pre1 = net.output(0), &top = net.output(3);
+  const Pass pass = net.forward_to(x, 3, eval_state());
+  const Tensor &pre1 = pass.output(0), &top = pass.output(3);
   const Unit u = strongest_alive(top, 1, 2);
   ASSERT_GT(u.value, 0.f);
   const Tensor r = signal(top.shape(), {u});
@@ -727,7 +729,7 @@ TEST(ReluRules, DifferAsDocumentedInsideANet) {
     }
     Tensor want(x.shape());
     conv2d_backward_data(want, step, param(net, "conv1", "weight").value, cp);
-    const Tensor& got = net.project(r, 3, rule(rr));
+    const Tensor& got = net.project(pass, r, 3, rule(rr));
     EXPECT_TRUE(same_values(got, want)) << relu_rule_name(rr);
     results.push_back(copy_of(got));
   }
@@ -741,10 +743,10 @@ TEST(ReluRules, DifferAsDocumentedInsideANet) {
   Unit off{0, 1, 0, 0, 0.f};
   for (int y = 0; y < top.h() && off.value == 0.f; ++y)
     for (int xx = 0; xx < top.w() && off.value == 0.f; ++xx)
-      if (at(net.output(2), 0, 1, y, xx) < 0.f) off = Unit{0, 1, y, xx, 1.f};
+      if (at(pass.output(2), 0, 1, y, xx) < 0.f) off = Unit{0, 1, y, xx, 1.f};
   ASSERT_EQ(off.value, 1.f) << "no inactive unit in feature 1";
   const Tensor r_off = signal(top.shape(), {off});
-  EXPECT_EQ(nonzeros(net.project(r_off, 3, rule(ReluRule::Backprop))), 0);
-  EXPECT_EQ(nonzeros(net.project(r_off, 3, rule(ReluRule::Guided))), 0);
-  EXPECT_GT(nonzeros(net.project(r_off, 3, rule(ReluRule::Deconv))), 0);
+  EXPECT_EQ(nonzeros(net.project(pass, r_off, 3, rule(ReluRule::Backprop))), 0);
+  EXPECT_EQ(nonzeros(net.project(pass, r_off, 3, rule(ReluRule::Guided))), 0);
+  EXPECT_GT(nonzeros(net.project(pass, r_off, 3, rule(ReluRule::Deconv))), 0);
 }

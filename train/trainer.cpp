@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "core/backend.h"
+#include "core/optimizer.h"
 #include "train/feeder.h"
 #include "train/progress.h"
 
@@ -81,9 +82,9 @@ EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Nor
     RunState rs;
     rs.phase = Phase::Eval;
     while (const Batch* b = loader.next()) {
-      net.forward(on_device(b->x, xbuf, net.device()), rs);
-      host_prob.ensure(net.probabilities().shape(), Device::CPU);
-      host_prob.copy_from(net.probabilities());
+      const Pass pass = net.forward(on_device(b->x, xbuf, net.device()), rs);
+      host_prob.ensure(pass.probabilities().shape(), Device::CPU);
+      host_prob.copy_from(pass.probabilities());
       if (K == 0) {
         K = host_prob.dim(1);
         probs.assign(static_cast<size_t>(N * K), 0.f);
@@ -125,7 +126,7 @@ TrainResult train(const TrainOptions& opt) {
   const std::string ckdir = out + "/ckpt", last = ckdir + "/last.h5";
 
   Net net = Net::from_yaml(cfg.text, cfg.source);
-  ZF_CHECK(std::string(net.layer(net.size() - 1).type()) == "softmax_loss",
+  ZF_CHECK(net.has_loss(),
            "%s: layers: training needs a softmax_loss layer at the end", cfg.source.c_str());
   std::unique_ptr<Dataset> train_ds = open_dataset(cfg.data, true);
   std::unique_ptr<Dataset> val_ds = cfg.data.val.empty() ? nullptr : open_dataset(cfg.data, false);
@@ -189,7 +190,7 @@ TrainResult train(const TrainOptions& opt) {
       val_ds ? strprintf(", %lld validation", static_cast<long long>(val_ds->size())).c_str() : "",
       tc.batch, static_cast<double>(net.arena_bytes()) / (1 << 20), tc.epochs, out.c_str());
 
-  Tensor host_prob;
+  Tensor stats;
   TrainResult result;
   for (int epoch = meta.epoch; epoch < tc.epochs; ++epoch) {
     Loader::Options lo;
@@ -203,27 +204,24 @@ TrainResult train(const TrainOptions& opt) {
       RunState rs;
       rs.phase = Phase::Train, rs.seed = tc.seed, rs.step = static_cast<uint64_t>(meta.iteration);
       rs.labels = in.labels;
-      const float loss = net.forward(*in.x, rs);
+      const Pass pass = net.forward(*in.x, rs);
+      net.backward(pass);
+      sgd_step(net, SgdParams{static_cast<float>(meta.lr), tc.momentum, tc.weight_decay,
+                              tc.renorm_radius});
+      feeder.prefetch();  // the next batch's upload overlaps this step's queued backward pass and
+                          // update
+      // The step's one host wait: its loss statistics.
+      stats.ensure(Shape{2}, Device::CPU);
+      stats.copy_from(pass.loss_stats());
+      const float loss = stats.f32()[0];
       if (!std::isfinite(loss))
         throw Diverged(strprintf(
             "training diverged at iteration %lld (epoch %d): loss is %s; the last good "
             "checkpoint is %s",
             static_cast<long long>(meta.iteration), epoch + 1,
             std::isnan(loss) ? "NaN" : "infinite", fs::exists(last) ? last.c_str() : "(none yet)"));
-      net.backward();
-      for (auto& np : net.params()) {
-        Param& p = *np.param;
-        sgd_update(p.value, p.momentum, p.grad, static_cast<float>(meta.lr) * p.lr_mult,
-                   tc.momentum, tc.weight_decay * p.decay_mult);
-        if (p.renorm && tc.renorm_radius > 0.f) renorm_filters(p.value, tc.renorm_radius);
-      }
-      feeder.prefetch();  // the next batch's upload overlaps this step's queued backward pass and
-                          // update
-      host_prob.ensure(net.probabilities().shape(), Device::CPU);
-      host_prob.copy_from(net.probabilities());
       meta.run_loss += loss * in.count;
-      meta.run_correct +=
-          count_topk(host_prob.f32(), in.host_labels, in.count, host_prob.dim(1), 1);
+      meta.run_correct += static_cast<int64_t>(stats.f32()[1]);
       meta.run_seen += in.count;
       ++meta.iteration;
       meta.position += in.count;

@@ -60,7 +60,7 @@ VisLayer find_vis_layer(Net& net, const std::string& name) {
   VisLayer v;
   v.name = name;
   v.conv = i;
-  v.act = (i + 1 < net.size() && std::string(net.layer(i + 1).type()) == "relu") ? i + 1 : i;
+  v.act = (i + 1 < net.size() && net.layer(i + 1).rectifies()) ? i + 1 : i;
   v.features = static_cast<int>(net.output_shape(i)[1]);
   return v;
 }
@@ -76,11 +76,11 @@ std::vector<VisLayer> conv_layers(Net& net) {
 Field receptive_field(Net& net, int layer) {
   Field f;
   for (int i = 0; i <= layer; ++i) {
-    int k, s, p;
-    if (!net.layer(i).spatial(&k, &s, &p)) continue;
-    f.first -= p * f.jump;
-    f.size += (k - 1) * f.jump;
-    f.jump *= s;
+    Geometry g;
+    if (!net.layer(i).geometry(&g)) continue;
+    f.first -= g.pad * f.jump;
+    f.size += (g.kernel - 1) * f.jump;
+    f.jump *= g.stride;
   }
   return f;
 }
@@ -142,9 +142,9 @@ std::vector<TopK> mine_topk(Session& s, const Dataset& ds, const std::vector<Vis
       xdev.copy_from(b->x);
       x = &xdev;
     }
-    net.forward_to(*x, deepest, rs);
+    const Pass pass = net.forward_to(*x, deepest, rs);
     for (size_t li = 0; li < layers.size(); ++li) {
-      const Tensor& a = net.output(layers[li].act);
+      const Tensor& a = pass.output(layers[li].act);
       const Tensor* act = &a;
       if (a.device() != Device::CPU) {
         host.ensure(a.shape(), Device::CPU);
@@ -200,9 +200,9 @@ void project_batches(Session& s, const Dataset& ds, const VisLayer& layer,
       xdev.copy_from(x);
       xin = &xdev;
     }
-    net.forward_to(*xin, layer.act, rs);
+    const Pass pass = net.forward_to(*xin, layer.act, rs);
     // The signal: each image's chosen activation, everything else zero.
-    const Tensor& a = net.output(layer.act);
+    const Tensor& a = pass.output(layer.act);
     host_r.ensure(a.shape(), Device::CPU);
     host_r.copy_from(a);
     const int64_t F = a.c(), H = a.h(), W = a.w();
@@ -225,7 +225,7 @@ void project_batches(Session& s, const Dataset& ds, const VisLayer& layer,
       rdev.copy_from(r);
       rin = &rdev;
     }
-    const Tensor& p = net.project(*rin, layer.act, opt);
+    const Tensor& p = net.project(pass, *rin, layer.act, opt);
     out.ensure(p.shape(), Device::CPU);
     out.copy_from(p);
     for (size_t i = lo; i < hi; ++i) {

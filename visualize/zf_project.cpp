@@ -163,8 +163,8 @@ void run_images(const Options& o, Session& s, const std::vector<VisLayer>& layer
       // Activations of this image, and its `top` strongest features (by their maximum).
       RunState rs;
       rs.phase = Phase::Eval;
-      s.net->forward_to(xin, L.act, rs);
-      Tensor act = s.net->output(L.act).to(Device::CPU);
+      const Pass pass = s.net->forward_to(xin, L.act, rs);
+      Tensor act = pass.output(L.act).to(Device::CPU);
       const int F = static_cast<int>(act.c()), AH = static_cast<int>(act.h()),
                 AW = static_cast<int>(act.w());
       std::vector<ProjectRequest> req;

@@ -12,32 +12,39 @@ class DropoutLayer : public Layer {
   }
   const char* type() const override { return "dropout"; }
   Shape setup(const Shape& in) override { return in; }
-  void forward(Tensor& y, const Tensor& x, const RunState& rs) override {
-    train_ = rs.phase == Phase::Train && p_ > 0.f;
-    if (train_) {
-      dropout_forward(y, mask_, x, p_, rs.seed, static_cast<uint64_t>(index_) + (rs.step << 16));
+  // saved[0]: the mask (training passes only; evaluation is the identity).
+  void forward(Tensor& y, const Tensor& x, Tensor* saved, const RunState& rs) override {
+    if (active(rs)) {
+      dropout_forward(y, saved[0], x, p_, rs.seed,
+                      static_cast<uint64_t>(index_) + (rs.step << 16));
     } else {
       y.ensure(x.shape(), x.device());
       y.copy_from(x);
     }
   }
-  void saved_buffers(const Shape& in, const Shape&, std::vector<SavedBuffer>& b) override {
-    b.push_back({&mask_, in});
+  std::vector<BufferSpec> saved_buffers(const Shape& in, const Shape&) const override {
+    return {{in}};
   }
-  void backward(Tensor* dx, const Tensor& dy, const Tensor&, const Tensor&) override {
+  void backward(Tensor* dx, const Tensor& dy, const Tensor&, const Tensor&, const Tensor* saved,
+                const RunState& rs) override {
     if (!dx) return;
-    if (train_) {
-      dropout_backward(*dx, dy, mask_);
+    if (active(rs)) {
+      dropout_backward(*dx, dy, saved[0]);
     } else {
       dx->ensure(dy.shape(), dy.device());
       dx->copy_from(dy);
     }
   }
+  // The deconvnet runs on evaluation passes, where dropout is the identity.
+  void project(Tensor& out, const Tensor& r, const Tensor&, const Tensor&, const Tensor*,
+               const ProjectOptions&) override {
+    out.ensure(r.shape(), r.device());
+    out.copy_from(r);
+  }
 
  private:
+  bool active(const RunState& rs) const { return rs.phase == Phase::Train && p_ > 0.f; }
   float p_;
-  bool train_ = false;
-  Tensor mask_;
 };
 
 }  // namespace

@@ -21,15 +21,23 @@ class FcLayer : public Layer {
     b_.shape_as(Shape{outputs_});
     return Shape{in[0], outputs_};
   }
-  void forward(Tensor& y, const Tensor& x, const RunState&) override {
+  void forward(Tensor& y, const Tensor& x, Tensor*, const RunState&) override {
     fc_forward(y, x, w_.value, b_.value);
   }
-  void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor&) override {
+  void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor&, const Tensor*,
+                const RunState&) override {
     fc_backward_weight(w_.grad, b_.grad, dy, x);
     if (dx) {
       dx->ensure(x.shape(), x.device());
       fc_backward_data(*dx, dy, w_.value);
     }
+  }
+  // The deconvnet's step through a fully connected layer: the transposed weights, no bias (as
+  // for conv), so that an fc unit can be projected to pixel space.
+  void project(Tensor& out, const Tensor& r, const Tensor& x, const Tensor&, const Tensor*,
+               const ProjectOptions&) override {
+    out.ensure(x.shape(), x.device());
+    fc_backward_data(out, r, w_.value);
   }
   std::vector<Param*> params() override { return {&w_, &b_}; }
 

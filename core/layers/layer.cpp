@@ -65,7 +65,7 @@ void LayerSpec::finish() const {
 }
 
 void Layer::project(Tensor& out, const Tensor& r, const Tensor& x, const Tensor& y,
-                    const ProjectOptions& opt) {
+                    const Tensor* saved, const ProjectOptions& opt) {
   ZF_THROW("layer %s (%s) cannot be projected through by the deconvnet", name_.c_str(), type());
 }
 

@@ -1,6 +1,10 @@
-// Layers: thin objects over the ops that own their parameters and the state saved by the forward
-// pass (switches, LRN scale, dropout mask), with forward, backward and the deconvnet step
-// `project`. A new layer type is one file in core/layers/ plus one line in registry.cpp.
+// Layers: thin objects over the ops that own their parameters, with forward, backward and the
+// deconvnet step `project`. What a forward pass saves for its backward and projection (switches,
+// LRN scale, dropout mask, loss statistics) is not the layer's: the layer declares those buffers
+// (saved_buffers) and every call receives the ones of its pass (core/net.h, Pass), so several
+// passes can be alive at once. Code outside the layers asks a layer what it can do (geometry,
+// is_loss, rectifies) and never compares type names. A new layer type is one file in core/layers/
+// plus one line in registry.cpp.
 #pragma once
 
 #include <cstdint>
@@ -16,12 +20,18 @@ namespace zf {
 
 enum class Phase { Train, Eval };
 
-// What a forward pass needs besides its input.
+// What a forward pass needs besides its input. A Pass keeps its own copy of the labels, so the
+// caller's tensor need not outlive the forward call.
 struct RunState {
   Phase phase = Phase::Train;
   uint64_t seed = 0;  // run seed: dropout masks are rng(seed, stream = layer index + step << 16)
   uint64_t step = 0;  // global iteration, so every step draws fresh masks
   const Tensor* labels = nullptr;  // int32 [N], for the loss layer (absent when only predicting)
+};
+
+// Receptive-field geometry of a layer that slides a window (conv, maxpool).
+struct Geometry {
+  int kernel = 1, stride = 1, pad = 0;
 };
 
 // How a deconvnet projection crosses layers (DESIGN section 4).
@@ -45,9 +55,8 @@ struct Param {
 };
 
 // A buffer a layer keeps from its forward pass for backward and project (switches, LRN scale,
-// dropout mask), as shaped for a given input: the net places it in its arena (see Net).
-struct SavedBuffer {
-  Tensor* tensor;
+// dropout mask), as shaped for a given input: each Pass places its own in its arena (see Net).
+struct BufferSpec {
   Shape shape;
   DType dtype = DType::F32;
 };
@@ -89,23 +98,36 @@ class Layer {
   // Checks the input shape (throwing with the layer's name) and allocates parameters; returns the
   // output shape. Called once when the net is built.
   virtual Shape setup(const Shape& in) = 0;
-  // y = layer(x). x is the previous activation, y this layer's own activation buffer.
-  virtual void forward(Tensor& y, const Tensor& x, const RunState& rs) = 0;
-  // Parameter gradients into Param::grad; dx (when non-null) = gradient w.r.t. x.
-  virtual void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor& y) = 0;
+  // y = layer(x). x is the previous activation, y this layer's activation buffer in the pass,
+  // `saved` this layer's saved buffers in the pass (as declared by saved_buffers).
+  virtual void forward(Tensor& y, const Tensor& x, Tensor* saved, const RunState& rs) = 0;
+  // Parameter gradients into Param::grad; dx (when non-null) = gradient w.r.t. x. `rs` is the run
+  // state of the pass (its labels are the pass's copy).
+  virtual void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor& y,
+                        const Tensor* saved, const RunState& rs) = 0;
   // The deconvnet step: signal r at this layer's output -> out at its input (DESIGN section 4).
   virtual void project(Tensor& out, const Tensor& r, const Tensor& x, const Tensor& y,
-                       const ProjectOptions& opt);
+                       const Tensor* saved, const ProjectOptions& opt);
 
-  // The buffers this layer keeps between passes for input `in` and output `out`, and the device
+  // The buffers a pass keeps for this layer for input `in` and output `out`, and the device
   // scratch (bytes) its ops need on device `d`: the net reserves both when it is set up, so that no
   // pass allocates memory after the first.
-  virtual void saved_buffers(const Shape& in, const Shape& out, std::vector<SavedBuffer>& b) {}
+  virtual std::vector<BufferSpec> saved_buffers(const Shape& in, const Shape& out) const {
+    return {};
+  }
   virtual size_t scratch_bytes(const Shape& in, const Shape& out, Device d) const { return 0; }
 
   virtual std::vector<Param*> params() { return {}; }
+  // ---- capabilities, asked instead of type names
   // Convolutions and pools have receptive-field geometry; other layers keep it unchanged.
-  virtual bool spatial(int* kernel, int* stride, int* pad) const { return false; }
+  virtual bool geometry(Geometry* g) const { return false; }
+  // The loss layer: the last one, whose forward with labels writes the pass's loss statistics
+  // into its first saved buffer (f32 [2]: mean loss, top-1 correct count) and whose output is
+  // the class probabilities.
+  virtual bool is_loss() const { return false; }
+  // A rectifier: "layer L" of the paper is the rectified output of L, i.e. of the rectifier that
+  // follows it when there is one.
+  virtual bool rectifies() const { return false; }
   void set_index(int i) { index_ = i; }
   int index() const { return index_; }
 

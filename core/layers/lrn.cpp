@@ -20,19 +20,21 @@ class LrnLayer : public Layer {
              name_.c_str(), in.str().c_str());
     return in;
   }
-  void forward(Tensor& y, const Tensor& x, const RunState&) override {
-    lrn_forward(y, scale_, x, p_);
+  // saved[0]: the scale.
+  void forward(Tensor& y, const Tensor& x, Tensor* saved, const RunState&) override {
+    lrn_forward(y, saved[0], x, p_);
   }
-  void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor& y) override {
-    if (dx) lrn_backward(*dx, dy, x, y, scale_, p_);
+  void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor& y,
+                const Tensor* saved, const RunState&) override {
+    if (dx) lrn_backward(*dx, dy, x, y, saved[0], p_);
   }
-  void saved_buffers(const Shape& in, const Shape&, std::vector<SavedBuffer>& b) override {
-    b.push_back({&scale_, in});
+  std::vector<BufferSpec> saved_buffers(const Shape& in, const Shape&) const override {
+    return {{in}};
   }
-  void project(Tensor& out, const Tensor& r, const Tensor& x, const Tensor& y,
+  void project(Tensor& out, const Tensor& r, const Tensor& x, const Tensor& y, const Tensor* saved,
                const ProjectOptions& opt) override {
     if (opt.through_lrn) {
-      lrn_backward(out, r, x, y, scale_, p_);
+      lrn_backward(out, r, x, y, saved[0], p_);
     } else {
       out.ensure(r.shape(), r.device());
       out.copy_from(r);
@@ -41,7 +43,6 @@ class LrnLayer : public Layer {
 
  private:
   LrnParams p_;
-  Tensor scale_;
 };
 
 }  // namespace

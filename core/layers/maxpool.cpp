@@ -16,30 +16,31 @@ class MaxPoolLayer : public Layer {
              name_.c_str(), in.str().c_str());
     return pool_output_shape(in, p_, name_.c_str());
   }
-  void forward(Tensor& y, const Tensor& x, const RunState&) override {
-    maxpool_forward(y, switches_, x, p_);
+  // saved[0]: the switches.
+  void forward(Tensor& y, const Tensor& x, Tensor* saved, const RunState&) override {
+    maxpool_forward(y, saved[0], x, p_);
   }
-  void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor&) override {
+  void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor&, const Tensor* saved,
+                const RunState&) override {
     if (!dx) return;
     dx->ensure(x.shape(), x.device());
-    maxpool_backward(*dx, dy, switches_, p_);
+    maxpool_backward(*dx, dy, saved[0], p_);
   }
-  void project(Tensor& out, const Tensor& r, const Tensor& x, const Tensor&,
+  void project(Tensor& out, const Tensor& r, const Tensor& x, const Tensor&, const Tensor* saved,
                const ProjectOptions&) override {
     out.ensure(x.shape(), x.device());
-    unpool_forward(out, r, switches_, p_);
+    unpool_forward(out, r, saved[0], p_);
   }
-  void saved_buffers(const Shape&, const Shape& out, std::vector<SavedBuffer>& b) override {
-    b.push_back({&switches_, out, DType::I32});
+  std::vector<BufferSpec> saved_buffers(const Shape&, const Shape& out) const override {
+    return {{out, DType::I32}};
   }
-  bool spatial(int* k, int* s, int* p) const override {
-    *k = p_.kernel, *s = p_.stride, *p = 0;
+  bool geometry(Geometry* g) const override {
+    *g = Geometry{p_.kernel, p_.stride, 0};
     return true;
   }
 
  private:
   PoolParams p_;
-  Tensor switches_;
 };
 
 }  // namespace

@@ -9,14 +9,18 @@ class ReluLayer : public Layer {
   explicit ReluLayer(const LayerSpec& s) : Layer(s.name()) {}
   const char* type() const override { return "relu"; }
   Shape setup(const Shape& in) override { return in; }
-  void forward(Tensor& y, const Tensor& x, const RunState&) override { relu_forward(y, x); }
-  void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor&) override {
+  void forward(Tensor& y, const Tensor& x, Tensor*, const RunState&) override {
+    relu_forward(y, x);
+  }
+  void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor&, const Tensor*,
+                const RunState&) override {
     if (dx) relu_backward(*dx, dy, x);
   }
-  void project(Tensor& out, const Tensor& r, const Tensor& x, const Tensor&,
+  void project(Tensor& out, const Tensor& r, const Tensor& x, const Tensor&, const Tensor*,
                const ProjectOptions& opt) override {
     relu_project(out, r, x, opt.rule);
   }
+  bool rectifies() const override { return true; }
 };
 
 }  // namespace

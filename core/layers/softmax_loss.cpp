@@ -1,45 +1,45 @@
 // softmax_loss: the last layer. Forward writes class probabilities [N, K] and, given labels, the
-// mean cross-entropy (loss()); backward starts the gradient from them and ignores its dy.
-#include "core/layers/softmax_loss.h"
-
+// pass's loss statistics (saved[0], f32 [2]: mean cross-entropy, top-1 correct count); backward
+// starts the gradient from the probabilities and the pass's labels and ignores its dy.
 #include "core/layers/layer.h"
+#include "core/layers/loss_compat.h"
 
 namespace zf {
+namespace {
 
-SoftmaxLossLayer::SoftmaxLossLayer(const LayerSpec& s) : Layer(s.name()) {}
-
-Shape SoftmaxLossLayer::setup(const Shape& in) {
-  ZF_CHECK(in.ndim == 2,
-           "layer %s (softmax_loss): input %s must be [N, classes] (put an fc before it)",
-           name_.c_str(), in.str().c_str());
-  return in;
-}
-
-void SoftmaxLossLayer::forward(Tensor& y, const Tensor& x, const RunState& rs) {
-  labels_ = rs.labels;
-  if (labels_) {
-    loss_ = softmax_xent_forward(y, x, *labels_);
-  } else {
-    // Probabilities alone: the loss op needs labels, so give it zeros and ignore the loss.
-    zero_labels_.ensure(Shape{x.dim(0)}, x.device(), DType::I32);
-    zero_labels_.zero();
-    softmax_xent_forward(y, x, zero_labels_);
-    loss_ = 0.f;
+class SoftmaxLossLayer : public Layer {
+ public:
+  explicit SoftmaxLossLayer(const LayerSpec& s) : Layer(s.name()) {}
+  const char* type() const override { return "softmax_loss"; }
+  bool is_loss() const override { return true; }
+  Shape setup(const Shape& in) override {
+    ZF_CHECK(in.ndim == 2,
+             "layer %s (softmax_loss): input %s must be [N, classes] (put an fc before it)",
+             name_.c_str(), in.str().c_str());
+    return in;
   }
-}
+  void forward(Tensor& y, const Tensor& x, Tensor* saved, const RunState& rs) override {
+    if (rs.labels) {
+      softmax_xent_forward(y, saved[0], x, *rs.labels);
+    } else {
+      softmax_forward(y, x);
+    }
+  }
+  void backward(Tensor* dx, const Tensor&, const Tensor&, const Tensor& y, const Tensor*,
+                const RunState& rs) override {
+    ZF_CHECK(rs.labels, "layer %s (softmax_loss): backward of a pass without labels",
+             name_.c_str());
+    if (dx) softmax_xent_backward(*dx, y, *rs.labels);
+  }
+  std::vector<BufferSpec> saved_buffers(const Shape&, const Shape&) const override {
+    return {{Shape{2}}};
+  }
+  size_t scratch_bytes(const Shape& in, const Shape&, Device d) const override {
+    return softmax_xent_scratch_bytes(d, in);
+  }
+};
 
-void SoftmaxLossLayer::backward(Tensor* dx, const Tensor&, const Tensor&, const Tensor& y) {
-  ZF_CHECK(labels_, "layer %s (softmax_loss): backward without labels", name_.c_str());
-  if (dx) softmax_xent_backward(*dx, y, *labels_);
-}
-
-void SoftmaxLossLayer::saved_buffers(const Shape& in, const Shape&, std::vector<SavedBuffer>& b) {
-  b.push_back({&zero_labels_, Shape{in[0]}, DType::I32});
-}
-
-size_t SoftmaxLossLayer::scratch_bytes(const Shape& in, const Shape&, Device d) const {
-  return softmax_xent_scratch_bytes(d, in);
-}
+}  // namespace
 
 std::unique_ptr<Layer> make_softmax_loss_layer(const LayerSpec& s) {
   return std::make_unique<SoftmaxLossLayer>(s);
