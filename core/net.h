@@ -1,4 +1,5 @@
-// A sequential network built from a net spec (core/net_spec.h) or from layers made in code, and the
+// A sequential network built from a net spec (core/net_spec.h: build_net) or from layers made in
+// code, and the
 // Pass: what one forward pass leaves behind for its backward pass and its projections.
 //
 // Memory. Every buffer lives in an arena sized from the shapes, so forward, backward and project
@@ -67,10 +68,6 @@ class Pass {
 
 class Net {
  public:
-  // `yaml_text` is the YAML text of the whole config; `source` names it in errors. The input is
-  // [channels, height, width] from the config's `input:` map.
-  static Net from_yaml(const std::string& yaml_text, const std::string& source);
-
   Net(std::vector<std::unique_ptr<Layer>> layers, Shape input_chw);
   ~Net();
   Net(Net&&) noexcept;

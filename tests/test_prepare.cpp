@@ -213,12 +213,12 @@ TEST(Prepare, ZfnetTrainsAFewIterationsAndEvaluatesTenCrops) {
   to.device = "cpu";
   to.out = t.path("run");
   TrainResult r = train(to);
-  EXPECT_EQ(r.meta.iteration, 2);
+  EXPECT_EQ(r.state.iteration, 2);
   EXPECT_TRUE(fs::exists(t.path("run/ckpt/last.h5")));
   to.evaluate_only = true;
   r = train(to);
-  ASSERT_EQ(r.meta.metrics.size(), 1u);
-  const EpochMetrics& m = r.meta.metrics.back();
+  ASSERT_EQ(r.state.metrics.size(), 1u);
+  const EpochMetrics& m = r.state.metrics.back();
   EXPECT_TRUE(std::isfinite(m.val_loss));
   EXPECT_GE(m.val_top1, 0.0);
   EXPECT_LE(m.val_top1, m.val_top5);

@@ -79,6 +79,10 @@ std::string tiny_with(const std::string& from, const std::string& to) {
   return t;
 }
 
+Net net_of(const std::string& yaml, const std::string& name) {
+  return build_net(parse_config(yaml, name).net);
+}
+
 bool have_fashion() {
   return fs::exists(kFashion + "/train-images-idx3-ubyte.gz");
 }
@@ -93,7 +97,7 @@ TEST(Config, ShippedConfigsParse) {
     if (!fs::exists(p)) continue;
     Config cfg = load_config(p);
     EXPECT_EQ(cfg.name, c);
-    EXPECT_NO_THROW(Net::from_yaml(cfg.text, p));
+    EXPECT_NO_THROW(build_net(cfg.net));
   }
 }
 
@@ -120,6 +124,59 @@ TEST(Config, UnknownKeysAndWrongTypesAreRejected) {
   EXPECT_NE(e.find("unknown layer type 'avgpool'"), std::string::npos) << e;
   e = error_of([] { parse_config("name: x\nlayers: [ {name: a", "broken.yaml"); });
   EXPECT_NE(e.find("broken.yaml: invalid YAML"), std::string::npos) << e;
+}
+
+// One validator for every map: misspellings are named as unknown keys with the closest known key
+// (even where the key they misspell is required), and wrong YAML node kinds name file and path.
+TEST(Config, MisspeltKeysAndWrongNodeKindsNameTheFileAndPath) {
+  std::string e = error_of([] {
+    parse_config(tiny_with("kernel: 5, pad: 2", "kernal: 5, pad: 2"), "c.yaml");
+  });
+  EXPECT_NE(e.find("c.yaml: layers[0].kernal: unknown key (did you mean 'kernel'?)"),
+            std::string::npos)
+      << e;
+  e = error_of([] { parse_config(tiny_with("momentum: 0.9", "momentun: 0.9"), "c.yaml"); });
+  EXPECT_NE(e.find("c.yaml: train.momentun: unknown key (did you mean 'momentum'?)"),
+            std::string::npos)
+      << e;
+  e = error_of([] { parse_config(tiny_with("  train: /usr", "  trian: /usr"), "c.yaml"); });
+  EXPECT_NE(e.find("c.yaml: data.trian: unknown key (did you mean 'train'?)"), std::string::npos)
+      << e;
+  e = error_of([] { parse_config(tiny_with("data:", "datta:"), "c.yaml"); });
+  EXPECT_NE(e.find("c.yaml: datta: unknown key (did you mean 'data'?)"), std::string::npos) << e;
+  e = error_of([] { parse_config(tiny_with("lr: 0.01", "lr: [1, 2]"), "c.yaml"); });
+  EXPECT_NE(e.find("c.yaml: train.lr: expected a single value, got a list"), std::string::npos)
+      << e;
+  e = error_of([] { parse_config(tiny_with("filters: 8,", "filters: {a: 1},"), "c.yaml"); });
+  EXPECT_NE(e.find("c.yaml: layers[0].filters: expected a single value, got a map"),
+            std::string::npos)
+      << e;
+  e = error_of([] { parse_config(tiny_with("snapshots: [1, 2]", "snapshots: 2"), "c.yaml"); });
+  EXPECT_NE(e.find("c.yaml: train.snapshots: expected a list of integers"), std::string::npos)
+      << e;
+  e = error_of([] { parse_config(tiny_with("type: maxpool", "type: maxpol"), "c.yaml"); });
+  EXPECT_NE(e.find("did you mean 'maxpool'?"), std::string::npos) << e;
+}
+
+// Command-line overrides are applied to the YAML before it is read: checked like the file's own
+// values, and the effective text describes the run (and reads back to the same config).
+TEST(Config, OverridesAreCheckedAndMakeTheEffectiveText) {
+  const std::string text = read_text(kRepo + "/configs/tiny.yaml");
+  Config plain = parse_config(text, "tiny.yaml");
+  EXPECT_EQ(plain.text, text) << "no overrides: the file's own text";
+  Config c = parse_config(text, "tiny.yaml",
+                          {{"data.train", "/elsewhere/train"}, {"train.epochs", "5"},
+                           {"data.limit_val", "9"}});
+  EXPECT_EQ(c.data.train, "/elsewhere/train");
+  EXPECT_EQ(c.train.epochs, 5);
+  EXPECT_EQ(c.data.limit_val, 9);
+  EXPECT_EQ(c.train.batch, plain.train.batch);
+  Config again = parse_config(c.text, "stored");
+  EXPECT_EQ(again.data.train, "/elsewhere/train");
+  EXPECT_EQ(again.train.epochs, 5);
+  EXPECT_EQ(again.net.layers.size(), plain.net.layers.size());
+  std::string e = error_of([&] { parse_config(text, "tiny.yaml", {{"train.epochs", "many"}}); });
+  EXPECT_NE(e.find("tiny.yaml: train.epochs: wrong type ('many')"), std::string::npos) << e;
 }
 
 TEST(Config, ImpossibleShapesAreRejectedAtLoad) {
@@ -226,28 +283,30 @@ TEST(Data, LoaderIsDeterministicAndCoversTheEpoch) {
 TEST(Checkpoint, RoundTripAndArchitectureMismatch) {
   TempDir d;
   Config cfg = load_config(kRepo + "/configs/tiny.yaml");
-  Net a = Net::from_yaml(cfg.text, "tiny");
+  Net a = net_of(cfg.text, "tiny");
   a.init_params(3);
-  CheckpointMeta m;
-  m.epoch = 4, m.iteration = 77, m.arch = a.arch(), m.config = cfg.text, m.seed = 3, m.lr = 0.5;
+  TrainState m;
+  m.epoch = 4, m.iteration = 77, m.seed = 3, m.lr = 0.5;
   m.metrics.push_back(EpochMetrics{1, 0.5, 2.0, 0.1, 1.9, 0.2, 0.6, 3.0});
-  save_checkpoint(d / "c.h5", a, m);
+  save_run_checkpoint(d / "c.h5", a, cfg.text, m);
   EXPECT_FALSE(fs::exists(d / "c.h5.tmp"));
 
-  Net b = Net::from_yaml(cfg.text, "tiny");
-  CheckpointMeta r = load_checkpoint(d / "c.h5", b);
-  EXPECT_EQ(r.epoch, 4);
-  EXPECT_EQ(r.iteration, 77);
+  Net b = net_of(cfg.text, "tiny");
+  RunCheckpoint r = load_run_checkpoint(d / "c.h5", b);
+  EXPECT_EQ(r.state.epoch, 4);
+  EXPECT_EQ(r.state.iteration, 77);
+  EXPECT_EQ(r.state.seed, 3u);
   EXPECT_EQ(r.config, cfg.text);
-  ASSERT_EQ(r.metrics.size(), 1u);
-  EXPECT_DOUBLE_EQ(r.metrics[0].val_top5, 0.6);
+  EXPECT_EQ(r.arch, a.arch());
+  ASSERT_EQ(r.state.metrics.size(), 1u);
+  EXPECT_DOUBLE_EQ(r.state.metrics[0].val_top5, 0.6);
   auto pa = a.params(), pb = b.params();
   ASSERT_EQ(pa.size(), pb.size());
   for (size_t i = 0; i < pa.size(); ++i)
     for (int64_t j = 0; j < pa[i].param->value.numel(); ++j)
       ASSERT_EQ(pa[i].param->value.f32()[j], pb[i].param->value.f32()[j]);
 
-  Net other = Net::from_yaml(tiny_with("filters: 16", "filters: 12"), "other");
+  Net other = net_of(tiny_with("filters: 16", "filters: 12"), "other");
   std::string e = error_of([&] { load_checkpoint(d / "c.h5", other); });
   EXPECT_NE(e.find("checkpoint of another architecture: layer 4"), std::string::npos) << e;
 
@@ -257,7 +316,7 @@ TEST(Checkpoint, RoundTripAndArchitectureMismatch) {
   e = error_of([&] { load_checkpoint(d / "torn.h5", b); });
   EXPECT_NE(e.find("torn.h5"), std::string::npos) << e;
   write_text(d / "text.h5", "hello");
-  e = error_of([&] { read_checkpoint_meta(d / "text.h5"); });
+  e = error_of([&] { read_run_checkpoint(d / "text.h5"); });
   EXPECT_NE(e.find("text.h5: not an HDF5 file"), std::string::npos) << e;
 }
 
@@ -270,35 +329,57 @@ TEST(Train, InterruptedAndResumedRunEndsWithTheSameWeights) {
   o.out = d / "straight";
   TrainResult full = train(o);
   ASSERT_TRUE(full.finished);
-  EXPECT_EQ(full.meta.iteration, 16);  // 2 epochs of 256/32
+  EXPECT_EQ(full.state.iteration, 16);  // 2 epochs of 256/32
 
   o.out = d / "interrupted";
   o.max_iters = 11;  // stops in the middle of the second epoch
   TrainResult part = train(o);
   EXPECT_FALSE(part.finished);
-  EXPECT_EQ(part.meta.iteration, 11);
+  EXPECT_EQ(part.state.iteration, 11);
   o.max_iters = 0;
   o.resume = true;
   TrainResult rest = train(o);
   ASSERT_TRUE(rest.finished);
 
   Config cfg = load_config(o.config);
-  Net a = Net::from_yaml(cfg.text, "a"), b = Net::from_yaml(cfg.text, "b");
+  Net a = net_of(cfg.text, "a"), b = net_of(cfg.text, "b");
   load_checkpoint(d / "straight/ckpt/last.h5", a);
   load_checkpoint(d / "interrupted/ckpt/last.h5", b);
   auto pa = a.params(), pb = b.params();
   for (size_t i = 0; i < pa.size(); ++i)
     for (int64_t j = 0; j < pa[i].param->value.numel(); ++j)
       ASSERT_EQ(pa[i].param->value.f32()[j], pb[i].param->value.f32()[j]) << pa[i].layer;
-  ASSERT_EQ(full.meta.metrics.size(), rest.meta.metrics.size());
-  for (size_t i = 0; i < full.meta.metrics.size(); ++i) {
-    EXPECT_EQ(full.meta.metrics[i].train_loss, rest.meta.metrics[i].train_loss);
-    EXPECT_EQ(full.meta.metrics[i].val_top1, rest.meta.metrics[i].val_top1);
+  ASSERT_EQ(full.state.metrics.size(), rest.state.metrics.size());
+  for (size_t i = 0; i < full.state.metrics.size(); ++i) {
+    EXPECT_EQ(full.state.metrics[i].train_loss, rest.state.metrics[i].train_loss);
+    EXPECT_EQ(full.state.metrics[i].val_top1, rest.state.metrics[i].val_top1);
   }
   EXPECT_TRUE(fs::exists(d / "straight/ckpt/epoch_001.h5"));
   EXPECT_TRUE(fs::exists(d / "straight/ckpt/epoch_002.h5"));
   std::string csv = read_text(d / "straight/metrics.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3) << csv;
+}
+
+// A run whose data paths came from --train-data/--val-data stores them in its checkpoint's config,
+// so that the visualization tools find the data without being told again.
+TEST(Train, CheckpointsStoreTheEffectiveConfig) {
+  if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  TempDir d;
+  write_text(d / "moved.yaml", tiny_with("/usr/share/datasets/fashion-mnist/train", "/nowhere/train"));
+  TrainOptions o;
+  o.config = d / "moved.yaml";
+  o.train_data = kFashion + "/train";
+  o.val_data = kFashion + "/t10k";
+  o.limit_train = 64, o.limit_val = 16, o.max_iters = 1;
+  o.out = d / "run";
+  train(o);
+  const RunCheckpoint ck = read_run_checkpoint(d / "run/ckpt/last.h5");
+  const Config stored = parse_config(ck.config, "stored");
+  EXPECT_EQ(stored.data.train, kFashion + "/train");
+  EXPECT_EQ(stored.data.val, kFashion + "/t10k");
+  EXPECT_EQ(stored.data.limit_train, 64);
+  Session s = open_session(d / "run/ckpt/last.h5", "", Device::CPU);
+  EXPECT_EQ(open_session_data(s, "", 8)->size(), 8);
 }
 
 TEST(Train, DivergenceStopsWithTheStepAndKeepsTheLastGoodCheckpoint) {
@@ -314,12 +395,12 @@ TEST(Train, DivergenceStopsWithTheStepAndKeepsTheLastGoodCheckpoint) {
   // Poison the last layer's bias in the checkpoint with +-inf (as an overflow upstream would), so
   // that the resumed second epoch's first loss is NaN.
   Config cfg = load_config(kRepo + "/configs/tiny.yaml");
-  Net net = Net::from_yaml(cfg.text, "tiny");
-  CheckpointMeta meta = load_checkpoint(d / "run/ckpt/last.h5", net);
+  Net net = net_of(cfg.text, "tiny");
+  RunCheckpoint meta = load_run_checkpoint(d / "run/ckpt/last.h5", net);
   Tensor& w = net.params().back().param->value;  // fc4/bias
   for (int64_t j = 0; j < w.numel(); ++j)
     w.f32()[j] = std::numeric_limits<float>::infinity() * (j % 2 ? 1 : -1);
-  save_checkpoint(d / "run/ckpt/last.h5", net, meta);
+  save_run_checkpoint(d / "run/ckpt/last.h5", net, meta.config, meta.state);
   const std::string before = read_text(d / "run/ckpt/last.h5");
   o.config = kRepo + "/configs/tiny.yaml";
   o.resume = true;
@@ -351,7 +432,7 @@ TEST(TrainCuda, ThreeStepsOfTinyGiveTheSameWeightsOnCpuAndGpu) {
   o.out = d / "cuda";
   train(o);
   Config cfg = load_config(o.config);
-  Net a = Net::from_yaml(cfg.text, "a"), b = Net::from_yaml(cfg.text, "b");
+  Net a = net_of(cfg.text, "a"), b = net_of(cfg.text, "b");
   load_checkpoint(d / "cpu/ckpt/last.h5", a);
   load_checkpoint(d / "cuda/ckpt/last.h5", b);
   auto pa = a.params(), pb = b.params();
@@ -423,12 +504,10 @@ TEST(TrainCuda, MiningAndProjectionOnTheGpuMatchTheCpu) {
 TEST(Checkpoint, WeightsAreInPyTorchLayouts) {
   TempDir d;
   Config cfg = load_config(kRepo + "/configs/tiny.yaml");
-  Net net = Net::from_yaml(cfg.text, "tiny");
+  Net net = net_of(cfg.text, "tiny");
   net.setup(1);
   net.init_params(9);
-  CheckpointMeta m;
-  m.arch = net.arch();
-  save_checkpoint(d / "c.h5", net, m);
+  save_checkpoint(d / "c.h5", net, CheckpointHeader{0, 0, net.arch(), ""});
 
   hid_t f = H5Fopen((d / "c.h5").c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   ASSERT_GE(f, 0);

@@ -37,8 +37,9 @@ Net build_net(int c, int h, int w, const std::string& layers) {
   const std::string yaml =
       strprintf("input: {channels: %d, height: %d, width: %d}\nlayers:\n", c, h, w) + layers +
       "  - {name: head, type: fc, outputs: 2}\n"
-      "  - {name: loss, type: softmax_loss}\n";
-  return Net::from_yaml(yaml, "test_visualize.yaml");
+      "  - {name: loss, type: softmax_loss}\n"
+      "data: {train: unused}\n";
+  return zf::build_net(parse_config(yaml, "test_visualize.yaml").net);
 }
 
 Param& param(Net& net, const std::string& layer, const std::string& which) {

@@ -1,5 +1,7 @@
-// The training and data sections of a config (the `layers:` and `input:` sections belong to Net).
-// Every key is checked: unknown keys and wrong types are rejected with their YAML path.
+// A config, parsed once into typed structs: data, train, and the net spec (input: and layers:).
+// Every key of every map is checked by one validator (core/keys.h): unknown keys are named with the
+// closest known key, wrong values and wrong YAML node kinds (a list where a number belongs) with
+// the file and the key's path.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/net_spec.h"
 #include "train/dataset.h"
 #include "train/loader.h"
 
@@ -45,13 +48,24 @@ struct TrainConfig {
 };
 
 struct Config {
-  std::string name, source, text;  // `name:`, file path, full YAML text
+  std::string name, source, text;  // `name:`, file path, the effective YAML text (see below)
   DataConfig data;
   TrainConfig train;
+  NetSpec net;  // built with build_net(cfg.net)
 };
 
-Config load_config(const std::string& path);
-Config parse_config(const std::string& text, const std::string& source);
+// A command-line override of one config value: the key's dotted path in the YAML ("train.epochs",
+// "data.train") and its new value as YAML scalar text.
+struct ConfigOverride {
+  std::string key, value;
+};
+
+// The overrides are applied to the YAML before it is read, so they are checked like the file's own
+// values, and `text` is the effective config: the file's text when there are none, else the YAML
+// with them applied (what a checkpoint stores, so that it describes the run as it ran).
+Config load_config(const std::string& path, const std::vector<ConfigOverride>& overrides = {});
+Config parse_config(const std::string& text, const std::string& source,
+                    const std::vector<ConfigOverride>& overrides = {});
 
 std::unique_ptr<Dataset> open_dataset(const DataConfig& d, bool train_split);
 

@@ -10,6 +10,7 @@
 
 #include "core/backend.h"
 #include "core/optimizer.h"
+#include "train/schedule.h"
 #include "train/feeder.h"
 #include "train/progress.h"
 
@@ -63,6 +64,186 @@ const Tensor& on_device(const Tensor& host, Tensor& buf, Device d) {
   return buf;
 }
 
+// Everything one run works with: the effective config, the net, the data, where it writes, and
+// the train state that checkpoints carry.
+struct Run {
+  Run(Config c, Net n) : cfg(std::move(c)), net(std::move(n)) {}
+  Config cfg;
+  Net net;
+  std::unique_ptr<Dataset> train_ds, val_ds;
+  Normalizer norm;
+  Device device = Device::CPU;
+  std::string out, ckdir, last;
+  TrainState st;
+};
+
+std::vector<ConfigOverride> overrides_of(const TrainOptions& o) {
+  std::vector<ConfigOverride> v;
+  if (o.epochs > 0) v.push_back({"train.epochs", std::to_string(o.epochs)});
+  if (o.seed >= 0) v.push_back({"train.seed", std::to_string(o.seed)});
+  if (o.batch > 0) v.push_back({"train.batch", std::to_string(o.batch)});
+  if (o.limit_train >= 0) v.push_back({"data.limit_train", std::to_string(o.limit_train)});
+  if (o.limit_val >= 0) v.push_back({"data.limit_val", std::to_string(o.limit_val)});
+  if (!o.train_data.empty()) v.push_back({"data.train", o.train_data});
+  if (!o.val_data.empty()) v.push_back({"data.val", o.val_data});
+  return v;
+}
+
+// The data must fit the net's input and outputs, and hold a batch.
+void check_data(const Run& r) {
+  const Config& cfg = r.cfg;
+  const Shape& in = r.net.input_chw();
+  const int crop = cfg.data.transform.crop ? cfg.data.transform.crop
+                                           : r.train_ds->height() + 2 * cfg.data.transform.pad;
+  ZF_CHECK(r.train_ds->channels() == in[0] && crop == in[1] && crop == in[2],
+           "%s: data gives %dx%dx%d samples but input: is %lldx%lldx%lld", cfg.source.c_str(),
+           r.train_ds->channels(), crop, crop, static_cast<long long>(in[0]),
+           static_cast<long long>(in[1]), static_cast<long long>(in[2]));
+  ZF_CHECK(r.train_ds->size() >= cfg.train.batch,
+           "%s: %lld training samples, fewer than one batch of %d", r.train_ds->source().c_str(),
+           static_cast<long long>(r.train_ds->size()), cfg.train.batch);
+  const int64_t classes = r.net.output_shape(r.net.size() - 1)[1];
+  for (const Dataset* ds : {r.train_ds.get(), r.val_ds.get()})
+    if (ds)
+      ZF_CHECK(ds->num_classes() <= classes, "%s: %d classes but the net has %lld outputs",
+               ds->source().c_str(), ds->num_classes(), static_cast<long long>(classes));
+}
+
+Run open_run(const TrainOptions& opt) {
+  Config cfg = load_config(opt.config, overrides_of(opt));
+  Net net = build_net(cfg.net);
+  ZF_CHECK(net.has_loss(), "%s: layers: training needs a softmax_loss layer at the end",
+           cfg.source.c_str());
+  Run r(std::move(cfg), std::move(net));
+  r.device = resolve_device(opt.device.empty() ? r.cfg.train.device : opt.device);
+  r.out = opt.out.empty() ? "runs/" + r.cfg.name : opt.out;
+  r.ckdir = r.out + "/ckpt";
+  r.last = r.ckdir + "/last.h5";
+  r.train_ds = open_dataset(r.cfg.data, true);
+  if (!r.cfg.data.val.empty()) r.val_ds = open_dataset(r.cfg.data, false);
+  r.net.setup(r.cfg.train.batch);
+  check_data(r);
+  r.norm = make_normalizer(*r.train_ds, r.cfg.data.transform);
+  return r;
+}
+
+// Fresh parameters, or the state and parameters of <out>/ckpt/last.h5.
+void start_or_resume(Run& r, bool resume) {
+  if (resume) {
+    ZF_CHECK(fs::exists(r.last), "--resume: %s does not exist", r.last.c_str());
+    r.st = load_run_checkpoint(r.last, r.net).state;
+    r.cfg.train.seed = r.st.seed;
+    std::fprintf(stderr, "resuming from %s: epoch %d, iteration %lld\n", r.last.c_str(),
+                 r.st.epoch, static_cast<long long>(r.st.iteration));
+  } else {
+    r.net.init_params(r.cfg.train.seed);
+    r.st.seed = r.cfg.train.seed;
+    r.st.lr = r.cfg.train.lr;
+  }
+  r.st.norm = r.norm;
+}
+
+void save(Run& r, const std::string& path) {
+  save_run_checkpoint(path, r.net, r.cfg.text, r.st);
+}
+
+// One SGD step on `in`. Its one host wait is the read of the step's loss statistics, after the
+// backward pass and the update are queued (and the next batch's upload started).
+void train_step(Run& r, Feeder& feeder, const StepInput& in, int epoch, Tensor& stats) {
+  const TrainConfig& tc = r.cfg.train;
+  RunState rs;
+  rs.phase = Phase::Train, rs.seed = tc.seed, rs.step = static_cast<uint64_t>(r.st.iteration);
+  rs.labels = in.labels;
+  const Pass pass = r.net.forward(*in.x, rs);
+  r.net.backward(pass);
+  sgd_step(r.net, SgdParams{static_cast<float>(r.st.lr), tc.momentum, tc.weight_decay,
+                            tc.renorm_radius});
+  feeder.prefetch();  // the next batch's upload overlaps this step's queued work
+  stats.ensure(Shape{2}, Device::CPU);
+  stats.copy_from(pass.loss_stats());
+  const float loss = stats.f32()[0];
+  if (!std::isfinite(loss))
+    throw Diverged(strprintf(
+        "training diverged at iteration %lld (epoch %d): loss is %s; the last good checkpoint is "
+        "%s",
+        static_cast<long long>(r.st.iteration), epoch + 1, std::isnan(loss) ? "NaN" : "infinite",
+        fs::exists(r.last) ? r.last.c_str() : "(none yet)"));
+  r.st.run_loss += loss * in.count;
+  r.st.run_correct += static_cast<int64_t>(stats.f32()[1]);
+  r.st.run_seen += in.count;
+  ++r.st.iteration;
+  r.st.position += in.count;
+}
+
+// The steps of one epoch from the state's position; false when --max-iters stopped the run (then
+// last.h5 holds the state).
+bool train_epoch(Run& r, int epoch, int64_t max_iters, Progress& prog) {
+  Loader::Options lo;
+  lo.batch = r.cfg.train.batch, lo.train = true, lo.seed = r.cfg.train.seed, lo.epoch = epoch;
+  lo.start = r.st.position, lo.threads = r.cfg.data.threads;
+  Loader loader(*r.train_ds, r.cfg.data.transform, r.norm, lo);
+  Feeder feeder(loader, r.device);
+  Tensor stats;
+  StepInput in;
+  while (feeder.next(&in)) {
+    train_step(r, feeder, in, epoch, stats);
+    prog.update(r.st.position, strprintf("loss %.4f", r.st.run_loss / r.st.run_seen));
+    if (max_iters > 0 && r.st.iteration >= max_iters) {
+      save(r, r.last);
+      std::fprintf(stderr, "\nstopped after %lld iterations (--max-iters); saved %s\n",
+                   static_cast<long long>(r.st.iteration), r.last.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+// After an epoch's steps: evaluation, the metrics row, the schedule, checkpoints and the CSV.
+void finish_epoch(Run& r, int epoch, Progress& prog) {
+  TrainState& st = r.st;
+  EpochMetrics m;
+  m.epoch = epoch + 1;
+  m.lr = st.lr;
+  m.train_loss = st.run_seen ? st.run_loss / st.run_seen : 0;
+  m.train_top1 = st.run_seen ? static_cast<double>(st.run_correct) / st.run_seen : 0;
+  prog.finish(strprintf("loss %.4f", m.train_loss));
+  if (r.val_ds) {
+    EvalResult ev = evaluate(r.net, *r.val_ds, r.cfg.data, r.norm, r.cfg.train.batch);
+    m.val_loss = ev.loss, m.val_top1 = ev.top1, m.val_top5 = ev.top5;
+  }
+  m.seconds = prog.seconds();
+  st.metrics.push_back(m);
+  std::fprintf(
+      stderr,
+      "epoch %d: train loss %.4f acc %.4f | val loss %.4f top-1 %.4f top-5 %.4f | lr %.3g | %s\n",
+      m.epoch, m.train_loss, m.train_top1, m.val_loss, m.val_top1, m.val_top5, m.lr,
+      Progress::duration(m.seconds).c_str());
+  schedule_after_epoch(r.cfg.train.schedule, m, r.val_ds != nullptr, st);
+  st.epoch = epoch + 1;
+  st.position = 0;
+  st.run_loss = 0, st.run_correct = 0, st.run_seen = 0;
+  save(r, r.last);
+  const std::vector<int>& snaps = r.cfg.train.snapshots;
+  if (std::find(snaps.begin(), snaps.end(), st.epoch) != snaps.end())
+    save(r, strprintf("%s/epoch_%03d.h5", r.ckdir.c_str(), st.epoch));
+  write_metrics_csv(r.out + "/metrics.csv", st.metrics);
+}
+
+TrainResult evaluate_only(Run& r) {
+  ZF_CHECK(r.val_ds, "%s: no validation set (data.val) to evaluate on", r.cfg.source.c_str());
+  ZF_CHECK(fs::exists(r.last), "--evaluate: %s does not exist", r.last.c_str());
+  TrainResult res;
+  res.state = load_run_checkpoint(r.last, r.net).state;
+  r.net.to(r.device);
+  EvalResult ev = evaluate(r.net, *r.val_ds, r.cfg.data, r.norm, r.cfg.train.batch);
+  EpochMetrics m;
+  m.epoch = res.state.epoch, m.lr = res.state.lr, m.val_loss = ev.loss, m.val_top1 = ev.top1,
+  m.val_top5 = ev.top5;
+  res.state.metrics.push_back(m);
+  res.finished = true;
+  return res;
+}
+
 }  // namespace
 
 EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Normalizer& norm,
@@ -112,168 +293,31 @@ EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Nor
 }
 
 TrainResult train(const TrainOptions& opt) {
-  Config cfg = load_config(opt.config);
-  TrainConfig& tc = cfg.train;
-  if (opt.epochs > 0) tc.epochs = opt.epochs;
-  if (opt.seed >= 0) tc.seed = static_cast<uint64_t>(opt.seed);
-  if (opt.limit_train >= 0) cfg.data.limit_train = opt.limit_train;
-  if (opt.limit_val >= 0) cfg.data.limit_val = opt.limit_val;
-  if (opt.batch > 0) tc.batch = opt.batch;
-  if (!opt.train_data.empty()) cfg.data.train = opt.train_data;
-  if (!opt.val_data.empty()) cfg.data.val = opt.val_data;
-  const Device device = resolve_device(opt.device.empty() ? tc.device : opt.device);
-  const std::string out = opt.out.empty() ? "runs/" + cfg.name : opt.out;
-  const std::string ckdir = out + "/ckpt", last = ckdir + "/last.h5";
-
-  Net net = Net::from_yaml(cfg.text, cfg.source);
-  ZF_CHECK(net.has_loss(),
-           "%s: layers: training needs a softmax_loss layer at the end", cfg.source.c_str());
-  std::unique_ptr<Dataset> train_ds = open_dataset(cfg.data, true);
-  std::unique_ptr<Dataset> val_ds = cfg.data.val.empty() ? nullptr : open_dataset(cfg.data, false);
-  const Shape& in = net.input_chw();
-  const int crop = cfg.data.transform.crop ? cfg.data.transform.crop
-                                           : train_ds->height() + 2 * cfg.data.transform.pad;
-  ZF_CHECK(train_ds->channels() == in[0] && crop == in[1] && crop == in[2],
-           "%s: data gives %dx%dx%d samples but input: is %lldx%lldx%lld", cfg.source.c_str(),
-           train_ds->channels(), crop, crop, static_cast<long long>(in[0]),
-           static_cast<long long>(in[1]), static_cast<long long>(in[2]));
-  ZF_CHECK(train_ds->size() >= tc.batch, "%s: %lld training samples, fewer than one batch of %d",
-           train_ds->source().c_str(), static_cast<long long>(train_ds->size()), tc.batch);
-  net.setup(tc.batch);
-  const int64_t classes = net.output_shape(net.size() - 1)[1];
-  ZF_CHECK(train_ds->num_classes() <= classes, "%s: %d classes but the net has %lld outputs",
-           train_ds->source().c_str(), train_ds->num_classes(), static_cast<long long>(classes));
-  const Normalizer norm = make_normalizer(*train_ds, cfg.data.transform);
-
-  CheckpointMeta meta;
-  if (opt.evaluate_only) {
-    ZF_CHECK(val_ds, "%s: no validation set (data.val) to evaluate on", cfg.source.c_str());
-    ZF_CHECK(fs::exists(last), "--evaluate: %s does not exist", last.c_str());
-    meta = load_checkpoint(last, net);
-    net.to(device);
-    EvalResult ev = evaluate(net, *val_ds, cfg.data, norm, tc.batch);
-    EpochMetrics m;
-    m.epoch = meta.epoch, m.lr = meta.lr, m.val_loss = ev.loss, m.val_top1 = ev.top1,
-    m.val_top5 = ev.top5;
-    meta.metrics.push_back(m);
-    TrainResult r;
-    r.meta = meta;
-    r.finished = true;
-    return r;
-  }
-  if (opt.resume) {
-    ZF_CHECK(fs::exists(last), "--resume: %s does not exist", last.c_str());
-    meta = load_checkpoint(last, net);
-    tc.seed = meta.seed;
-    std::fprintf(stderr, "resuming from %s: epoch %d, iteration %lld\n", last.c_str(), meta.epoch,
-                 static_cast<long long>(meta.iteration));
-  } else {
-    net.init_params(tc.seed);
-    meta.seed = tc.seed;
-    meta.lr = tc.lr;
-  }
-  meta.arch = net.arch();
-  meta.config = cfg.text;
-  meta.data_mean_shape = Shape{norm.c, norm.h, norm.w};
-  meta.data_mean = norm.mean;
-  meta.data_inv_std = norm.inv_std;
-  meta.data_scale = norm.scale;
-  net.to(device);
-  net.reserve_memory();  // fails here, before any work, when the batch does not fit
-  fs::create_directories(ckdir);
-
+  Run r = open_run(opt);
+  if (opt.evaluate_only) return evaluate_only(r);
+  start_or_resume(r, opt.resume);
+  r.net.to(r.device);
+  r.net.reserve_memory();  // fails here, before any work, when the batch does not fit
+  fs::create_directories(r.ckdir);
+  const TrainConfig& tc = r.cfg.train;
   std::fprintf(
       stderr,
       "zf_train: %s on %s, %lld training images%s, batch %d (%.0f MiB of buffers), %d epochs, out "
       "%s\n",
-      cfg.name.c_str(), device_name(device), static_cast<long long>(train_ds->size()),
-      val_ds ? strprintf(", %lld validation", static_cast<long long>(val_ds->size())).c_str() : "",
-      tc.batch, static_cast<double>(net.arena_bytes()) / (1 << 20), tc.epochs, out.c_str());
-
-  Tensor stats;
+      r.cfg.name.c_str(), device_name(r.device), static_cast<long long>(r.train_ds->size()),
+      r.val_ds ? strprintf(", %lld validation", static_cast<long long>(r.val_ds->size())).c_str()
+               : "",
+      tc.batch, static_cast<double>(r.net.arena_bytes()) / (1 << 20), tc.epochs, r.out.c_str());
   TrainResult result;
-  for (int epoch = meta.epoch; epoch < tc.epochs; ++epoch) {
-    Loader::Options lo;
-    lo.batch = tc.batch, lo.train = true, lo.seed = tc.seed, lo.epoch = epoch;
-    lo.start = meta.position, lo.threads = cfg.data.threads;
-    Loader loader(*train_ds, cfg.data.transform, norm, lo);
-    Feeder feeder(loader, device);
-    Progress prog(strprintf("epoch %d/%d", epoch + 1, tc.epochs), train_ds->size(), 30.0);
-    StepInput in;
-    while (feeder.next(&in)) {
-      RunState rs;
-      rs.phase = Phase::Train, rs.seed = tc.seed, rs.step = static_cast<uint64_t>(meta.iteration);
-      rs.labels = in.labels;
-      const Pass pass = net.forward(*in.x, rs);
-      net.backward(pass);
-      sgd_step(net, SgdParams{static_cast<float>(meta.lr), tc.momentum, tc.weight_decay,
-                              tc.renorm_radius});
-      feeder.prefetch();  // the next batch's upload overlaps this step's queued backward pass and
-                          // update
-      // The step's one host wait: its loss statistics.
-      stats.ensure(Shape{2}, Device::CPU);
-      stats.copy_from(pass.loss_stats());
-      const float loss = stats.f32()[0];
-      if (!std::isfinite(loss))
-        throw Diverged(strprintf(
-            "training diverged at iteration %lld (epoch %d): loss is %s; the last good "
-            "checkpoint is %s",
-            static_cast<long long>(meta.iteration), epoch + 1,
-            std::isnan(loss) ? "NaN" : "infinite", fs::exists(last) ? last.c_str() : "(none yet)"));
-      meta.run_loss += loss * in.count;
-      meta.run_correct += static_cast<int64_t>(stats.f32()[1]);
-      meta.run_seen += in.count;
-      ++meta.iteration;
-      meta.position += in.count;
-      prog.update(meta.position, strprintf("loss %.4f", meta.run_loss / meta.run_seen));
-      if (opt.max_iters > 0 && meta.iteration >= opt.max_iters) {
-        save_checkpoint(last, net, meta);
-        std::fprintf(stderr, "\nstopped after %lld iterations (--max-iters); saved %s\n",
-                     static_cast<long long>(meta.iteration), last.c_str());
-        result.meta = meta;
-        return result;
-      }
+  for (int epoch = r.st.epoch; epoch < tc.epochs; ++epoch) {
+    Progress prog(strprintf("epoch %d/%d", epoch + 1, tc.epochs), r.train_ds->size(), 30.0);
+    if (!train_epoch(r, epoch, opt.max_iters, prog)) {
+      result.state = r.st;
+      return result;
     }
-    EpochMetrics m;
-    m.epoch = epoch + 1;
-    m.lr = meta.lr;
-    m.train_loss = meta.run_seen ? meta.run_loss / meta.run_seen : 0;
-    m.train_top1 = meta.run_seen ? static_cast<double>(meta.run_correct) / meta.run_seen : 0;
-    prog.finish(strprintf("loss %.4f", m.train_loss));
-    if (val_ds) {
-      EvalResult ev = evaluate(net, *val_ds, cfg.data, norm, tc.batch);
-      m.val_loss = ev.loss, m.val_top1 = ev.top1, m.val_top5 = ev.top5;
-    }
-    m.seconds = prog.seconds();
-    meta.metrics.push_back(m);
-    std::fprintf(
-        stderr,
-        "epoch %d: train loss %.4f acc %.4f | val loss %.4f top-1 %.4f top-5 %.4f | lr %.3g | %s\n",
-        m.epoch, m.train_loss, m.train_top1, m.val_loss, m.val_top1, m.val_top5, m.lr,
-        Progress::duration(m.seconds).c_str());
-
-    // Learning-rate schedule for the next epoch.
-    const ScheduleConfig& sc = tc.schedule;
-    if (sc.type == "step" && (epoch + 1) % sc.step_epochs == 0) {
-      meta.lr *= sc.gamma;
-    } else if (sc.type == "plateau" && val_ds) {
-      if (meta.metrics.size() == 1 || m.val_loss < meta.best_metric * (1.0 - sc.threshold)) {
-        meta.best_metric = m.val_loss;
-        meta.plateau_count = 0;
-      } else if (++meta.plateau_count >= sc.patience) {
-        meta.lr = std::max<double>(meta.lr * sc.gamma, sc.min_lr);
-        meta.plateau_count = 0;
-      }
-    }
-    meta.epoch = epoch + 1;
-    meta.position = 0;
-    meta.run_loss = 0, meta.run_correct = 0, meta.run_seen = 0;
-    save_checkpoint(last, net, meta);
-    if (std::find(tc.snapshots.begin(), tc.snapshots.end(), meta.epoch) != tc.snapshots.end())
-      save_checkpoint(strprintf("%s/epoch_%03d.h5", ckdir.c_str(), meta.epoch), net, meta);
-    write_metrics_csv(out + "/metrics.csv", meta.metrics);
+    finish_epoch(r, epoch, prog);
   }
-  result.meta = meta;
+  result.state = r.st;
   result.finished = true;
   return result;
 }

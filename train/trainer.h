@@ -1,15 +1,18 @@
-// The training loop behind zf_train: epochs over a seeded shuffled order, SGD with momentum and
-// weight decay, filter renormalization, a learning-rate schedule, evaluation each epoch,
-// checkpoints
-// (<out>/ckpt/last.h5 each epoch, epoch_NNN.h5 at the snapshot epochs), metrics.csv, and resume.
+// The training loop behind zf_train, in parts (trainer.cpp): a run (effective config, net, data,
+// train state) is opened, started or resumed, and then runs epochs of steps (forward, backward,
+// the optimizer's step: core/optimizer.h) over a seeded shuffled order; after each epoch it
+// evaluates, applies the learning-rate schedule (train/schedule.h) and writes checkpoints
+// (<out>/ckpt/last.h5 each epoch, epoch_NNN.h5 at the snapshot epochs, with the train state:
+// train/train_state.h) and metrics.csv. Command-line overrides are applied to the config before
+// it is read, and checkpoints store that effective config.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
-#include "core/checkpoint.h"
 #include "core/net.h"
 #include "train/config.h"
+#include "train/train_state.h"
 
 namespace zf {
 
@@ -29,7 +32,7 @@ struct TrainOptions {
 
 // The result of a run, for the CLI and the tests.
 struct TrainResult {
-  CheckpointMeta meta;
+  TrainState state;
   bool finished = false;  // all epochs done (false when stopped by max_iters)
 };
 

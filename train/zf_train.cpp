@@ -36,8 +36,8 @@ int main(int argc, char** argv) {
   if (int rc = zf::parse_cli(app, argc, argv); rc >= 0) return rc;
   try {
     zf::TrainResult r = zf::train(o);
-    if (r.finished && !r.meta.metrics.empty()) {
-      const zf::EpochMetrics& m = r.meta.metrics.back();
+    if (r.finished && !r.state.metrics.empty()) {
+      const zf::EpochMetrics& m = r.state.metrics.back();
       std::printf("%s: %d epochs, val top-1 accuracy %.4f, top-5 %.4f, val loss %.4f\n",
                   o.evaluate_only ? "evaluated" : "done", m.epoch, m.val_top1, m.val_top5,
                   m.val_loss);

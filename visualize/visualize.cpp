@@ -12,20 +12,14 @@ namespace zf {
 Session open_session(const std::string& checkpoint, const std::string& config_path, Device device) {
   Session s;
   s.checkpoint = checkpoint;
-  CheckpointMeta stored = read_checkpoint_meta(checkpoint);
+  const RunCheckpoint stored = read_run_checkpoint(checkpoint);
   s.cfg = config_path.empty() ? parse_config(stored.config, checkpoint + " (stored config)")
                               : load_config(config_path);
-  s.net = std::make_unique<Net>(Net::from_yaml(s.cfg.text, s.cfg.source));
-  s.meta = load_checkpoint(checkpoint, *s.net);
-  ZF_CHECK(!s.meta.data_mean.empty(), "%s: the checkpoint stores no input normalization (/data)",
+  s.net = std::make_unique<Net>(build_net(s.cfg.net));
+  s.meta = load_run_checkpoint(checkpoint, *s.net);
+  s.norm = s.meta.state.norm;
+  ZF_CHECK(!s.norm.mean.empty(), "%s: the checkpoint stores no input normalization (/data)",
            checkpoint.c_str());
-  Normalizer& n = s.norm;
-  n.c = static_cast<int>(s.meta.data_mean_shape[0]);
-  n.h = static_cast<int>(s.meta.data_mean_shape[1]);
-  n.w = static_cast<int>(s.meta.data_mean_shape[2]);
-  n.mean = s.meta.data_mean;
-  n.inv_std = s.meta.data_inv_std;
-  n.scale = s.meta.data_scale;
   s.net->to(device);
   return s;
 }

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "core/checkpoint.h"
 #include "core/net.h"
 #include "train/config.h"
 #include "train/image_io.h"
 #include "train/loader.h"
+#include "train/train_state.h"
 
 namespace zf {
 
@@ -19,7 +19,7 @@ namespace zf {
 struct Session {
   std::string checkpoint;
   Config cfg;
-  CheckpointMeta meta;
+  RunCheckpoint meta;
   std::unique_ptr<Net> net;
   Normalizer norm;
 };

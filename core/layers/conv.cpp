@@ -20,10 +20,13 @@ class ConvLayer : public Layer {
   }
   const char* type() const override { return "conv"; }
 
-  Shape setup(const Shape& in) override {
+  Shape output_shape(const Shape& in) const override {
     ZF_CHECK(in.ndim == 4, "layer %s (conv): input %s is not an image batch [N,C,H,W]",
              name_.c_str(), in.str().c_str());
-    Shape out = conv_output_shape(in, filters_, p_, name_.c_str());
+    return conv_output_shape(in, filters_, p_, name_.c_str());
+  }
+  Shape setup(const Shape& in) override {
+    Shape out = output_shape(in);
     w_.shape_as(Shape{filters_, in[1], p_.kernel, p_.kernel});
     b_.shape_as(Shape{filters_});
     return out;

@@ -11,7 +11,7 @@ class DropoutLayer : public Layer {
     p_ = s.get_float("p", 0.5f, 0.f, 0.99f);
   }
   const char* type() const override { return "dropout"; }
-  Shape setup(const Shape& in) override { return in; }
+  Shape output_shape(const Shape& in) const override { return in; }
   // saved[0]: the mask (training passes only; evaluation is the identity).
   void forward(Tensor& y, const Tensor& x, Tensor* saved, const RunState& rs) override {
     if (active(rs)) {

@@ -14,9 +14,13 @@ class FcLayer : public Layer {
     b_.init_value = s.get_float("bias", 0.f, -100.f, 100.f);
   }
   const char* type() const override { return "fc"; }
-  Shape setup(const Shape& in) override {
+  Shape output_shape(const Shape& in) const override {
     ZF_CHECK(in.ndim >= 2 && in.numel() > 0, "layer %s (fc): input %s has no features",
              name_.c_str(), in.str().c_str());
+    return Shape{in[0], outputs_};
+  }
+  Shape setup(const Shape& in) override {
+    output_shape(in);
     w_.shape_as(Shape{outputs_, in.numel() / in[0]});
     b_.shape_as(Shape{outputs_});
     return Shape{in[0], outputs_};

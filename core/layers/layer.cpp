@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "core/keys.h"
+
 namespace zf {
 
 LayerSpec::LayerSpec(std::string path, std::string name, std::string type,
@@ -15,7 +17,14 @@ LayerSpec::LayerSpec(std::string path, std::string name, std::string type,
       values_(std::move(values)) {}
 
 void LayerSpec::fail(const std::string& key, const std::string& msg) const {
-  throw Error(path_ + "." + key + ": " + msg);
+  throw Error(key_path(path_, key) + ": " + msg);
+}
+
+std::vector<std::string> LayerSpec::known_keys() const {
+  std::vector<std::string> k(used_.begin(), used_.end());
+  k.push_back("name");
+  k.push_back("type");
+  return k;
 }
 
 bool LayerSpec::has(const std::string& key) const {
@@ -29,8 +38,15 @@ const std::string* LayerSpec::find(const std::string& key) const {
 }
 
 int LayerSpec::require_int(const std::string& key, int min_value) const {
-  ZF_CHECK(has(key), "%s (%s, type %s): missing required key '%s'", path_.c_str(), name_.c_str(),
-           type_.c_str(), key.c_str());
+  if (!has(key)) {
+    // A misspelling of this key is reported as what it is: an unknown key.
+    used_.insert(key);
+    for (const auto& kv : values_)
+      if (!used_.count(kv.first) && closest_key(kv.first, {key}) == key)
+        unknown_key(path_, kv.first, known_keys());
+    ZF_THROW("%s (%s, type %s): missing required key '%s'", path_.c_str(), name_.c_str(),
+             type_.c_str(), key.c_str());
+  }
   return get_int(key, 0, min_value);
 }
 
@@ -60,8 +76,9 @@ float LayerSpec::get_float(const std::string& key, float def, float min_value,
 }
 
 void LayerSpec::finish() const {
-  for (const auto& kv : values_)
-    if (!used_.count(kv.first)) fail(kv.first, "unknown key for a layer of type " + type_);
+  std::vector<std::string> present;
+  for (const auto& kv : values_) present.push_back(kv.first);
+  check_keys(path_, present, known_keys());
 }
 
 void Layer::project(Tensor& out, const Tensor& r, const Tensor& x, const Tensor& y,

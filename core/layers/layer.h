@@ -80,6 +80,7 @@ class LayerSpec {
 
  private:
   const std::string* find(const std::string& key) const;
+  std::vector<std::string> known_keys() const;  // the keys this layer type reads
   std::string path_, name_, type_;
   std::map<std::string, std::string> values_;
   mutable std::set<std::string> used_;
@@ -95,9 +96,12 @@ class Layer {
   const std::string& name() const { return name_; }
   virtual const char* type() const = 0;
 
-  // Checks the input shape (throwing with the layer's name) and allocates parameters; returns the
-  // output shape. Called once when the net is built.
-  virtual Shape setup(const Shape& in) = 0;
+  // Checks the input shape (throwing with the layer's name) and returns the output shape, without
+  // allocating anything (configs are checked with it before any net is built).
+  virtual Shape output_shape(const Shape& in) const = 0;
+  // output_shape, and shapes (allocates) the parameters for input `in`. Called when the net is
+  // set up for a batch.
+  virtual Shape setup(const Shape& in) { return output_shape(in); }
   // y = layer(x). x is the previous activation, y this layer's activation buffer in the pass,
   // `saved` this layer's saved buffers in the pass (as declared by saved_buffers).
   virtual void forward(Tensor& y, const Tensor& x, Tensor* saved, const RunState& rs) = 0;

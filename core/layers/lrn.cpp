@@ -15,7 +15,7 @@ class LrnLayer : public Layer {
     p_.k = s.get_float("k", 2.f, 1e-6f, 1e6f);
   }
   const char* type() const override { return "lrn"; }
-  Shape setup(const Shape& in) override {
+  Shape output_shape(const Shape& in) const override {
     ZF_CHECK(in.ndim == 4, "layer %s (lrn): input %s is not an image batch [N,C,H,W]",
              name_.c_str(), in.str().c_str());
     return in;

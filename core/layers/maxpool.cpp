@@ -11,7 +11,7 @@ class MaxPoolLayer : public Layer {
     p_.stride = s.get_int("stride", 2, 1);
   }
   const char* type() const override { return "maxpool"; }
-  Shape setup(const Shape& in) override {
+  Shape output_shape(const Shape& in) const override {
     ZF_CHECK(in.ndim == 4, "layer %s (maxpool): input %s is not an image batch [N,C,H,W]",
              name_.c_str(), in.str().c_str());
     return pool_output_shape(in, p_, name_.c_str());

@@ -1,6 +1,7 @@
 // The layer registry: one line per layer type.
 #include <utility>
 
+#include "core/keys.h"
 #include "core/layers/layer.h"
 
 namespace zf {
@@ -41,8 +42,9 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
   }
   std::string known;
   for (const auto& t : layer_types()) known += (known.empty() ? "" : ", ") + t;
-  throw Error(spec.path() + ".type: unknown layer type '" + spec.type() + "' (known: " + known +
-              ")");
+  const std::string near = closest_key(spec.type(), layer_types());
+  throw Error(key_path(spec.path(), "type") + ": unknown layer type '" + spec.type() + "' (" +
+              (near.empty() ? "" : "did you mean '" + near + "'? ") + "known: " + known + ")");
 }
 
 }  // namespace zf

@@ -8,7 +8,7 @@ class ReluLayer : public Layer {
  public:
   explicit ReluLayer(const LayerSpec& s) : Layer(s.name()) {}
   const char* type() const override { return "relu"; }
-  Shape setup(const Shape& in) override { return in; }
+  Shape output_shape(const Shape& in) const override { return in; }
   void forward(Tensor& y, const Tensor& x, Tensor*, const RunState&) override {
     relu_forward(y, x);
   }

@@ -12,7 +12,7 @@ class SoftmaxLossLayer : public Layer {
   explicit SoftmaxLossLayer(const LayerSpec& s) : Layer(s.name()) {}
   const char* type() const override { return "softmax_loss"; }
   bool is_loss() const override { return true; }
-  Shape setup(const Shape& in) override {
+  Shape output_shape(const Shape& in) const override {
     ZF_CHECK(in.ndim == 2,
              "layer %s (softmax_loss): input %s must be [N, classes] (put an fc before it)",
              name_.c_str(), in.str().c_str());

@@ -1,0 +1,131 @@
+// The training run's state in a checkpoint file (see train_state.h).
+#include "train/train_state.h"
+
+namespace zf {
+
+using namespace h5;
+
+namespace {
+
+const char* kColumns[] = {"epoch",    "lr",       "train_loss", "train_top1",
+                          "val_loss", "val_top1", "val_top5",   "seconds"};
+double* column(EpochMetrics& m, int c) {
+  double* cols[] = {nullptr,     &m.lr,       &m.train_loss, &m.train_top1,
+                    &m.val_loss, &m.val_top1, &m.val_top5,   &m.seconds};
+  return cols[c];
+}
+
+void write_state(hid_t f, const TrainState& s) {
+  H5Handle st(make_group(f, "state"), H5Gclose);
+  write_attr_i64(st, "seed", static_cast<int64_t>(s.seed));
+  write_attr_f64(st, "lr", s.lr);
+  write_attr_i64(st, "position", s.position);
+  write_attr_f64(st, "best_metric", s.best_metric);
+  write_attr_i64(st, "plateau_count", s.plateau_count);
+  write_attr_f64(st, "run_loss", s.run_loss);
+  write_attr_i64(st, "run_correct", s.run_correct);
+  write_attr_i64(st, "run_seen", s.run_seen);
+}
+
+void read_state(hid_t f, const std::string& path, TrainState& s) {
+  H5Handle st(H5Gopen2(f, "state", H5P_DEFAULT), H5Gclose);
+  ZF_CHECK(st >= 0, "%s: missing /state", path.c_str());
+  s.seed = static_cast<uint64_t>(read_attr_i64(st, "seed", path));
+  s.lr = read_attr_f64(st, "lr", path);
+  s.position = read_attr_i64(st, "position", path);
+  s.best_metric = read_attr_f64(st, "best_metric", path);
+  s.plateau_count = static_cast<int>(read_attr_i64(st, "plateau_count", path));
+  s.run_loss = read_attr_f64(st, "run_loss", path);
+  s.run_correct = read_attr_i64(st, "run_correct", path);
+  s.run_seen = read_attr_i64(st, "run_seen", path);
+}
+
+void write_norm(hid_t f, const Normalizer& n) {
+  if (n.mean.empty()) return;
+  H5Handle dg(make_group(f, "data"), H5Gclose);
+  Tensor mean(Shape{n.c, n.h, n.w}), inv(Shape{static_cast<int64_t>(n.inv_std.size())});
+  ZF_CHECK(mean.numel() == static_cast<int64_t>(n.mean.size()), "data mean of %zu values for %s",
+           n.mean.size(), mean.shape().str().c_str());
+  std::copy(n.mean.begin(), n.mean.end(), mean.f32());
+  std::copy(n.inv_std.begin(), n.inv_std.end(), inv.f32());
+  write_f32(dg, "mean", mean);
+  write_f32(dg, "inv_std", inv);
+  write_attr_f64(dg, "scale", n.scale);
+}
+
+void read_norm(hid_t f, const std::string& path, Normalizer& n) {
+  if (H5Lexists(f, "data", H5P_DEFAULT) <= 0) return;
+  H5Handle dg(H5Gopen2(f, "data", H5P_DEFAULT), H5Gclose);
+  std::vector<hsize_t> dims;
+  n.mean = read_vector<float>(dg, "mean", H5T_NATIVE_FLOAT, path, &dims);
+  ZF_CHECK(dims.size() == 3 && !n.mean.empty(), "%s: /data/mean is not [C,H,W]", path.c_str());
+  n.c = static_cast<int>(dims[0]), n.h = static_cast<int>(dims[1]), n.w = static_cast<int>(dims[2]);
+  n.inv_std = read_vector<float>(dg, "inv_std", H5T_NATIVE_FLOAT, path);
+  n.scale = static_cast<float>(read_attr_f64(dg, "scale", path));
+}
+
+void write_metrics(hid_t f, const std::vector<EpochMetrics>& ms) {
+  H5Handle mg(make_group(f, "metrics"), H5Gclose);
+  for (int c = 0; c < 8; ++c) {
+    std::vector<double> v;
+    for (EpochMetrics m : ms) v.push_back(c == 0 ? m.epoch : *column(m, c));
+    write_array(mg, kColumns[c], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {v.size()}, v.data());
+  }
+}
+
+void read_metrics(hid_t f, const std::string& path, std::vector<EpochMetrics>& ms) {
+  H5Handle mg(H5Gopen2(f, "metrics", H5P_DEFAULT), H5Gclose);
+  ZF_CHECK(mg >= 0, "%s: missing /metrics", path.c_str());
+  std::vector<std::vector<double>> cols;
+  for (const char* c : kColumns) cols.push_back(read_vector<double>(mg, c, H5T_NATIVE_DOUBLE, path));
+  for (size_t i = 0; i < cols[0].size(); ++i) {
+    EpochMetrics e;
+    e.epoch = static_cast<int>(cols[0][i]);
+    for (int c = 1; c < 8; ++c) {
+      ZF_CHECK(cols[c].size() == cols[0].size(), "%s: metrics columns differ in length",
+               path.c_str());
+      *column(e, c) = cols[c][i];
+    }
+    ms.push_back(e);
+  }
+}
+
+RunCheckpoint from_header(const CheckpointHeader& h, TrainState s) {
+  s.epoch = h.epoch;
+  s.iteration = h.iteration;
+  return RunCheckpoint{h.arch, h.config, std::move(s)};
+}
+
+}  // namespace
+
+void save_run_checkpoint(const std::string& path, Net& net, const std::string& config,
+                         const TrainState& s) {
+  const CheckpointHeader h{s.epoch, s.iteration, net.arch(), config};
+  save_checkpoint(path, net, h, [&](hid_t f) {
+    write_state(f, s);
+    write_norm(f, s.norm);
+    write_metrics(f, s.metrics);
+  });
+}
+
+RunCheckpoint read_run_checkpoint(const std::string& path) {
+  TrainState s;
+  const CheckpointHeader h = read_checkpoint(path, [&](hid_t f) {
+    read_state(f, path, s);
+    read_norm(f, path, s.norm);
+    read_metrics(f, path, s.metrics);
+  });
+  return from_header(h, std::move(s));
+}
+
+RunCheckpoint load_run_checkpoint(const std::string& path, Net& net) {
+  TrainState s;
+  const CheckpointHeader h = load_checkpoint(path, net, [&](hid_t f) {
+    read_state(f, path, s);
+    read_norm(f, path, s.norm);
+    read_metrics(f, path, s.metrics);
+  });
+  return from_header(h, std::move(s));
+}
+
+}  // namespace zf
