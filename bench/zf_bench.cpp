@@ -1,10 +1,15 @@
-// zf_bench: how fast the ops train ZFNet. Times every ZFNet layer's forward and backward in
-// isolation (random inputs of the layer's true shape), one whole training step (forward, loss,
-// backward, SGD, filter renormalization), and a 2048^3 matrix product through fc_forward as the
-// BLAS ceiling. Every buffer is allocated and touched before the clock starts and reused by every
-// repeat: first-touch page faults on these machines would otherwise dominate (ENVIRONMENT.md).
+// zf_bench: how fast the framework trains and projects a net, by default ZFNet as
+// configs/zfnet.yaml describes it (--config times any net), built through zf::Net. Times every
+// layer's forward, backward and deconvnet step in isolation (the layer's own code on random inputs
+// of its true shape: unpooling through the switches is the pools' "proj" row), one whole training
+// step (forward with the loss, backward, the optimizer's step: core/optimizer.h), one whole
+// deconvnet projection from the deepest filtering layer to the input, and a 2048^3 matrix product
+// through fc_forward as the BLAS ceiling. Every buffer is allocated and touched before the clock
+// starts and reused by every repeat: first-touch page faults on these machines would otherwise
+// dominate (ENVIRONMENT.md).
 //
-//   ./build/bench/zf_bench [--device cpu|cuda] [--batch 16] [--reps 5] [--layers conv1,step]
+//   ./build/bench/zf_bench [--config configs/zfnet.yaml] [--device cpu|cuda] [--batch 16]
+//                          [--reps 5] [--layers conv1,step]
 //
 // The table goes to stdout; with --json it goes to stderr and stdout gets one JSON object per row.
 #include <omp.h>
@@ -27,8 +32,11 @@
 #include "bench/cudnn_ref.h"
 #include "core/backend.h"
 #include "core/cpu/blas.h"
+#include "core/net.h"
 #include "core/ops.h"
+#include "core/optimizer.h"
 #include "core/rng.h"
+#include "train/config.h"
 
 namespace zf {
 namespace {
@@ -36,6 +44,7 @@ namespace {
 // ---- options ------------------------------------------------------------------------------------
 
 struct Options {
+  std::string config = ZF_BENCH_DEFAULT_CONFIG;
   std::string device = "cpu";
   int batch = 16;
   int reps = 5;
@@ -58,23 +67,26 @@ struct OptSpec {
 
 std::vector<OptSpec> option_table(Options& o) {
   return {
+      {"--config", "the net to time (a zf_train config; default configs/zfnet.yaml)", &o.config},
       {"--device", "cpu or cuda", &o.device},
       {"--batch", "images per batch", nullptr, &o.batch},
       {"--reps", "timed repeats (min and median are reported)", nullptr, &o.reps},
       {"--warmup", "untimed runs before the timed ones", nullptr, &o.warmup},
       {"--layers",
-       "comma list of rows to run (conv1..conv5, pool1, pool2, pool5, norm1, norm2, "
-       "fc6..fc8, sgemm, step); default all",
+       "comma list of rows to run: layer names of the config (conv1, pool1, norm1, fc6, ...), "
+       "sgemm, step, project; default all",
        &o.layers},
       {"--json", "one JSON object per row on stdout (the table goes to stderr)", nullptr, nullptr,
        &o.json},
-      {"--no-step", "skip the whole training step", nullptr, nullptr, &o.no_step},
+      {"--no-step", "skip the whole training step and the whole projection", nullptr, nullptr,
+       &o.no_step},
       {"--threads", "OpenMP (and OpenBLAS) threads; default OpenMP's", nullptr, &o.threads},
   };
 }
 
 constexpr const char* kAbout =
-    "zf_bench: per-layer forward/backward and whole-step timings of ZFNet on one device";
+    "zf_bench: per-layer forward/backward/projection, whole-step and whole-projection timings of "
+    "a net (default ZFNet) on one device";
 
 // Returns -1 to go on, else the exit code.
 int parse_options(Options& o, int argc, char** argv) {
@@ -138,56 +150,8 @@ int parse_options(Options& o, int argc, char** argv) {
   return -1;
 }
 
-// ---- ZFNet as data (DESIGN section 3) -----------------------------------------------------------
-
-enum class Kind { Conv, Relu, Pool, Lrn, Fc, Dropout };
-
-struct Stage {
-  const char* name;
-  Kind kind;
-  int out = 0;        // conv filters / fc outputs
-  ConvParams conv{};  // conv only
-};
-
-const std::vector<Stage> kZfnet = {
-    {"conv1", Kind::Conv, 96, {7, 2, 1}},
-    {"relu1", Kind::Relu},
-    {"pool1", Kind::Pool},
-    {"norm1", Kind::Lrn},
-    {"conv2", Kind::Conv, 256, {5, 2, 0}},
-    {"relu2", Kind::Relu},
-    {"pool2", Kind::Pool},
-    {"norm2", Kind::Lrn},
-    {"conv3", Kind::Conv, 384, {3, 1, 1}},
-    {"relu3", Kind::Relu},
-    {"conv4", Kind::Conv, 384, {3, 1, 1}},
-    {"relu4", Kind::Relu},
-    {"conv5", Kind::Conv, 256, {3, 1, 1}},
-    {"relu5", Kind::Relu},
-    {"pool5", Kind::Pool},
-    {"fc6", Kind::Fc, 4096},
-    {"relu6", Kind::Relu},
-    {"drop6", Kind::Dropout},
-    {"fc7", Kind::Fc, 4096},
-    {"relu7", Kind::Relu},
-    {"drop7", Kind::Dropout},
-    {"fc8", Kind::Fc, 1000},
-};
-constexpr int kImage = 224, kClasses = 1000;
-const PoolParams kPool{3, 2};
-const LrnParams kLrn{};  // n=5, alpha=1e-4, beta=0.75, k=2
-constexpr float kDropout = 0.5f, kLr = 0.01f, kMomentum = 0.9f, kDecay = 5e-4f, kRadius = 0.1f;
-constexpr uint64_t kSeed = 20131112;
-
-bool has_params(Kind k) {
-  return k == Kind::Conv || k == Kind::Fc;
-}
-// ReLU and dropout run in the step only.
-bool timed_alone(Kind k) {
-  return k != Kind::Relu && k != Kind::Dropout;
-}
-
 // x * std with x ~ N(0, 1) from the seeded RNG; filled on the host, copied to the device.
+constexpr uint64_t kSeed = 20131112;
 void fill_normal(Tensor& t, float std, uint64_t stream) {
   Tensor host;
   if (!t.is_cpu()) host.ensure(t.shape(), Device::CPU);
@@ -198,140 +162,6 @@ void fill_normal(Tensor& t, float std, uint64_t stream) {
   for (int64_t i = 0; i < n; ++i) p[i] = std * rng_normal(kSeed, stream, static_cast<uint64_t>(i));
   if (!t.is_cpu()) t.copy_from(host);
 }
-
-// All of ZFNet's tensors at one batch size, allocated and zeroed once. act[i] is the input of stage
-// i (act[0] the images, act.back() the logits), grad[i] the gradient with respect to act[i].
-struct Net {
-  struct Slot {
-    Tensor w, b, dw, db, vw, vb;  // conv / fc
-    Tensor aux;                   // pool switches, LRN scale or dropout mask
-  };
-  std::vector<Slot> slot;
-  std::vector<Tensor> act, grad;
-  Tensor labels, prob;
-  uint64_t iteration = 0;
-
-  Net(int batch, Device dev) : slot(kZfnet.size()) {
-    Shape s{batch, 3, kImage, kImage};
-    act.emplace_back(Tensor::zeros(s, dev));
-    grad.emplace_back();  // the images need no gradient
-    for (size_t i = 0; i < kZfnet.size(); ++i) {
-      const Stage& st = kZfnet[i];
-      Slot& l = slot[i];
-      const int64_t fan_in = s.numel() / s[0];
-      if (st.kind == Kind::Conv) {
-        l.w = Tensor(Shape{st.out, s[1], st.conv.kernel, st.conv.kernel}, dev);
-        s = conv_output_shape(s, st.out, st.conv);
-      } else if (st.kind == Kind::Fc) {
-        l.w = Tensor(Shape{st.out, fan_in}, dev);
-        s = Shape{s[0], st.out};
-      } else if (st.kind == Kind::Pool) {
-        s = pool_output_shape(s, kPool);
-        l.aux = Tensor::zeros(s, dev, DType::I32);
-      } else if (st.kind == Kind::Lrn || st.kind == Kind::Dropout) {
-        l.aux = Tensor::zeros(s, dev);
-      }
-      if (has_params(st.kind)) {
-        fill_normal(l.w, 0.01f, 100 + i);
-        for (Tensor* t : {&l.dw, &l.vw}) *t = Tensor::zeros(l.w.shape(), dev);
-        for (Tensor* t : {&l.b, &l.db, &l.vb}) *t = Tensor::zeros(Shape{st.out}, dev);
-      }
-      act.emplace_back(Tensor::zeros(s, dev));
-      grad.emplace_back(Tensor::zeros(s, dev));
-    }
-    prob = Tensor::zeros(act.back().shape(), dev);
-    Tensor host_labels(Shape{batch}, Device::CPU, DType::I32);
-    for (int n = 0; n < batch; ++n)
-      host_labels.i32()[n] = static_cast<int32_t>(rng_u32(kSeed, 7, n) % kClasses);
-    labels = host_labels.to(dev);
-    fill_normal(act[0], 1.f, 1);
-  }
-
-  void forward(size_t i) {
-    const Stage& st = kZfnet[i];
-    Slot& l = slot[i];
-    const Tensor& x = act[i];
-    Tensor& y = act[i + 1];
-    switch (st.kind) {
-      case Kind::Conv:
-        conv2d_forward(y, x, l.w, l.b, st.conv);
-        break;
-      case Kind::Relu:
-        relu_forward(y, x);
-        break;
-      case Kind::Pool:
-        maxpool_forward(y, l.aux, x, kPool);
-        break;
-      case Kind::Lrn:
-        lrn_forward(y, l.aux, x, kLrn);
-        break;
-      case Kind::Fc:
-        fc_forward(y, x, l.w, l.b);
-        break;
-      case Kind::Dropout:
-        dropout_forward(y, l.aux, x, kDropout, kSeed, i + (iteration << 16));
-        break;
-    }
-  }
-
-  // Stage 0's input is the image, which needs no gradient: conv1's backward is its weight gradient.
-  void backward(size_t i) {
-    const Stage& st = kZfnet[i];
-    Slot& l = slot[i];
-    const Tensor &x = act[i], &y = act[i + 1], &dy = grad[i + 1];
-    Tensor& dx = grad[i];
-    const bool need_dx = i > 0;
-    switch (st.kind) {
-      case Kind::Conv:
-        conv2d_backward_weight(l.dw, l.db, dy, x, st.conv);
-        if (need_dx) conv2d_backward_data(dx, dy, l.w, st.conv);
-        break;
-      case Kind::Relu:
-        relu_backward(dx, dy, x);
-        break;
-      case Kind::Pool:
-        maxpool_backward(dx, dy, l.aux, kPool);
-        break;
-      case Kind::Lrn:
-        lrn_backward(dx, dy, x, y, l.aux, kLrn);
-        break;
-      case Kind::Fc:
-        fc_backward_weight(l.dw, l.db, dy, x);
-        if (need_dx) fc_backward_data(dx, dy, l.w);
-        break;
-      case Kind::Dropout:
-        dropout_backward(dx, dy, l.aux);
-        break;
-    }
-  }
-
-  float train_step() {
-    for (size_t i = 0; i < kZfnet.size(); ++i) forward(i);
-    const float loss = softmax_xent_forward(prob, act.back(), labels);
-    softmax_xent_backward(grad.back(), prob, labels);
-    for (size_t i = kZfnet.size(); i-- > 0;) backward(i);
-    for (size_t i = 0; i < kZfnet.size(); ++i) {
-      if (!has_params(kZfnet[i].kind)) continue;
-      Slot& l = slot[i];
-      sgd_update(l.w, l.vw, l.dw, kLr, kMomentum, kDecay);
-      sgd_update(l.b, l.vb, l.db, kLr, kMomentum, kDecay);
-      if (kZfnet[i].kind == Kind::Conv) renorm_filters(l.w, kRadius);
-    }
-    ++iteration;
-    return loss;
-  }
-
-  // Floating-point operations of stage i's forward (2 per multiply-add); 0 for pool, LRN, ReLU,
-  // dropout.
-  double forward_flops(size_t i) const {
-    if (!has_params(kZfnet[i].kind)) return 0.0;
-    return 2.0 * static_cast<double>(act[i + 1].numel()) * static_cast<double>(slot[i].w.numel()) /
-           static_cast<double>(slot[i].w.dim(0));
-  }
-  // The backward computes the weight gradient and, except for stage 0, the data gradient: each
-  // costs as much as the forward.
-  double backward_flops(size_t i) const { return forward_flops(i) * (i > 0 ? 2.0 : 1.0); }
-};
 
 // ---- timing and reporting -----------------------------------------------------------------------
 
@@ -415,7 +245,7 @@ class Report {
     if (layer_ms_[0] + layer_ms_[1] > 0)
       std::fprintf(
           table_,
-          "sum of layer medians: fwd %.1f ms, bwd %.1f ms (ReLU, dropout, loss, SGD: step only)\n",
+          "sum of layer medians: fwd %.1f ms, bwd %.1f ms (loss and SGD: step only)\n",
           layer_ms_[0], layer_ms_[1]);
     std::fprintf(table_, "peak resident memory (VmHWM): %.1f MB\n", peak_rss_mb);
     if (json_) std::printf("{\"peak_rss_mb\":%.1f}\n", peak_rss_mb);
@@ -435,33 +265,87 @@ double peak_rss_mb() {
   return 0.0;
 }
 
+// ---- the net under test -------------------------------------------------------------------------
+
+struct Bench {
+  Config cfg;
+  Net net;
+  Device dev;
+  int batch;
+
+  Shape input_of(int i) const {
+    const Shape& c = net.input_chw();
+    return i ? net.output_shape(i - 1) : Shape{batch, c[0], c[1], c[2]};
+  }
+  // Multiply-adds x 2 of layer i's forward: its output times the fan-in of one of its filters
+  // (conv and fc); 0 for layers without parameters.
+  double forward_flops(int i) {
+    std::vector<Param*> ps = net.layer(i).params();
+    if (ps.empty()) return 0.0;
+    const Tensor& w = ps[0]->value;
+    return 2.0 * static_cast<double>(net.output_shape(i).numel()) *
+           static_cast<double>(w.numel() / w.dim(0));
+  }
+  // The backward computes the weight gradient and, except for layer 0, the data gradient: each
+  // costs as much as the forward.
+  double backward_flops(int i) { return forward_flops(i) * (i > 0 ? 2.0 : 1.0); }
+  // The deepest filtering layer's rectified output: where the whole-projection row starts.
+  int projection_top() {
+    int top = -1;
+    for (int i = 0; i < net.size(); ++i) {
+      Geometry g;
+      if (net.layer(i).geometry(&g) && !net.layer(i).params().empty()) top = i;
+    }
+    ZF_CHECK(top >= 0, "%s: no filtering layer to project from", cfg.source.c_str());
+    return top + 1 < net.size() && net.layer(top + 1).rectifies() ? top + 1 : top;
+  }
+  Tensor images(uint64_t stream) {
+    Tensor x(input_of(0), dev);
+    fill_normal(x, 1.f, stream);
+    return x;
+  }
+  Tensor labels() {
+    const int64_t classes = net.output_shape(net.size() - 1)[1];
+    Tensor host(Shape{batch}, Device::CPU, DType::I32);
+    for (int n = 0; n < batch; ++n)
+      host.i32()[n] = static_cast<int32_t>(rng_u32(kSeed, 7, n) % classes);
+    return host.to(dev);
+  }
+};
+
+Bench make_bench(const Options& o, Device dev) {
+  Config cfg = load_config(o.config);
+  Net net = build_net(cfg.net);
+  net.setup(o.batch);
+  net.init_params(kSeed);
+  net.to(dev);
+  net.reserve_memory();
+  return Bench{std::move(cfg), std::move(net), dev, o.batch};
+}
+
 // Which rows to run: --layers, checked against the names that exist.
 class Selection {
  public:
-  explicit Selection(const std::string& list) {
-    for (const Stage& s : kZfnet)
-      if (timed_alone(s.kind)) known_.insert(s.name);
-    known_.insert({"sgemm", "step"});
+  Selection(const std::string& list, Bench& b) {
+    for (int i = 0; i < b.net.size(); ++i)
+      if (!b.net.layer(i).is_loss()) known_.push_back(b.net.layer(i).name());
+    for (const char* r : {"sgemm", "step", "project"}) known_.push_back(r);
     std::stringstream ss(list);
     for (std::string name; std::getline(ss, name, ',');) {
       if (name.empty()) continue;
-      if (!known_.count(name)) {
+      if (std::find(known_.begin(), known_.end(), name) == known_.end()) {
         std::string all;
-        for (const Stage& s : kZfnet)
-          if (timed_alone(s.kind)) all += std::string(s.name) + ",";
-        ZF_THROW("--layers: unknown row '%s' (known: %ssgemm,step)", name.c_str(), all.c_str());
+        for (const std::string& k : known_) all += (all.empty() ? "" : ",") + k;
+        ZF_THROW("--layers: unknown row '%s' (known: %s)", name.c_str(), all.c_str());
       }
       chosen_.insert(name);
     }
   }
   bool wants(const std::string& name) const { return chosen_.empty() || chosen_.count(name) > 0; }
-  bool wants_a_layer() const {
-    return std::any_of(kZfnet.begin(), kZfnet.end(),
-                       [&](const Stage& s) { return timed_alone(s.kind) && wants(s.name); });
-  }
 
  private:
-  std::set<std::string> known_, chosen_;
+  std::vector<std::string> known_;
+  std::set<std::string> chosen_;
 };
 
 // The reference matrix product: y[2048, 2048] = x * w^T through fc_forward, i.e. one OpenBLAS sgemm
@@ -477,58 +361,106 @@ void bench_sgemm(Clock& clock, Report& report, Device dev) {
               "2048^3 via fc_forward (BLAS ceiling)"});
 }
 
-// cuDNN's fastest algorithm on the same shapes, the yardstick for our kernels (conv and LRN).
-void add_cudnn_rows(Net& net, size_t i, Clock& clock, Report& report, int batch) {
-  const Stage& st = kZfnet[i];
-  const Shape& in = net.act[i].shape();
+// cuDNN's fastest algorithm on the same shapes, the yardstick for our kernels: the convolutions
+// (layers with geometry and filters) and the LRN family (its parameters read from the layer's
+// config, the defaults being LrnParams').
+void add_cudnn_rows(Bench& b, int i, Clock& clock, Report& report) {
+  Layer& L = b.net.layer(i);
+  const Shape in = b.input_of(i), out = b.net.output_shape(i);
   const int n = static_cast<int>(in[0]), c = static_cast<int>(in[1]), h = static_cast<int>(in[2]),
             w = static_cast<int>(in[3]);
   const int reps = std::max(1, clock.reps());
-  if (st.kind == Kind::Conv) {
-    const bench::CudnnConvTimes t = bench::cudnn_conv_times(n, c, h, w, st.out, st.conv.kernel,
-                                                            st.conv.stride, st.conv.pad, reps);
+  Geometry g;
+  if (L.geometry(&g) && !L.params().empty()) {
+    const bench::CudnnConvTimes t = bench::cudnn_conv_times(
+        n, c, h, w, static_cast<int>(out[1]), g.kernel, g.stride, g.pad, reps);
     const double bwd = (i == 0 ? 0.0 : t.bwd_data_ms) + t.bwd_filter_ms;
+    report.add({L.name(), "fwd", b.batch, {t.fwd_ms, t.fwd_ms}, b.forward_flops(i), "cuDNN", 0,
+                "cudnn"});
     report.add(
-        {st.name, "fwd", batch, {t.fwd_ms, t.fwd_ms}, net.forward_flops(i), "cuDNN", 0, "cudnn"});
-    report.add({st.name, "bwd", batch, {bwd, bwd}, net.backward_flops(i), "cuDNN", 0, "cudnn"});
-  } else if (st.kind == Kind::Lrn) {
+        {L.name(), "bwd", b.batch, {bwd, bwd}, b.backward_flops(i), "cuDNN", 0, "cudnn"});
+  } else if (std::string(L.type()) == "lrn") {
+    const LayerSpec& s = b.cfg.net.layers[static_cast<size_t>(i)];
+    LrnParams p;
+    p.size = s.get_int("size", p.size, 1);
+    p.alpha = s.get_float("alpha", p.alpha, 0.f, 1e3f);
+    p.beta = s.get_float("beta", p.beta, 0.f, 10.f);
+    p.k = s.get_float("k", p.k, 1e-6f, 1e6f);
     for (bool backward : {false, true}) {
-      const double ms =
-          bench::cudnn_lrn_ms(n, c, h, w, kLrn.size, kLrn.alpha, kLrn.beta, kLrn.k, backward, reps);
-      report.add({st.name, backward ? "bwd" : "fwd", batch, {ms, ms}, 0, "cuDNN", 0, "cudnn"});
+      const double ms = bench::cudnn_lrn_ms(n, c, h, w, p.size, p.alpha, p.beta, p.k, backward, reps);
+      report.add({L.name(), backward ? "bwd" : "fwd", b.batch, {ms, ms}, 0, "cuDNN", 0, "cudnn"});
     }
   }
 }
 
-void bench_layers(Net& net, Clock& clock, Report& report, const Selection& sel, int batch) {
-  for (size_t i = 0; i < kZfnet.size(); ++i) {
-    const Stage& st = kZfnet[i];
-    if (!timed_alone(st.kind) || !sel.wants(st.name)) continue;
-    fill_normal(net.act[i], 1.f, 1000 + i);
-    fill_normal(net.grad[i + 1], 1.f, 2000 + i);
-    const Timing f = clock.time([&] { net.forward(i); });
-    report.add({st.name, "fwd", batch, f, net.forward_flops(i), ""});
-    const Timing b = clock.time([&] { net.backward(i); });
-    const char* note = i == 0                ? "weight grad only (the image needs no gradient)"
-                       : has_params(st.kind) ? "data + weight grads"
-                                             : "";
-    report.add({st.name, "bwd", batch, b, net.backward_flops(i), note});
-    if (net.act[i].device() == Device::CUDA && bench::cudnn_built())
-      add_cudnn_rows(net, i, clock, report, batch);
-  }
+// Layer i alone through its own forward, backward and deconvnet step, on random inputs of its true
+// shapes (training phase: dropout masks are drawn).
+void bench_layer(Bench& b, int i, Clock& clock, Report& report) {
+  Layer& L = b.net.layer(i);
+  const Shape in = b.input_of(i), out = b.net.output_shape(i);
+  Tensor x(in, b.dev), dy(out, b.dev), y = Tensor::zeros(out, b.dev),
+         dx = Tensor::zeros(in, b.dev), proj = Tensor::zeros(in, b.dev);
+  fill_normal(x, 1.f, 1000 + i);
+  fill_normal(dy, 1.f, 2000 + i);
+  std::vector<Tensor> saved;
+  for (const BufferSpec& s : L.saved_buffers(in, out))
+    saved.push_back(Tensor::zeros(s.shape, b.dev, s.dtype));
+  RunState rs;
+  rs.seed = kSeed;
+  const Timing f = clock.time([&] { L.forward(y, x, saved.data(), rs); });
+  report.add({L.name(), "fwd", b.batch, f, b.forward_flops(i), L.type()});
+  const Timing bw =
+      clock.time([&] { L.backward(i ? &dx : nullptr, dy, x, y, saved.data(), rs); });
+  const char* note = i == 0 ? "weight grad only (the image needs no gradient)"
+                     : !L.params().empty() ? "data + weight grads"
+                                           : "";
+  report.add({L.name(), "bwd", b.batch, bw, b.backward_flops(i), note});
+  const ProjectOptions deconv;
+  const Timing p = clock.time([&] { L.project(proj, dy, x, y, saved.data(), deconv); });
+  Geometry g;
+  const bool pool = L.geometry(&g) && L.params().empty();
+  report.add({L.name(), "proj", b.batch, p, L.params().empty() ? 0.0 : b.forward_flops(i),
+              pool ? "unpool through the switches" : "deconvnet step (rule deconv)"});
+  if (b.dev == Device::CUDA && bench::cudnn_built()) add_cudnn_rows(b, i, clock, report);
 }
 
-void bench_step(Net& net, Clock& clock, Report& report, int batch) {
-  fill_normal(net.act[0], 1.f, 1);
+void bench_step(Bench& b, Clock& clock, Report& report) {
+  const Tensor x = b.images(1), labels = b.labels();
+  const TrainConfig& tc = b.cfg.train;
+  const SgdParams sp{tc.lr, tc.momentum, tc.weight_decay, tc.renorm_radius};
   double flops = 0;
-  for (size_t i = 0; i < kZfnet.size(); ++i) flops += net.forward_flops(i) + net.backward_flops(i);
-  float loss = 0.f;
-  const Timing t = clock.time([&] { loss = net.train_step(); });
-  Row r{"step", "step", batch, t, flops, ""};
-  r.img_s = batch / (t.median_ms * 1e-3);
+  for (int i = 0; i < b.net.size(); ++i) flops += b.forward_flops(i) + b.backward_flops(i);
+  RunState rs;
+  rs.seed = kSeed, rs.labels = &labels;
+  const Timing t = clock.time([&] {
+    const Pass pass = b.net.forward(x, rs);
+    b.net.backward(pass);
+    sgd_step(b.net, sp);
+    ++rs.step;
+  });
+  const Tensor stats = b.net.forward(x, rs).loss_stats().to(Device::CPU);
+  Row r{"step", "step", b.batch, t, flops, ""};
+  r.img_s = b.batch / (t.median_ms * 1e-3);
   r.note = strprintf("%.1f img/s; fwd+loss+bwd+sgd+renorm; loss %.4f", r.img_s,
-                     static_cast<double>(loss));
+                     static_cast<double>(stats.f32()[0]));
   report.add(r);
+}
+
+// The whole deconvnet: a dense signal at the deepest filtering layer's rectified output carried
+// down to the input (the forward pass it needs is run once, untimed).
+void bench_projection(Bench& b, Clock& clock, Report& report) {
+  const int top = b.projection_top();
+  RunState eval;
+  eval.phase = Phase::Eval;
+  const Tensor x = b.images(5);
+  const Pass pass = b.net.forward_to(x, top, eval);
+  const Tensor r = pass.output(top).clone();
+  double flops = 0;
+  for (int i = 1; i <= top; ++i) flops += b.forward_flops(i);  // transposed filtering, not conv1's
+  const ProjectOptions deconv;
+  const Timing t = clock.time([&] { b.net.project(pass, r, top, deconv); });
+  report.add({"project", "proj", b.batch, t, flops,
+              strprintf("deconvnet %s -> input, rule deconv", b.net.layer(top).name().c_str())});
 }
 
 int run(const Options& o) {
@@ -536,24 +468,24 @@ int run(const Options& o) {
   const Device dev = parse_device(o.device);
   if (dev == Device::CUDA)
     ZF_CHECK(backend::cuda_available(), "--device cuda: %s", backend::cuda_status().c_str());
-  const Selection sel(o.layers);
+  Bench b = make_bench(o, dev);
+  const Selection sel(o.layers, b);
   Report report(o.json);
   Clock clock(o, dev);
   report.header(strprintf(
-      "zf_bench: ZFNet on %s, batch %d, %d threads, %d timed reps after %d warmup; "
+      "zf_bench: %s (%s) on %s, batch %d, %d threads, %d timed reps after %d warmup; "
       "GFLOP/s from the median\nBLAS: %s%s",
-      device_name(dev), o.batch, omp_get_max_threads(), o.reps, o.warmup,
-      cpu::blas_description().c_str(),
+      b.cfg.name.c_str(), o.config.c_str(), device_name(dev), o.batch, omp_get_max_threads(),
+      o.reps, o.warmup, cpu::blas_description().c_str(),
       dev == Device::CUDA ? (bench::cudnn_built() ? "; cuDNN reference rows follow ours"
                                                   : "; cuDNN not built: no reference rows")
                           : ""));
   if (sel.wants("sgemm")) bench_sgemm(clock, report, dev);
-  const bool step = !o.no_step && sel.wants("step");
-  if (step || sel.wants_a_layer()) {
-    Net net(o.batch, dev);
-    bench_layers(net, clock, report, sel, o.batch);
-    if (step) bench_step(net, clock, report, o.batch);
-  }
+  for (int i = 0; i < b.net.size(); ++i)
+    if (!b.net.layer(i).is_loss() && sel.wants(b.net.layer(i).name()))
+      bench_layer(b, i, clock, report);
+  if (!o.no_step && sel.wants("step")) bench_step(b, clock, report);
+  if (!o.no_step && sel.wants("project")) bench_projection(b, clock, report);
   report.footer(peak_rss_mb());
   return 0;
 }

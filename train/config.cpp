@@ -289,21 +289,21 @@ Config parse_config(const std::string& text, const std::string& source,
   }
 }
 
+Normalize parse_normalize(const std::string& s) {
+  if (s == "none") return Normalize::None;
+  if (s == "pixel_mean") return Normalize::PixelMean;
+  if (s == "channel_mean") return Normalize::ChannelMean;
+  if (s == "channel_standardize") return Normalize::ChannelStandardize;
+  ZF_THROW("normalize '%s': expected none, pixel_mean, channel_mean or channel_standardize",
+           s.c_str());
+}
+
 Config load_config(const std::string& path, const std::vector<ConfigOverride>& overrides) {
   std::ifstream f(path);
   ZF_CHECK(f, "%s: cannot open config", path.c_str());
   std::stringstream ss;
   ss << f.rdbuf();
   return parse_config(ss.str(), path, overrides);
-}
-
-std::unique_ptr<Dataset> open_dataset(const DataConfig& d, bool train_split) {
-  const std::string& p = train_split ? d.train : d.val;
-  const int64_t limit = train_split ? d.limit_train : d.limit_val;
-  ZF_CHECK(!p.empty(), "data.%s: no path configured", train_split ? "train" : "val");
-  if (d.format == "idx") return open_idx(p + "-images-idx3-ubyte", p + "-labels-idx1-ubyte", limit);
-  if (d.format == "folder") return open_folder(p, d.image_size, d.channels, limit);
-  return open_hdf5(p, limit);
 }
 
 }  // namespace zf

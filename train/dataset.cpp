@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "core/check.h"
+#include "train/config.h"
 #include "train/image_io.h"
 
 namespace fs = std::filesystem;
@@ -180,4 +181,14 @@ std::unique_ptr<Dataset> open_folder(const std::string& root, int size, int chan
                                      int64_t limit) {
   return std::make_unique<FolderDataset>(root, size, channels, limit);
 }
+
+std::unique_ptr<Dataset> open_dataset(const DataConfig& d, bool train_split) {
+  const std::string& p = train_split ? d.train : d.val;
+  const int64_t limit = train_split ? d.limit_train : d.limit_val;
+  ZF_CHECK(!p.empty(), "data.%s: no path configured", train_split ? "train" : "val");
+  if (d.format == "idx") return open_idx(p + "-images-idx3-ubyte", p + "-labels-idx1-ubyte", limit);
+  if (d.format == "folder") return open_folder(p, d.image_size, d.channels, limit);
+  return open_hdf5(p, limit);
+}
+
 }  // namespace zf

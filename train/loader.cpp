@@ -71,15 +71,6 @@ void view_sample(const Dataset& ds, const TransformSpec& t, const Normalizer& no
       }
 }
 
-Normalize parse_normalize(const std::string& s) {
-  if (s == "none") return Normalize::None;
-  if (s == "pixel_mean") return Normalize::PixelMean;
-  if (s == "channel_mean") return Normalize::ChannelMean;
-  if (s == "channel_standardize") return Normalize::ChannelStandardize;
-  ZF_THROW("normalize '%s': expected none, pixel_mean, channel_mean or channel_standardize",
-           s.c_str());
-}
-
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int epoch, bool shuffle) {
   std::vector<int64_t> order(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) order[i] = i;
