@@ -4,8 +4,9 @@
 # and the rest of zf_tests), then zf_bench on the GPU at batch 128 beside cuDNN, and prints a short
 # table last. Budget: under 8 minutes.
 #
-# Before the lease, on the build machine: scripts/gpu_prepare.sh (copies googletest's sources into .deps/,
-# which the device tool carries: carry [".deps"]). Then, through the device tool:
+# Before the lease, on the build machine: scripts/gpu_prepare.sh (copies googletest's sources and
+# yaml-cpp's headers + static library into .deps/, which the device tool carries: carry [".deps"]).
+# Then, through the device tool:
 #   bash scripts/gpu_check.sh            (results also land in $OUT when the tool sets it)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +39,8 @@ gen=()
 command -v ninja >/dev/null && gen=(-G Ninja)
 log "configure"
 cmake -S . -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DZF_CUDA=ON -DZF_CUDA_EMULATOR=OFF -DCMAKE_CUDA_ARCHITECTURES=90 \
-  -DZF_WERROR=OFF -DZF_GTEST_SOURCE="$PWD/.deps/googletest" >"$out/configure.log" 2>&1 \
+  -DZF_WERROR=OFF -DZF_GTEST_SOURCE="$PWD/.deps/googletest" -DZF_YAML_CPP_ROOT="$PWD/.deps/yaml-cpp" \
+  >"$out/configure.log" 2>&1 \
   || { tail -30 "$out/configure.log"; exit 1; }
 grep -E "zfnet|zf_bench" "$out/configure.log"
 log "build"
