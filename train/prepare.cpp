@@ -185,9 +185,15 @@ std::vector<double> write_split(const std::string& name, const std::vector<Item>
   return total;
 }
 
-}  // namespace
+// The classes (the training folder's subfolders, sorted: the ILSVRC wnids) and the images of both
+// splits with their labels.
+struct Listing {
+  std::vector<std::string> wnids;
+  std::map<std::string, int32_t> index;  // wnid -> label
+  std::vector<Item> train, val;
+};
 
-PrepareReport prepare(const PrepareOptions& o) {
+void check_options(const PrepareOptions& o) {
   ZF_CHECK(o.store == "jpeg" || o.store == "raw", "--store %s: expected jpeg or raw",
            o.store.c_str());
   ZF_CHECK(o.size >= 8 && o.quality >= 1 && o.quality <= 100 && o.shard_size >= 1,
@@ -196,96 +202,116 @@ PrepareReport prepare(const PrepareOptions& o) {
   ZF_CHECK(o.val.empty() || fs::is_directory(o.val), "%s: no such directory (--val)",
            o.val.c_str());
   ZF_CHECK(o.val.empty() || !o.val_labels.empty(), "--val needs --val-labels");
-  const auto t0 = std::chrono::steady_clock::now();
+}
 
-  // Classes: the training folder's subfolders, sorted (ILSVRC: the wnids).
-  std::vector<std::string> wnids;
+std::vector<Item> list_val(const PrepareOptions& o, const std::map<std::string, int32_t>& index) {
+  std::map<std::string, std::string> labels = read_val_labels(o.val_labels);
+  std::vector<std::string> files = sorted_files(o.val);
+  ZF_CHECK(!files.empty(), "%s: no images", o.val.c_str());
+  std::vector<Item> val;
+  for (const auto& f : files) {
+    auto it = labels.find(fs::path(f).stem().string());
+    ZF_CHECK(it != labels.end(), "%s does not match the images: no label for %s",
+             o.val_labels.c_str(), f.c_str());
+    auto c = index.find(it->second);
+    ZF_CHECK(c != index.end(), "%s: %s is labelled %s, which is not a training class",
+             o.val_labels.c_str(), f.c_str(), it->second.c_str());
+    val.push_back(Item{f, c->second});
+  }
+  ZF_CHECK(labels.size() == files.size(),
+           "%s does not match the images: %zu labels for %zu images in %s", o.val_labels.c_str(),
+           labels.size(), files.size(), o.val.c_str());
+  return val;
+}
+
+// Keeps an even spread of `limit` items over the classes rather than the first folders.
+void thin(std::vector<Item>& v, int64_t limit) {
+  if (limit <= 0 || static_cast<int64_t>(v.size()) <= limit) return;
+  std::vector<Item> t;
+  for (int64_t i = 0; i < limit; ++i)
+    t.push_back(v[static_cast<size_t>(i * static_cast<int64_t>(v.size()) / limit)]);
+  v.swap(t);
+}
+
+Listing list_images(const PrepareOptions& o) {
+  Listing l;
   for (const auto& e : fs::directory_iterator(o.train))
-    if (e.is_directory()) wnids.push_back(e.path().filename().string());
-  std::sort(wnids.begin(), wnids.end());
-  ZF_CHECK(!wnids.empty(), "%s: no class folders (expected train/nXXXXXXXX/*.JPEG)",
+    if (e.is_directory()) l.wnids.push_back(e.path().filename().string());
+  std::sort(l.wnids.begin(), l.wnids.end());
+  ZF_CHECK(!l.wnids.empty(), "%s: no class folders (expected train/nXXXXXXXX/*.JPEG)",
            o.train.c_str());
-  std::map<std::string, int32_t> index;
-  for (size_t i = 0; i < wnids.size(); ++i) index[wnids[i]] = static_cast<int32_t>(i);
-  std::vector<Item> train, val;
-  for (size_t c = 0; c < wnids.size(); ++c)
-    for (auto& f : sorted_files(fs::path(o.train) / wnids[c]))
-      train.push_back(Item{f, static_cast<int32_t>(c)});
-  ZF_CHECK(!train.empty(), "%s: no .JPEG/.jpg/.png images in the class folders", o.train.c_str());
-  if (!o.val.empty()) {
-    std::map<std::string, std::string> labels = read_val_labels(o.val_labels);
-    std::vector<std::string> files = sorted_files(o.val);
-    ZF_CHECK(!files.empty(), "%s: no images", o.val.c_str());
-    for (const auto& f : files) {
-      auto it = labels.find(fs::path(f).stem().string());
-      ZF_CHECK(it != labels.end(), "%s does not match the images: no label for %s",
-               o.val_labels.c_str(), f.c_str());
-      auto c = index.find(it->second);
-      ZF_CHECK(c != index.end(), "%s: %s is labelled %s, which is not a training class",
-               o.val_labels.c_str(), f.c_str(), it->second.c_str());
-      val.push_back(Item{f, c->second});
-    }
-    ZF_CHECK(labels.size() == files.size(),
-             "%s does not match the images: %zu labels for %zu images in %s", o.val_labels.c_str(),
-             labels.size(), files.size(), o.val.c_str());
-  }
-  if (o.limit > 0) {
-    // Keep an even spread over the classes rather than the first folders.
-    auto thin = [&](std::vector<Item>& v) {
-      if (static_cast<int64_t>(v.size()) <= o.limit) return;
-      std::vector<Item> t;
-      for (int64_t i = 0; i < o.limit; ++i)
-        t.push_back(v[static_cast<size_t>(i * static_cast<int64_t>(v.size()) / o.limit)]);
-      v.swap(t);
-    };
-    thin(train);
-    thin(val);
-  }
-  std::vector<std::string> names = wnids;
-  if (!o.synsets.empty()) {
-    std::ifstream f(o.synsets);
-    ZF_CHECK(f, "%s: cannot open", o.synsets.c_str());
-    std::string line;
-    while (std::getline(f, line)) {
-      std::stringstream ss(line);
-      std::string w;
-      ss >> w;
-      auto it = index.find(w);
-      if (it == index.end()) continue;
-      std::string rest;
-      std::getline(ss, rest);
-      rest.erase(0, rest.find_first_not_of(' '));
-      names[it->second] = rest.substr(0, rest.find(','));
-    }
-  }
+  for (size_t i = 0; i < l.wnids.size(); ++i) l.index[l.wnids[i]] = static_cast<int32_t>(i);
+  for (size_t c = 0; c < l.wnids.size(); ++c)
+    for (auto& f : sorted_files(fs::path(o.train) / l.wnids[c]))
+      l.train.push_back(Item{f, static_cast<int32_t>(c)});
+  ZF_CHECK(!l.train.empty(), "%s: no .JPEG/.jpg/.png images in the class folders",
+           o.train.c_str());
+  if (!o.val.empty()) l.val = list_val(o, l.index);
+  thin(l.train, o.limit);
+  thin(l.val, o.limit);
+  return l;
+}
 
-  // An output folder holding another configuration is refused before anything is written.
+// Human-readable class names from --synsets ("<wnid> <name>, <more names>" lines), else the wnids.
+std::vector<std::string> class_names(const PrepareOptions& o, const Listing& l) {
+  std::vector<std::string> names = l.wnids;
+  if (o.synsets.empty()) return names;
+  std::ifstream f(o.synsets);
+  ZF_CHECK(f, "%s: cannot open", o.synsets.c_str());
+  std::string line;
+  while (std::getline(f, line)) {
+    std::stringstream ss(line);
+    std::string w;
+    ss >> w;
+    auto it = l.index.find(w);
+    if (it == l.index.end()) continue;
+    std::string rest;
+    std::getline(ss, rest);
+    rest.erase(0, rest.find_first_not_of(' '));
+    names[it->second] = rest.substr(0, rest.find(','));
+  }
+  return names;
+}
+
+// The output folder: one holding another configuration is refused before anything is written;
+// torn leftovers of an interrupted run are removed; meta.h5 is written when absent.
+PackedMeta open_output(const PrepareOptions& o, const Listing& l, const std::string& key) {
   fs::create_directories(o.out);
-  const std::string meta_path = o.out + "/meta.h5", key = options_key(o);
+  const std::string meta_path = o.out + "/meta.h5";
   if (fs::exists(meta_path)) {
     PackedMeta old = read_packed_meta(meta_path);
     ZF_CHECK(old.key == key,
              "%s holds shards of another configuration (%s; now %s): use another --out",
              o.out.c_str(), old.key.c_str(), key.c_str());
-    ZF_CHECK(old.synsets == wnids, "%s holds shards of another class list: use another --out",
+    ZF_CHECK(old.synsets == l.wnids, "%s holds shards of another class list: use another --out",
              o.out.c_str());
   }
   for (const auto& e : fs::directory_iterator(o.out))
-    if (e.path().extension() == ".tmp")
-      fs::remove(e.path());  // torn leftovers of an interrupted run
+    if (e.path().extension() == ".tmp") fs::remove(e.path());
   PackedMeta meta;
   meta.store = o.store, meta.key = key, meta.size = o.size, meta.quality = o.quality,
   meta.channels = 3;
-  meta.synsets = wnids, meta.class_names = names;
+  meta.synsets = l.wnids, meta.class_names = class_names(o, l);
   if (!fs::exists(meta_path)) write_packed_meta(meta_path, meta);
+  return meta;
+}
+
+}  // namespace
+
+PrepareReport prepare(const PrepareOptions& o) {
+  check_options(o);
+  const auto t0 = std::chrono::steady_clock::now();
+  const Listing l = list_images(o);
+  const std::string key = options_key(o);
+  PackedMeta meta = open_output(o, l, key);
 
   PrepareReport rep;
-  rep.train_images = static_cast<int64_t>(train.size());
-  rep.val_images = static_cast<int64_t>(val.size());
+  rep.train_images = static_cast<int64_t>(l.train.size());
+  rep.val_images = static_cast<int64_t>(l.val.size());
   Progress prog("zf_prepare", rep.train_images + rep.val_images, 30.0);
   int64_t done = 0, good = 0, val_kept = 0;
-  std::vector<double> sum = write_split("train", train, o, key, prog, done, rep, &good);
-  if (!val.empty()) write_split("val", val, o, key, prog, done, rep, &val_kept);
+  std::vector<double> sum = write_split("train", l.train, o, key, prog, done, rep, &good);
+  if (!l.val.empty()) write_split("val", l.val, o, key, prog, done, rep, &val_kept);
   prog.finish();
   {
     std::ofstream f(o.out + "/skipped.txt");
@@ -297,7 +323,7 @@ PrepareReport prepare(const PrepareOptions& o) {
   meta.mean.resize(sum.size());
   for (size_t i = 0; i < sum.size(); ++i)
     meta.mean[i] = static_cast<float>(sum[i] / std::max<int64_t>(1, good));
-  write_packed_meta(meta_path, meta);
+  write_packed_meta(o.out + "/meta.h5", meta);
   rep.train_images = good;
   rep.val_images = val_kept;
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
