@@ -8,7 +8,7 @@
 namespace zf {
 
 bool Feeder::next(StepInput* in) {
-  if (device_ == Device::CPU) {
+  if (!device_.is_cuda()) {
     const Batch* b = loader_.next();
     if (!b) return false;
     *in = StepInput{&b->x, &b->labels, b->labels.i32(), b->count};
@@ -16,7 +16,7 @@ bool Feeder::next(StepInput* in) {
   }
   if (!queued_) prefetch();
   if (!have_) return false;
-  backend::wait_uploads();
+  backend::wait_uploads(device_);
   const Slot& s = slots_[ready_];
   *in = StepInput{&s.dev_x, &s.dev_labels, s.host_labels.data(), s.count};
   queued_ = false;
@@ -24,7 +24,7 @@ bool Feeder::next(StepInput* in) {
 }
 
 void Feeder::prefetch() {
-  if (device_ == Device::CPU || queued_) return;
+  if (!device_.is_cuda() || queued_) return;
   const Batch* b = loader_.next();
   have_ = b != nullptr;
   queued_ = true;

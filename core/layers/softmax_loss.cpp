@@ -17,15 +17,15 @@ Shape SoftmaxLossLayer::setup(const Shape& in) {
 
 void SoftmaxLossLayer::forward(Tensor& y, const Tensor& x, const RunState& rs) {
   labels_ = rs.labels;
-  if (labels_) {
-    loss_ = softmax_xent_forward(y, x, *labels_);
-  } else {
-    // Probabilities alone: the loss op needs labels, so give it zeros and ignore the loss.
-    zero_labels_.ensure(Shape{x.dim(0)}, x.device(), DType::I32);
-    zero_labels_.zero();
-    softmax_xent_forward(y, x, zero_labels_);
-    loss_ = 0.f;
-  }
+  if (labels_)
+    softmax_xent_forward(y, stats_, x, *labels_);
+  else
+    softmax_forward(y, x);
+}
+
+float SoftmaxLossLayer::loss() const {
+  if (!labels_) return 0.f;
+  return stats_.is_cpu() ? stats_.f32()[0] : stats_.to(Device::CPU).f32()[0];
 }
 
 void SoftmaxLossLayer::backward(Tensor* dx, const Tensor&, const Tensor&, const Tensor& y) {
@@ -34,7 +34,7 @@ void SoftmaxLossLayer::backward(Tensor* dx, const Tensor&, const Tensor&, const 
 }
 
 void SoftmaxLossLayer::saved_buffers(const Shape& in, const Shape&, std::vector<SavedBuffer>& b) {
-  b.push_back({&zero_labels_, Shape{in[0]}, DType::I32});
+  b.push_back({&stats_, Shape{2}, DType::F32});
 }
 
 size_t SoftmaxLossLayer::scratch_bytes(const Shape& in, const Shape&, Device d) const {

@@ -14,12 +14,12 @@ class SoftmaxLossLayer : public Layer {
   void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor& y) override;
   void saved_buffers(const Shape& in, const Shape&, std::vector<SavedBuffer>& b) override;
   size_t scratch_bytes(const Shape& in, const Shape&, Device d) const override;
-  float loss() const { return loss_; }
+  // Reads the loss of the last forward with labels back from its device (0 without labels).
+  float loss() const;
 
  private:
   const Tensor* labels_ = nullptr;
-  Tensor zero_labels_;
-  float loss_ = 0.f;
+  Tensor stats_;  // softmax_xent_forward's [mean loss, top-1 hits], on the layer's device
 };
 
 }  // namespace zf
