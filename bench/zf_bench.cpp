@@ -192,9 +192,7 @@ class Clock {
   }
 
  private:
-  void sync() {
-    if (dev_ != Device::CPU) backend::device_synchronize();
-  }
+  void sync() { backend::device_synchronize(dev_); }
   int warmup_, reps_;
   Device dev_;
 };
@@ -421,7 +419,7 @@ void bench_layer(Bench& b, int i, Clock& clock, Report& report) {
   const bool pool = L.geometry(&g) && L.params().empty();
   report.add({L.name(), "proj", b.batch, p, L.params().empty() ? 0.0 : b.forward_flops(i),
               pool ? "unpool through the switches" : "deconvnet step (rule deconv)"});
-  if (b.dev == Device::CUDA && bench::cudnn_built()) add_cudnn_rows(b, i, clock, report);
+  if (b.dev.is_cuda() && bench::cudnn_built()) add_cudnn_rows(b, i, clock, report);
 }
 
 void bench_step(Bench& b, Clock& clock, Report& report) {
@@ -466,7 +464,7 @@ void bench_projection(Bench& b, Clock& clock, Report& report) {
 int run(const Options& o) {
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const Device dev = parse_device(o.device);
-  if (dev == Device::CUDA)
+  if (dev.is_cuda())
     ZF_CHECK(backend::cuda_available(), "--device cuda: %s", backend::cuda_status().c_str());
   Bench b = make_bench(o, dev);
   const Selection sel(o.layers, b);
@@ -477,7 +475,7 @@ int run(const Options& o) {
       "GFLOP/s from the median\nBLAS: %s%s",
       b.cfg.name.c_str(), o.config.c_str(), device_name(dev), o.batch, omp_get_max_threads(),
       o.reps, o.warmup, cpu::blas_description().c_str(),
-      dev == Device::CUDA ? (bench::cudnn_built() ? "; cuDNN reference rows follow ours"
+      dev.is_cuda() ? (bench::cudnn_built() ? "; cuDNN reference rows follow ours"
                                                   : "; cuDNN not built: no reference rows")
                           : ""));
   if (sel.wants("sgemm")) bench_sgemm(clock, report, dev);

@@ -184,7 +184,7 @@ void Net::lay_out_net_arena() {
   for (Tensor& g : grads_) L.bind(g, k++, base, device_);
   for (auto& np : ps) L.bind(np.param->grad, k++, base, device_);
   for (Tensor& t : proj_) L.bind(t, k++, base, device_);
-  backend::reserve_scratch(scratch);
+  backend::reserve_scratch(device_, scratch);
 }
 
 void Net::reserve_memory() {

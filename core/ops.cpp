@@ -12,12 +12,11 @@
 namespace zf {
 
 #ifdef ZF_HAVE_CUDA
-#define ZF_DISPATCH(dev, fn, ...) \
-  ((dev) == Device::CPU ? cpu::fn(__VA_ARGS__) : cuda::fn(__VA_ARGS__))
+#define ZF_DISPATCH(dev, fn, ...) ((dev).is_cuda() ? cuda::fn(__VA_ARGS__) : cpu::fn(__VA_ARGS__))
 #else
-#define ZF_DISPATCH(dev, fn, ...)              \
-  ((dev) == Device::CPU ? cpu::fn(__VA_ARGS__) \
-                        : throw Error(#fn ": CUDA tensors, but this build has no CUDA backend"))
+#define ZF_DISPATCH(dev, fn, ...)          \
+  (!(dev).is_cuda() ? cpu::fn(__VA_ARGS__) \
+                    : throw Error(#fn ": CUDA tensors, but this build has no CUDA backend"))
 #endif
 
 // Shape of a tensor as a C string that lives until the end of the enclosing full expression.
@@ -263,11 +262,19 @@ static void check_xent(const char* op, const Tensor& logits, const Tensor& label
            "%s: labels %s do not match logits %s", op, SHP(labels), SHP(logits));
 }
 
-float softmax_xent_forward(Tensor& prob, const Tensor& logits, const Tensor& labels) {
+void softmax_forward(Tensor& prob, const Tensor& logits) {
+  check_inputs("softmax_forward", {&logits});
+  ZF_CHECK(logits.ndim() == 2, "softmax_forward: logits %s are not [N, K]", SHP(logits));
+  prob.ensure(logits.shape(), logits.device());
+  ZF_DISPATCH(logits.device(), softmax_forward, prob, logits);
+}
+
+void softmax_xent_forward(Tensor& prob, Tensor& stats, const Tensor& logits, const Tensor& labels) {
   check_inputs("softmax_xent_forward", {&logits}, {&labels});
   check_xent("softmax_xent_forward", logits, labels);
   prob.ensure(logits.shape(), logits.device());
-  return ZF_DISPATCH(logits.device(), softmax_xent_forward, prob, logits, labels);
+  stats.ensure(Shape{2}, logits.device());
+  ZF_DISPATCH(logits.device(), softmax_xent_forward, prob, stats, logits, labels);
 }
 
 void softmax_xent_backward(Tensor& dlogits, const Tensor& prob, const Tensor& labels) {
@@ -295,14 +302,14 @@ void renorm_filters(Tensor& w, float radius) {
 
 size_t conv2d_scratch_bytes(Device d, const Shape& x, const Shape& y, const ConvParams& p) {
 #ifdef ZF_HAVE_CUDA
-  if (d == Device::CUDA) return cuda::conv2d_scratch_bytes(x, y, p);
+  if (d.is_cuda()) return cuda::conv2d_scratch_bytes(x, y, p);
 #endif
   return 0;
 }
 
 size_t softmax_xent_scratch_bytes(Device d, const Shape& logits) {
 #ifdef ZF_HAVE_CUDA
-  if (d == Device::CUDA) return cuda::softmax_xent_scratch_bytes(logits);
+  if (d.is_cuda()) return cuda::softmax_xent_scratch_bytes(logits);
 #endif
   return 0;
 }

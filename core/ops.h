@@ -25,9 +25,9 @@ const char* relu_rule_name(ReluRule r);
 #include "core/op_signatures.inc"
 
 // Device scratch (bytes) that ops need beyond their outputs for these shapes: the CUDA backend's
-// split-K partial sums in conv2d_backward_weight and per-sample losses in softmax_xent_forward. A
-// Net reserves the largest when it is set up (backend::reserve_scratch), so that no pass allocates.
-// 0 on the CPU, whose workspaces are per thread.
+// split-K partial sums in conv2d_backward_weight and per-sample losses and hits in
+// softmax_xent_forward. A Net reserves the largest when it is set up (backend::reserve_scratch), so
+// that no pass allocates. 0 on the CPU, whose workspaces are per thread.
 size_t conv2d_scratch_bytes(Device d, const Shape& x, const Shape& y, const ConvParams& p);
 size_t softmax_xent_scratch_bytes(Device d, const Shape& logits);
 

@@ -4,19 +4,35 @@
 #include <cstdlib>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "core/backend.h"
 
 namespace zf {
 
+namespace {
+constexpr int kMaxNamedCuda = 64;  // more GPUs than any one machine has
+}
+
 const char* device_name(Device d) {
-  return d == Device::CPU ? "cpu" : "cuda";
+  if (d.kind == DeviceKind::CPU) return "cpu";
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v{"cuda"};
+    for (int i = 1; i < kMaxNamedCuda; ++i) v.push_back("cuda:" + std::to_string(i));
+    return v;
+  }();
+  return d.index >= 0 && d.index < kMaxNamedCuda ? names[d.index].c_str() : "cuda:?";
 }
 
 Device parse_device(const std::string& s) {
   if (s == "cpu") return Device::CPU;
   if (s == "cuda") return Device::CUDA;
-  ZF_THROW("unknown device '%s' (expected cpu or cuda)", s.c_str());
+  if (s.rfind("cuda:", 0) == 0 && s.size() > 5 && s.size() <= 7 &&
+      s.find_first_not_of("0123456789", 5) == std::string::npos) {
+    const int index = std::stoi(s.substr(5));
+    if (index < kMaxNamedCuda) return Device::cuda(index);
+  }
+  ZF_THROW("unknown device '%s' (expected cpu, cuda or cuda:N)", s.c_str());
 }
 
 size_t dtype_size(DType t) {
@@ -108,10 +124,10 @@ void Tensor::release() {
   if (ptr_ && owned_) {
     if (pinned_)
       backend::pinned_free(ptr_);
-    else if (device_ == Device::CPU)
+    else if (is_cpu())
       std::free(ptr_);
     else
-      backend::device_free(ptr_);
+      backend::device_free(device_, ptr_);
   }
   ptr_ = nullptr;
   capacity_ = 0;
@@ -142,7 +158,9 @@ void Tensor::ensure(const Shape& shape, Device device, DType dtype) {
   size_t need = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
   if (device != device_ || need > capacity_ || pinned_) {
     release();
-    if (need > 0) ptr_ = device == Device::CPU ? host_alloc(need) : backend::device_alloc(need);
+    if (need > 0)
+      ptr_ =
+          device.kind == DeviceKind::CPU ? host_alloc(need) : backend::device_alloc(device, need);
     capacity_ = need;
   }
   shape_ = shape;
@@ -164,10 +182,10 @@ void Tensor::ensure_pinned(const Shape& shape, DType dtype) {
 }
 
 void Tensor::upload_async_to(Tensor& dst) const {
-  ZF_CHECK(pinned_ && dst.device_ == Device::CUDA && dst.shape_ == shape_ && dst.dtype_ == dtype_,
+  ZF_CHECK(pinned_ && dst.device_.is_cuda() && dst.shape_ == shape_ && dst.dtype_ == dtype_,
            "upload_async_to: %s (pinned: %d) into %s", desc().c_str(), pinned_ ? 1 : 0,
            dst.desc().c_str());
-  if (bytes()) backend::upload_async(dst.ptr_, ptr_, bytes());
+  if (bytes()) backend::upload_async(dst.device_, dst.ptr_, ptr_, bytes());
 }
 
 void Tensor::reshape(const Shape& shape) {
@@ -193,7 +211,7 @@ void Tensor::copy_from(const Tensor& src) {
   ZF_CHECK(src.shape_ == shape_ && src.dtype_ == dtype_, "copy_from: %s into %s",
            src.desc().c_str(), desc().c_str());
   if (bytes() == 0) return;
-  if (device_ == Device::CPU && src.device_ == Device::CPU)
+  if (is_cpu() && src.is_cpu())
     std::memcpy(ptr_, src.ptr_, bytes());
   else
     backend::device_copy(ptr_, device_, src.ptr_, src.device_, bytes());
@@ -201,15 +219,15 @@ void Tensor::copy_from(const Tensor& src) {
 
 void Tensor::zero() {
   if (bytes() == 0) return;
-  if (device_ == Device::CPU)
+  if (is_cpu())
     std::memset(ptr_, 0, bytes());
   else
-    backend::device_memset_zero(ptr_, bytes());
+    backend::device_memset_zero(device_, ptr_, bytes());
 }
 
 void Tensor::fill(float v) {
   ZF_CHECK(dtype_ == DType::F32, "fill: %s is not f32", desc().c_str());
-  if (device_ == Device::CPU) {
+  if (is_cpu()) {
     float* p = f32();
     for (int64_t i = 0, n = numel(); i < n; ++i) p[i] = v;
     return;

@@ -13,11 +13,28 @@
 
 namespace zf {
 
-enum class Device : uint8_t { CPU, CUDA };
+enum class DeviceKind : uint8_t { CPU, CUDA };
 enum class DType : uint8_t { F32, I32 };
 
+// Where a tensor lives and its ops run: the kind, and for CUDA the GPU's index (the CPU's is 0).
+// Device::CPU and Device::CUDA (= cuda:0) read as the enum values they replace.
+struct Device {
+  DeviceKind kind = DeviceKind::CPU;
+  int index = 0;
+
+  static const Device CPU, CUDA;
+  static constexpr Device cuda(int index) { return Device{DeviceKind::CUDA, index}; }
+  constexpr bool operator==(const Device& o) const { return kind == o.kind && index == o.index; }
+  constexpr bool operator!=(const Device& o) const { return !(*this == o); }
+  constexpr bool is_cuda() const { return kind == DeviceKind::CUDA; }
+};
+inline constexpr Device Device::CPU{DeviceKind::CPU, 0};
+inline constexpr Device Device::CUDA{DeviceKind::CUDA, 0};
+
+// "cpu", "cuda" (index 0, the name messages have always used), "cuda:1", ...; a string that lives
+// for the process, so that it goes straight into printf-style messages.
 const char* device_name(Device d);
-Device parse_device(const std::string& s);  // "cpu" | "cuda"
+Device parse_device(const std::string& s);  // "cpu" | "cuda" | "cuda:N"
 size_t dtype_size(DType t);
 
 // Up to 4 dimensions; NCHW for images and feature maps, [N, F] for fully connected layers.
@@ -54,7 +71,8 @@ class Tensor {
   void ensure_pinned(const Shape& shape, DType dtype = DType::F32);
   bool pinned() const { return pinned_; }
   // Queues this CPU tensor's upload into `dst` (same shape and dtype, on the GPU) without waiting;
-  // the source must be pinned. backend::wait_uploads() orders device work after it.
+  // the source must be pinned. An event recorded on the upload stream after it (backend::Event), or
+  // backend::wait_uploads(), orders the device work that reads it.
   void upload_async_to(Tensor& dst) const;
   // Same storage, new shape with the same number of elements.
   void reshape(const Shape& shape);
@@ -80,7 +98,7 @@ class Tensor {
   Device device() const { return device_; }
   DType dtype() const { return dtype_; }
   bool empty() const { return numel() == 0; }
-  bool is_cpu() const { return device_ == Device::CPU; }
+  bool is_cpu() const { return device_.kind == DeviceKind::CPU; }
 
   // NCHW accessors for 4-d tensors.
   int64_t n() const { return shape_.d[0]; }

@@ -161,9 +161,9 @@ __global__ void __launch_bounds__(kGemmThreads)
 }
 
 template <class P>
-void gemm(const P& p, int rows, int cols, int red, int split) {
+void gemm(cudaStream_t stream, const P& p, int rows, int cols, int red, int split) {
   dim3 grid((cols + BN - 1) / BN, (rows + BM - 1) / BM, split);
-  ZF_KERNEL(implicit_gemm_kernel, grid, kGemmThreads)(p, rows, cols, red, split);
+  ZF_KERNEL(implicit_gemm_kernel, grid, kGemmThreads, stream)(p, rows, cols, red, split);
   ZF_LAUNCH_CHECK();
 }
 
@@ -279,14 +279,14 @@ ConvDims dims(const Tensor& x, const Tensor& y, const ConvParams& p) {
 void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
                     const ConvParams& p) {
   const ConvDims d = dims(x, y, p);
-  gemm(ForwardProblem{w.f32(), x.f32(), b.f32(), y.f32(), d}, d.M, d.N * d.OH * d.OW,
-       d.C * d.k * d.k, 1);
+  gemm(context(x.device()).stream, ForwardProblem{w.f32(), x.f32(), b.f32(), y.f32(), d}, d.M,
+       d.N * d.OH * d.OW, d.C * d.k * d.k, 1);
 }
 
 void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const ConvParams& p) {
   const ConvDims d = dims(dx, dy, p);
-  gemm(BackwardDataProblem{w.f32(), dy.f32(), dx.f32(), d}, d.C, d.N * d.H * d.W, d.M * d.k * d.k,
-       1);
+  gemm(context(dy.device()).stream, BackwardDataProblem{w.f32(), dy.f32(), dx.f32(), d}, d.C,
+       d.N * d.H * d.W, d.M * d.k * d.k, 1);
 }
 
 // part[z][i] summed over z in order.
@@ -332,12 +332,13 @@ void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tens
   const int K = d.C * d.k * d.k, P = d.OH * d.OW, red = d.N * P;
   const int split = weight_grad_split(d.M, K, red);
   const float* DY = dy.f32();
-  float* PART = scratch(static_cast<size_t>(split) * d.M * K);
+  Context& c = context(x.device());
+  float* PART = scratch(c, static_cast<size_t>(split) * d.M * K);
   const int64_t MK = static_cast<int64_t>(d.M) * K;
-  gemm(BackwardWeightProblem{DY, x.f32(), PART, d}, d.M, K, red, split);
-  ZF_KERNEL(sum_partials_kernel, blocks_for(MK), kThreads)(dw.f32(), PART, MK, split);
+  gemm(c.stream, BackwardWeightProblem{DY, x.f32(), PART, d}, d.M, K, red, split);
+  ZF_KERNEL(sum_partials_kernel, blocks_for(MK), kThreads, c.stream)(dw.f32(), PART, MK, split);
   ZF_LAUNCH_CHECK();
-  ZF_KERNEL(conv_bias_grad_kernel, d.M, kThreads)(db.f32(), DY, d.N, d.M, P);
+  ZF_KERNEL(conv_bias_grad_kernel, d.M, kThreads, c.stream)(db.f32(), DY, d.N, d.M, P);
   ZF_LAUNCH_CHECK();
 }
 

@@ -7,10 +7,12 @@
 
 #include "core/check.h"
 
-// kernel<<<grid, block>>>(args) is written ZF_KERNEL(kernel, grid, block)(args), so that the CUDA
-// emulator (cuda/emu/cuda_runtime.h, which defines it first) can run the same sources on the CPU.
+// kernel<<<grid, block, 0, stream>>>(args) is written ZF_KERNEL(kernel, grid, block, stream)(args),
+// so that the CUDA emulator (cuda/emu/cuda_runtime.h, which defines it first) can run the same
+// sources on the CPU. Every launch names its stream (its context's, core/context.h): the emulator
+// fails a launch on the legacy default stream.
 #ifndef ZF_KERNEL
-#define ZF_KERNEL(kernel, grid, block) kernel<<<grid, block>>>
+#define ZF_KERNEL(kernel, grid, block, stream) kernel<<<grid, block, 0, stream>>>
 #endif
 
 namespace zf::cuda {

@@ -1,5 +1,6 @@
 // Launch helpers shared by the CUDA op files: grid sizes, a grid-stride elementwise launcher, block
-// reductions, and the cuBLAS handle.
+// reductions, and the context's cuBLAS handle and scratch. An op takes its context from the device
+// of its tensors (Context& c = context(y.device())) and queues everything on c.stream.
 #pragma once
 
 #include <cublas_v2.h>
@@ -7,6 +8,7 @@
 
 #include <cstdint>
 
+#include "core/context.h"
 #include "cuda/cuda_check.h"
 
 namespace zf::cuda {
@@ -25,11 +27,11 @@ __global__ void elementwise_kernel(int64_t n, F f) {
     f(i);
 }
 
-// f(i) for every i in [0, n), on the default stream.
+// f(i) for every i in [0, n), queued on `stream`.
 template <class F>
-void launch_elementwise(int64_t n, F f) {
+void launch_elementwise(cudaStream_t stream, int64_t n, F f) {
   if (n <= 0) return;
-  ZF_KERNEL(elementwise_kernel, blocks_for(n), kThreads)(n, f);
+  ZF_KERNEL(elementwise_kernel, blocks_for(n), kThreads, stream)(n, f);
   ZF_LAUNCH_CHECK();
 }
 
@@ -67,12 +69,14 @@ __device__ inline float block_max(float v) {
   return part[0];
 }
 
-cublasHandle_t cublas();  // created on first use for the current device
+// The context's cuBLAS handle, bound to c.stream; created on first use and kept for the process.
+cublasHandle_t cublas(Context& c);
 
-// Device scratch memory for op temporaries (split-K partials, per-sample losses): grows to the
-// largest request and is then reused, so a training step calls no cudaMalloc after its first
-// iteration. `slot` separates buffers one op needs at once. Contents are unspecified.
-float* scratch(size_t floats, int slot = 0);
+// The context's device scratch for op temporaries (split-K partials, per-sample losses): grows to
+// the largest request and is then reused, so a training step calls no cudaMalloc after its first
+// iteration (a Net reserves it up front). `slot` separates buffers one op needs at once. Contents
+// are unspecified. Only work queued on c.stream may use it, which orders its users.
+float* scratch(Context& c, size_t floats, int slot = 0);
 
 #define ZF_CUBLAS_CHECK(call)                                             \
   do {                                                                    \

@@ -25,7 +25,7 @@ void lrn_forward(Tensor& y, Tensor& scale, const Tensor& x, const LrnParams& p) 
   const int size = p.size;
   const float* X = x.f32();
   float *Y = y.f32(), *S = scale.f32();
-  launch_elementwise(x.numel(), [=] __device__(int64_t i) {
+  launch_elementwise(context(x.device()).stream, x.numel(), [=] __device__(int64_t i) {
     const int c = static_cast<int>((i / HW) % C);
     const int64_t base = i - static_cast<int64_t>(c) * HW;  // channel 0 of this pixel
     const Range win = lrn_window(c, size, C);
@@ -48,7 +48,7 @@ void lrn_backward(Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& y
   const int size = p.size;
   const float *DY = dy.f32(), *X = x.f32(), *Y = y.f32(), *S = scale.f32();
   float* DX = dx.f32();
-  launch_elementwise(x.numel(), [=] __device__(int64_t i) {
+  launch_elementwise(context(x.device()).stream, x.numel(), [=] __device__(int64_t i) {
     const int c = static_cast<int>((i / HW) % C);
     const int64_t base = i - static_cast<int64_t>(c) * HW;
     const Range win = lrn_window(c, size, C);

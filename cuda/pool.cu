@@ -44,18 +44,17 @@ __global__ void maxpool_backward_kernel(float* dx, const float* dy, const int32_
 
 void maxpool_forward(Tensor& y, Tensor& switches, const Tensor& x, const PoolParams& p) {
   const int64_t planes = x.n() * x.c();
-  ZF_KERNEL(maxpool_forward_kernel, blocks_for(y.numel()), kThreads)(
-      y.f32(), switches.i32(), x.f32(), planes, static_cast<int>(x.h()), static_cast<int>(x.w()),
-      static_cast<int>(y.h()), static_cast<int>(y.w()), p.kernel, p.stride);
+  ZF_KERNEL(maxpool_forward_kernel, blocks_for(y.numel()), kThreads, context(x.device()).stream)
+  (y.f32(), switches.i32(), x.f32(), planes, static_cast<int>(x.h()), static_cast<int>(x.w()),
+   static_cast<int>(y.h()), static_cast<int>(y.w()), p.kernel, p.stride);
   ZF_LAUNCH_CHECK();
 }
 
 void maxpool_backward(Tensor& dx, const Tensor& dy, const Tensor& switches, const PoolParams& p) {
   const int64_t planes = dx.n() * dx.c();
-  ZF_KERNEL(maxpool_backward_kernel, blocks_for(dx.numel()), kThreads)(
-      dx.f32(), dy.f32(), switches.i32(), planes, static_cast<int>(dx.h()),
-      static_cast<int>(dx.w()), static_cast<int>(dy.h()), static_cast<int>(dy.w()), p.kernel,
-      p.stride);
+  ZF_KERNEL(maxpool_backward_kernel, blocks_for(dx.numel()), kThreads, context(dy.device()).stream)
+  (dx.f32(), dy.f32(), switches.i32(), planes, static_cast<int>(dx.h()), static_cast<int>(dx.w()),
+   static_cast<int>(dy.h()), static_cast<int>(dy.w()), p.kernel, p.stride);
   ZF_LAUNCH_CHECK();
 }
 

@@ -140,19 +140,21 @@ TEST(BadInput, Dropout) {
 }
 
 TEST(BadInput, SoftmaxXent) {
-  Tensor prob, d, logits = f32(Shape{4, 10});
-  EXPECT_ZF_ERROR(softmax_xent_forward(prob, logits, f32(Shape{4})), "softmax_xent_forward", "[4]",
-                  "i32");  // f32 labels
-  EXPECT_ZF_ERROR(softmax_xent_forward(prob, logits, i32(Shape{3})), "softmax_xent_forward", "[3]",
-                  "[4,10]");
-  EXPECT_ZF_ERROR(softmax_xent_forward(prob, f32(Shape{4, 10, 1, 1}), i32(Shape{4})),
+  Tensor prob, stats, d, logits = f32(Shape{4, 10});
+  EXPECT_ZF_ERROR(softmax_xent_forward(prob, stats, logits, f32(Shape{4})), "softmax_xent_forward",
+                  "[4]", "i32");  // f32 labels
+  EXPECT_ZF_ERROR(softmax_xent_forward(prob, stats, logits, i32(Shape{3})), "softmax_xent_forward",
+                  "[3]", "[4,10]");
+  EXPECT_ZF_ERROR(softmax_xent_forward(prob, stats, f32(Shape{4, 10, 1, 1}), i32(Shape{4})),
                   "softmax_xent_forward", "[4,10,1,1]");
+  EXPECT_ZF_ERROR(softmax_forward(prob, f32(Shape{4, 10, 1, 1})), "softmax_forward", "[4,10,1,1]");
+  EXPECT_ZF_ERROR(softmax_forward(prob, i32(Shape{4, 10})), "softmax_forward", "f32");
   EXPECT_ZF_ERROR(softmax_xent_backward(d, logits, i32(Shape{5})), "softmax_xent_backward", "[5]",
                   "[4,10]");
   // Labels outside [0, K) would index out of bounds: the CPU backend refuses them.
   Tensor lab = i32(Shape{4});
   lab.i32()[2] = 10;
-  EXPECT_ZF_ERROR(softmax_xent_forward(prob, logits, lab), "softmax_xent_forward", "10");
+  EXPECT_ZF_ERROR(softmax_xent_forward(prob, stats, logits, lab), "softmax_xent_forward", "10");
   lab.i32()[2] = -1;
   EXPECT_ZF_ERROR(softmax_xent_backward(d, logits, lab), "softmax_xent_backward", "-1");
 }

@@ -288,14 +288,46 @@ TEST(Cuda, SoftmaxXentMatchesCpu) {
     Tensor logits = tu::uniform(t.s, g, t.offset - t.amplitude, t.offset + t.amplitude);
     Tensor lab = tu::labels(t.s[0], static_cast<int>(t.s[1]), g);
     Tensor prob = poisoned(t.s), probd = dev_poisoned(t.s);
-    const float loss = softmax_xent_forward(prob, logits, lab);
-    const float lossd = softmax_xent_forward(probd, dev(logits), dev(lab));
+    Tensor stats = poisoned(Shape{2}), statsd = dev_poisoned(Shape{2});
+    softmax_xent_forward(prob, stats, logits, lab);
+    softmax_xent_forward(probd, statsd, dev(logits), dev(lab));
     EXPECT_TRUE(matches(probd, prob)) << "probabilities";
-    EXPECT_TRUE(near(lossd, loss, kTol)) << "loss";
+    ASSERT_EQ(statsd.device(), Device::CUDA);
+    const Tensor got = statsd.to(Device::CPU);
+    EXPECT_TRUE(near(got.f32()[0], stats.f32()[0], kTol)) << "loss";
+    EXPECT_EQ(got.f32()[1], stats.f32()[1]) << "top-1 hits";
+    Tensor alone = dev_poisoned(t.s);
+    softmax_forward(alone, dev(logits));
+    EXPECT_TRUE(matches(alone, prob)) << "softmax_forward";
     Tensor d = poisoned(t.s), dd = dev_poisoned(t.s);
     softmax_xent_backward(d, prob, lab);
     softmax_xent_backward(dd, dev(prob), dev(lab));
     EXPECT_TRUE(matches(dd, d)) << "softmax_xent_backward";
+  }
+}
+
+// Top-1 hits where labels tie other classes: few distinct logits, and in every third sample the
+// label shares the row's maximum, so the count depends on the tie rule (ties count for the label).
+TEST(Cuda, SoftmaxXentTop1HitsWithTiesMatchCpu) {
+  if (!zf::backend::cuda_available()) GTEST_SKIP() << zf::backend::cuda_status();
+  tu::Rng g(409);
+  for (const Shape& s : {Shape{64, 10}, Shape{300, 7}, Shape{9, 1000}}) {
+    SCOPED_TRACE(s.str());
+    Tensor logits = tu::quantized(s, g, {-1.5f, -0.5f, 0.f, 0.25f, 2.f});
+    Tensor lab = tu::labels(s[0], static_cast<int>(s[1]), g);
+    for (int64_t i = 0; i < s[0]; i += 3) {
+      float* z = logits.f32() + i * s[1];
+      z[lab.i32()[i]] = 2.f;
+      z[(lab.i32()[i] + 1) % s[1]] = 2.f;
+    }
+    Tensor prob, stats, probd, statsd = dev_poisoned(Shape{2});
+    softmax_xent_forward(prob, stats, logits, lab);
+    softmax_xent_forward(probd, statsd, dev(logits), dev(lab));
+    const Tensor got = statsd.to(Device::CPU);
+    EXPECT_GE(stats.f32()[1], static_cast<float>((s[0] + 2) / 3));
+    EXPECT_LT(stats.f32()[1], static_cast<float>(s[0]));
+    EXPECT_EQ(got.f32()[1], stats.f32()[1]) << "top-1 hits";
+    EXPECT_TRUE(near(got.f32()[0], stats.f32()[0], kTol)) << "loss";
   }
 }
 

@@ -5,8 +5,10 @@
 // (NaN, or an impossible switch) before the op runs, so an element the op does not write fails.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
+#include <utility>
 
 #include "core/ops.h"
 #include "naive.h"
@@ -433,16 +435,63 @@ TEST(Ops, SoftmaxXentMatchesNaive) {
     Tensor lab = tu::labels(t.n, static_cast<int>(t.k), g);
     naive::DT nprob;
     const double nloss = naive::softmax_xent_forward(nprob, naive::of(logits), naive::ints(lab));
-    Tensor prob = poisoned(logits.shape());
-    const float loss = softmax_xent_forward(prob, logits, lab);
+    Tensor prob = poisoned(logits.shape()), stats = poisoned(Shape{2});
+    softmax_xent_forward(prob, stats, logits, lab);
+    const float loss = stats.f32()[0];
     EXPECT_TRUE(near(prob, nprob, 1e-5)) << "probabilities";
     EXPECT_TRUE(std::isfinite(loss));
     EXPECT_NEAR(loss, nloss, 1e-5 * std::max(1.0, std::fabs(nloss))) << "loss";
+    // The probabilities alone are the same bits.
+    Tensor alone = poisoned(logits.shape());
+    softmax_forward(alone, logits);
+    EXPECT_TRUE(near(alone, prob, 0)) << "softmax_forward";
+    EXPECT_TRUE(near(alone, nprob, 1e-5)) << "softmax_forward vs naive";
 
     Tensor d = poisoned(logits.shape());
     softmax_xent_backward(d, prob, lab);
     EXPECT_TRUE(near(d, naive::softmax_xent_backward(naive::of(prob), naive::ints(lab)), kElemTol))
         << "softmax_xent_backward";
+  }
+}
+
+// Samples whose label no class beats (ties count for the label), counted on the naive
+// probabilities.
+int64_t naive_top1_hits(const naive::DT& prob, const std::vector<int32_t>& labels) {
+  const int64_t N = prob.shape[0], K = prob.shape[1];
+  int64_t hits = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    int64_t above = 0;
+    for (int64_t k = 0; k < K; ++k) above += prob.v[n * K + k] > prob.v[n * K + labels[n]];
+    hits += above == 0;
+  }
+  return hits;
+}
+
+TEST(Ops, SoftmaxXentCountsTop1HitsWithTiesForTheLabel) {
+  tu::Rng g(111);
+  for (const auto& [n, k] : {std::pair<int64_t, int64_t>{64, 10}, {7, 3}, {33, 1000}, {5, 1}}) {
+    SCOPED_TRACE(::testing::Message() << "[" << n << "," << k << "]");
+    // Few distinct logits: many samples tie the label with another class, some beat it.
+    Tensor logits = tu::quantized(Shape{n, k}, g, {-1.5f, -0.5f, 0.f, 0.25f, 2.f});
+    Tensor lab = tu::labels(n, static_cast<int>(k), g);
+    // Plant ties at the top: in every third sample, the label's logit equals the row's maximum
+    // and another class shares it.
+    for (int64_t i = 0; i < n; i += 3) {
+      float* z = logits.f32() + i * k;
+      const float mx = *std::max_element(z, z + k);
+      z[lab.i32()[i]] = mx;
+      z[(lab.i32()[i] + 1) % k] = mx;
+    }
+    naive::DT nprob;
+    naive::softmax_xent_forward(nprob, naive::of(logits), naive::ints(lab));
+    const int64_t want = naive_top1_hits(nprob, naive::ints(lab));
+    EXPECT_GT(want, n / 3 - 1);
+    if (k >= 10) {
+      EXPECT_LT(want, n);  // and some miss
+    }
+    Tensor prob, stats = poisoned(Shape{2});
+    softmax_xent_forward(prob, stats, logits, lab);
+    EXPECT_EQ(stats.f32()[1], static_cast<float>(want));
   }
 }
 

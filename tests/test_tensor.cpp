@@ -162,6 +162,16 @@ TEST(Tensor, ParseDevice) {
   EXPECT_EQ(parse_device("cuda"), Device::CUDA);
   EXPECT_THROW(parse_device("gpu"), Error);
   EXPECT_STREQ(device_name(Device::CUDA), "cuda");
+  // A GPU's index: cuda is cuda:0, named "cuda" as always.
+  EXPECT_EQ(parse_device("cuda:0"), Device::CUDA);
+  EXPECT_EQ(parse_device("cuda:3"), Device::cuda(3));
+  EXPECT_NE(parse_device("cuda:3"), Device::CUDA);
+  EXPECT_NE(Device::CPU, Device::CUDA);
+  EXPECT_STREQ(device_name(Device::cuda(3)), "cuda:3");
+  EXPECT_STREQ(device_name(Device::CPU), "cpu");
+  for (const char* bad : {"cuda:", "cuda:x", "cuda:-1", "cuda:1x", "cuda:99999999999"})
+    EXPECT_THROW(parse_device(bad), Error) << bad;
+  EXPECT_EQ(Tensor(Shape{2}).device(), Device::CPU);
 }
 
 // No silent fallback: without a usable GPU, asking for CUDA memory throws instead of handing out

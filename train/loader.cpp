@@ -207,6 +207,7 @@ void Loader::fill(Slot& s, int64_t number) {
   const int64_t first = o_.start + number * o_.batch;
   const int64_t count = std::min<int64_t>(o_.batch, ds_.size() - first);
   const int C = norm_.c, H = norm_.h, W = norm_.w, crop = t_.crop ? t_.crop : H;
+  const int classes = o_.classes > 0 ? o_.classes : ds_.num_classes();
   const size_t plane = static_cast<size_t>(H) * W, out_plane = static_cast<size_t>(crop) * crop;
   Batch& b = s.batch;
   b.x.ensure(Shape{count, C, crop, crop}, Device::CPU);
@@ -217,7 +218,15 @@ void Loader::fill(Slot& s, int64_t number) {
   for (int64_t k = 0; k < count; ++k) {
     const int64_t pos = first + k, idx = order_[pos];
     b.index[k] = idx;
-    b.labels.i32()[k] = ds_.label(idx);
+    const int32_t label = ds_.label(idx);
+    ZF_CHECK(
+        label >= 0 &&
+                label<
+                    classes, "%s: label %d of sample %lld outside [0, %d) (the classes of the %s)",
+                    ds_.source().c_str(), label, static_cast<long long>(idx), classes, o_.classes> 0
+            ? "net"
+            : "data set");
+    b.labels.i32()[k] = label;
     ds_.image(idx, raw.data());
     View v = eval_view(o_.view, H, W, crop);
     if (o_.train) {

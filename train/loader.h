@@ -73,6 +73,10 @@ class Loader {
     int view = kCenterView;  // evaluation crop view
     int threads = 2;
     int prefetch = 4;
+    // Labels must lie in [0, classes) (0: the data set's num_classes()); a batch with one outside
+    // fails, naming the data set. This is the check the loss ops rely on: they do not look at the
+    // labels (on a GPU that would mean a copy to the host every step).
+    int classes = 0;
   };
   Loader(const Dataset& ds, const TransformSpec& t, const Normalizer& norm, const Options& o);
   ~Loader();

@@ -36,7 +36,7 @@ int64_t count_topk(const float* prob, const int32_t* labels, int64_t count, int6
 Device resolve_device(const std::string& d) {
   if (d == "auto") return backend::cuda_available() ? Device::CUDA : Device::CPU;
   Device dev = parse_device(d);
-  if (dev == Device::CUDA)
+  if (dev.is_cuda())
     ZF_CHECK(backend::cuda_available(), "--device cuda: %s", backend::cuda_status().c_str());
   return dev;
 }

@@ -1,4 +1,5 @@
-// CPU softmax cross-entropy: max-subtracted softmax, loss = mean over the batch of -log p[label].
+// CPU softmax and softmax cross-entropy: max-subtracted softmax, loss = mean over the batch of
+// -log p[label], and the count of samples whose label is a top-1 prediction.
 #include <cmath>
 #include <cstdint>
 
@@ -12,9 +13,36 @@ void check_labels(const int32_t* L, int64_t N, int64_t K, const char* op) {
     ZF_CHECK(L[n] >= 0 && L[n] < K, "%s: label %d of sample %lld outside [0, %lld)", op, L[n],
              static_cast<long long>(n), static_cast<long long>(K));
 }
+
+// pr = softmax(z) over K classes; returns the sum of exp(z - max) (in double) and sets *max.
+// One function for both ops, so that their probabilities are the same bits.
+inline double softmax_row(float* pr, const float* z, int64_t K, float* max) {
+  float mx = z[0];
+  for (int64_t k = 1; k < K; ++k) mx = z[k] > mx ? z[k] : mx;
+  double sum = 0.0;
+  for (int64_t k = 0; k < K; ++k) {
+    pr[k] = std::exp(z[k] - mx);
+    sum += pr[k];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t k = 0; k < K; ++k) pr[k] *= inv;
+  *max = mx;
+  return sum;
+}
 }  // namespace
 
-float softmax_xent_forward(Tensor& prob, const Tensor& logits, const Tensor& labels) {
+void softmax_forward(Tensor& prob, const Tensor& logits) {
+  const int64_t N = logits.dim(0), K = logits.dim(1);
+  const float* Z = logits.f32();
+  float* P = prob.f32();
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    float mx;
+    softmax_row(P + n * K, Z + n * K, K, &mx);
+  }
+}
+
+void softmax_xent_forward(Tensor& prob, Tensor& stats, const Tensor& logits, const Tensor& labels) {
   const int64_t N = logits.dim(0), K = logits.dim(1);
   const float* Z = logits.f32();
   const int32_t* L = labels.i32();
@@ -24,19 +52,22 @@ float softmax_xent_forward(Tensor& prob, const Tensor& logits, const Tensor& lab
 #pragma omp parallel for reduction(+ : loss) schedule(static)
   for (int64_t n = 0; n < N; ++n) {
     const float* z = Z + n * K;
-    float* pr = P + n * K;
-    float mx = z[0];
-    for (int64_t k = 1; k < K; ++k) mx = z[k] > mx ? z[k] : mx;
-    double sum = 0.0;
-    for (int64_t k = 0; k < K; ++k) {
-      pr[k] = std::exp(z[k] - mx);
-      sum += pr[k];
-    }
-    const float inv = static_cast<float>(1.0 / sum);
-    for (int64_t k = 0; k < K; ++k) pr[k] *= inv;
+    float mx;
+    const double sum = softmax_row(P + n * K, z, K, &mx);
     loss += -(static_cast<double>(z[L[n]] - mx) - std::log(sum));
   }
-  return static_cast<float>(loss / static_cast<double>(N));
+  // Top-1 hits from the probabilities just written: no class strictly more probable than the
+  // label (ties count for the label), as the trainer's accuracy has always counted them.
+  int64_t hits = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    const float* p = P + n * K;
+    const float target = p[L[n]];
+    bool hit = true;
+    for (int64_t k = 0; k < K && hit; ++k) hit = !(p[k] > target);
+    hits += hit;
+  }
+  stats.f32()[0] = static_cast<float>(loss / static_cast<double>(N));
+  stats.f32()[1] = static_cast<float>(hits);
 }
 
 void softmax_xent_backward(Tensor& dlogits, const Tensor& prob, const Tensor& labels) {

@@ -2,7 +2,6 @@
 // pass's loss statistics (saved[0], f32 [2]: mean cross-entropy, top-1 correct count); backward
 // starts the gradient from the probabilities and the pass's labels and ignores its dy.
 #include "core/layers/layer.h"
-#include "core/layers/loss_compat.h"
 
 namespace zf {
 namespace {

@@ -12,8 +12,17 @@
 // every lane of its warp joins, fails the launch (cudaGetLastError reports it, the message names
 // the kernel's state).
 //
+// Streams and events are modelled as objects that must be created before use: a kernel launched, or
+// an async copy or memset queued, on the legacy default stream (0, cudaStreamLegacy) or on a stream
+// that does not exist fails, and so does a cublasSgemm whose handle has no stream set, so a call
+// that forgot its context's stream is caught by the tests. Work runs synchronously (every stream's
+// work is done when the call returns, so events are always complete). The emulator also counts the
+// host waits it sees (device-to-host copies, device/stream/event synchronizations) itself, beside
+// the backend's own counters, so that a test can tell that nothing bypasses cuda/runtime.cu.
+//
 // What it cannot show: speed, the memory model between warps without barriers (threads never run
-// at once), out-of-bounds reads inside host allocations, resource limits beyond 1024 threads/block.
+// at once), races between streams, out-of-bounds reads inside host allocations, resource limits
+// beyond 1024 threads/block.
 #pragma once
 
 #include <cmath>
@@ -59,6 +68,8 @@ enum cudaError_t {
   cudaErrorMemoryAllocation = 2,
   cudaErrorInvalidConfiguration = 9,
   cudaErrorInsufficientDriver = 35,
+  cudaErrorInvalidResourceHandle = 400,
+  cudaErrorNotReady = 600,
   cudaErrorLaunchFailure = 719,
 };
 enum cudaMemcpyKind {
@@ -75,7 +86,10 @@ struct cudaDeviceProp {
 typedef struct CUstream_st* cudaStream_t;
 typedef struct CUevent_st* cudaEvent_t;
 #define cudaStreamLegacy ((cudaStream_t)0x1)
+#define cudaStreamPerThread ((cudaStream_t)0x2)
+#define cudaStreamDefault 0x00
 #define cudaStreamNonBlocking 0x01
+#define cudaEventDefault 0x00
 #define cudaEventDisableTiming 0x02
 
 cudaError_t cudaGetDeviceCount(int* count);
@@ -91,17 +105,28 @@ cudaError_t cudaFree(void* p);
 cudaError_t cudaMallocHost(void** p, size_t bytes);
 cudaError_t cudaFreeHost(void* p);
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind);
+// The async calls take their stream without a default, so a call that forgets it does not compile.
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
-                            cudaStream_t stream = nullptr);
+                            cudaStream_t stream);
+cudaError_t cudaMemcpyPeerAsync(void* dst, int dst_device, const void* src, int src_device,
+                                size_t bytes, cudaStream_t stream);
 cudaError_t cudaMemset(void* p, int value, size_t bytes);
+cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t stream);
 cudaError_t cudaDeviceSynchronize();
 cudaError_t cudaGetLastError();
 cudaError_t cudaPeekAtLastError();
 const char* cudaGetErrorName(cudaError_t e);
 const char* cudaGetErrorString(cudaError_t e);
+cudaError_t cudaStreamCreate(cudaStream_t* s);
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned flags);
+cudaError_t cudaStreamDestroy(cudaStream_t s);
+cudaError_t cudaStreamSynchronize(cudaStream_t s);
+cudaError_t cudaEventCreate(cudaEvent_t* e);
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned flags);
-cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s = nullptr);
+cudaError_t cudaEventDestroy(cudaEvent_t e);
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s);
+cudaError_t cudaEventQuery(cudaEvent_t e);
+cudaError_t cudaEventSynchronize(cudaEvent_t e);
 cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned flags = 0);
 
 // ---- device functions and launches --------------------------------------------------------------
@@ -114,6 +139,13 @@ uint64_t exchange(unsigned mask, uint64_t value, int src);
 int lane();
 // Runs body(ctx) once per thread of every block of the grid.
 void run_grid(dim3 grid, dim3 block, const char* kernel, void (*body)(void*), void* ctx);
+// False (and the launch failed, for cudaGetLastError) unless `stream` is a live created stream.
+bool launch_stream_ok(cudaStream_t stream, const char* kernel);
+
+// The host waits the emulated runtime has performed: device-to-host copies (cudaMemcpy or
+// cudaMemcpyAsync) and device, stream and event synchronizations.
+size_t raw_d2h_copies();
+size_t raw_syncs();
 
 template <class T>
 T shuffle(unsigned mask, T v, int src) {
@@ -128,10 +160,12 @@ T shuffle(unsigned mask, T v, int src) {
 template <class F>
 struct Launcher {
   dim3 grid, block;
+  cudaStream_t stream;
   const char* name;
   F kernel;
   template <class... A>
   void operator()(A... args) const {
+    if (!launch_stream_ok(stream, name)) return;
     // Each thread gets its own copies of the arguments, as on the device.
     auto one_thread = [&] { kernel(args...); };
     run_grid(
@@ -141,8 +175,8 @@ struct Launcher {
 };
 
 template <class F>
-Launcher<F> launcher(dim3 grid, dim3 block, const char* name, F kernel) {
-  return Launcher<F>{grid, block, name, kernel};
+Launcher<F> launcher(dim3 grid, dim3 block, cudaStream_t stream, const char* name, F kernel) {
+  return Launcher<F>{grid, block, stream, name, kernel};
 }
 
 }  // namespace zf_emu
@@ -174,6 +208,7 @@ T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
   return zf_emu::shuffle(mask, v, s / width == l / width ? s : l);
 }
 
-// kernel<<<grid, block>>>(args) is written ZF_KERNEL(kernel, grid, block)(args) in cuda/.
-#define ZF_KERNEL(kernel, grid, block) \
-  ::zf_emu::launcher(grid, block, #kernel, [](auto... zf_args_) { kernel(zf_args_...); })
+// kernel<<<grid, block, 0, stream>>>(args) is written ZF_KERNEL(kernel, grid, block, stream)(args)
+// in cuda/.
+#define ZF_KERNEL(kernel, grid, block, stream) \
+  ::zf_emu::launcher(grid, block, stream, #kernel, [](auto... zf_args_) { kernel(zf_args_...); })

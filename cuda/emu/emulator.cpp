@@ -1,12 +1,15 @@
 // The CUDA emulator's engine (the model is described in cuda/emu/cuda_runtime.h): fibers for the
 // threads of a block, a scheduler that releases barriers and warp exchanges, "device" memory in
 // host RAM filled with 0xff bytes (NaN floats, -1 ints: kernels must not rely on zeroed memory),
-// and the runtime API and cublasSgemm that zfnet calls.
+// streams and events as registered objects, and the runtime API and cublasSgemm that zfnet calls.
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "cublas_v2.h"
@@ -257,6 +260,76 @@ void run_grid(dim3 grid, dim3 block, const char* kernel, void (*body)(void*), vo
 
 }  // namespace zf_emu
 
+// ---- streams, events and the host waits ---------------------------------------------------------
+
+struct CUstream_st {
+  unsigned flags;
+};
+struct CUevent_st {
+  bool recorded = false;
+};
+struct cublasContext {
+  cudaStream_t stream = nullptr;  // the legacy default stream until cublasSetStream
+};
+
+namespace {
+std::mutex g_objects_mutex;  // the registries below (the loader's threads never call CUDA, but
+std::set<cudaStream_t> g_streams;  // the runtime is thread-safe, so the stand-in is too)
+std::set<cudaEvent_t> g_events;
+std::atomic<size_t> g_d2h{0}, g_syncs{0};
+
+bool is_legacy(cudaStream_t s) {
+  return s == nullptr || s == cudaStreamLegacy || s == cudaStreamPerThread;
+}
+bool stream_exists(cudaStream_t s) {
+  std::lock_guard<std::mutex> lock(g_objects_mutex);
+  return g_streams.count(s) != 0;
+}
+bool event_exists(cudaEvent_t e) {
+  std::lock_guard<std::mutex> lock(g_objects_mutex);
+  return g_events.count(e) != 0;
+}
+// cudaSuccess for a created stream; otherwise the error, with a message naming `call`.
+cudaError_t check_stream(cudaStream_t s, const std::string& call) {
+  if (is_legacy(s)) {
+    std::fprintf(stderr,
+                 "CUDA emulator: %s on the legacy default stream: ops queue their work on their "
+                 "context's stream (core/context.h)\n",
+                 call.c_str());
+    return cudaErrorInvalidResourceHandle;
+  }
+  if (!stream_exists(s)) {
+    std::fprintf(stderr, "CUDA emulator: %s on a stream that was never created or is destroyed\n",
+                 call.c_str());
+    return cudaErrorInvalidResourceHandle;
+  }
+  return cudaSuccess;
+}
+}  // namespace
+
+namespace zf_emu {
+bool launch_stream_ok(cudaStream_t stream, const char* kernel) {
+  if (is_legacy(stream)) {
+    fail(cudaErrorLaunchFailure, std::string(kernel) +
+                                     ": launched on the legacy default stream: ops launch on their "
+                                     "context's stream (core/context.h)");
+    return false;
+  }
+  if (!stream_exists(stream)) {
+    fail(cudaErrorLaunchFailure,
+         std::string(kernel) + ": launched on a stream that was never created or is destroyed");
+    return false;
+  }
+  return true;
+}
+size_t raw_d2h_copies() {
+  return g_d2h.load();
+}
+size_t raw_syncs() {
+  return g_syncs.load();
+}
+}  // namespace zf_emu
+
 // ---- runtime API --------------------------------------------------------------------------------
 
 namespace {
@@ -265,7 +338,6 @@ void* host_alloc(size_t bytes) {
   if (p) std::memset(p, 0xff, bytes);
   return p;
 }
-int g_stream_tag, g_event_tag, g_cublas_tag;
 }  // namespace
 
 cudaError_t cudaGetDeviceCount(int* count) {
@@ -303,19 +375,31 @@ cudaError_t cudaMallocHost(void** p, size_t bytes) {
 cudaError_t cudaFreeHost(void* p) {
   return cudaFree(p);
 }
-cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) {
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  if (kind == cudaMemcpyDeviceToHost) ++g_d2h;
   if (bytes) std::memcpy(dst, src, bytes);
   return cudaSuccess;
 }
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
-                            cudaStream_t) {
+                            cudaStream_t stream) {
+  if (cudaError_t e = check_stream(stream, "cudaMemcpyAsync")) return e;
   return cudaMemcpy(dst, src, bytes, kind);
+}
+cudaError_t cudaMemcpyPeerAsync(void* dst, int dst_device, const void* src, int src_device,
+                                size_t bytes, cudaStream_t stream) {
+  if (dst_device != 0 || src_device != 0) return cudaErrorInvalidValue;
+  return cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream);
 }
 cudaError_t cudaMemset(void* p, int value, size_t bytes) {
   std::memset(p, value, bytes);
   return cudaSuccess;
 }
+cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t stream) {
+  if (cudaError_t e = check_stream(stream, "cudaMemsetAsync")) return e;
+  return cudaMemset(p, value, bytes);
+}
 cudaError_t cudaDeviceSynchronize() {
+  ++g_syncs;
   return cudaPeekAtLastError();
 }
 cudaError_t cudaGetLastError() {
@@ -338,6 +422,10 @@ const char* cudaGetErrorName(cudaError_t e) {
       return "cudaErrorInvalidConfiguration";
     case cudaErrorInsufficientDriver:
       return "cudaErrorInsufficientDriver";
+    case cudaErrorInvalidResourceHandle:
+      return "cudaErrorInvalidResourceHandle";
+    case cudaErrorNotReady:
+      return "cudaErrorNotReady";
     case cudaErrorLaunchFailure:
       return "cudaErrorLaunchFailure";
   }
@@ -349,31 +437,96 @@ const char* cudaGetErrorString(cudaError_t e) {
     return zf_emu::g_error_text.c_str();
   return e == cudaSuccess ? "no error" : "error in the CUDA emulator";
 }
-cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
-  *s = reinterpret_cast<cudaStream_t>(&g_stream_tag);
+cudaError_t cudaStreamCreate(cudaStream_t* s) {
+  return cudaStreamCreateWithFlags(s, cudaStreamDefault);
+}
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned flags) {
+  *s = new CUstream_st{flags};
+  std::lock_guard<std::mutex> lock(g_objects_mutex);
+  g_streams.insert(*s);
   return cudaSuccess;
+}
+cudaError_t cudaStreamDestroy(cudaStream_t s) {
+  if (cudaError_t e = check_stream(s, "cudaStreamDestroy")) return e;
+  {
+    std::lock_guard<std::mutex> lock(g_objects_mutex);
+    g_streams.erase(s);
+  }
+  delete s;
+  return cudaSuccess;
+}
+cudaError_t cudaStreamSynchronize(cudaStream_t s) {
+  if (!is_legacy(s))
+    if (cudaError_t e = check_stream(s, "cudaStreamSynchronize")) return e;
+  ++g_syncs;
+  return cudaPeekAtLastError();
+}
+cudaError_t cudaEventCreate(cudaEvent_t* e) {
+  return cudaEventCreateWithFlags(e, cudaEventDefault);
 }
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) {
-  *e = reinterpret_cast<cudaEvent_t>(&g_event_tag);
+  *e = new CUevent_st;
+  std::lock_guard<std::mutex> lock(g_objects_mutex);
+  g_events.insert(*e);
   return cudaSuccess;
 }
-cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t) {
+cudaError_t cudaEventDestroy(cudaEvent_t e) {
+  if (!event_exists(e)) return cudaErrorInvalidResourceHandle;
+  {
+    std::lock_guard<std::mutex> lock(g_objects_mutex);
+    g_events.erase(e);
+  }
+  delete e;
   return cudaSuccess;
 }
-cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t, unsigned) {
-  return cudaSuccess;  // every call completes before it returns
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
+  if (!event_exists(e)) return cudaErrorInvalidResourceHandle;
+  if (cudaError_t err = check_stream(s, "cudaEventRecord")) return err;
+  e->recorded = true;
+  return cudaSuccess;
+}
+cudaError_t cudaEventQuery(cudaEvent_t e) {
+  // Work is done when its call returns, so a recorded event has always completed (as has one never
+  // recorded, in CUDA too).
+  return event_exists(e) ? cudaSuccess : cudaErrorInvalidResourceHandle;
+}
+cudaError_t cudaEventSynchronize(cudaEvent_t e) {
+  if (!event_exists(e)) return cudaErrorInvalidResourceHandle;
+  ++g_syncs;
+  return cudaSuccess;
+}
+cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned) {
+  if (!event_exists(e)) return cudaErrorInvalidResourceHandle;
+  return check_stream(s, "cudaStreamWaitEvent");  // the event has completed: nothing to wait for
 }
 
 // ---- cuBLAS -------------------------------------------------------------------------------------
 
 cublasStatus_t cublasCreate(cublasHandle_t* handle) {
-  *handle = reinterpret_cast<cublasHandle_t>(&g_cublas_tag);
+  *handle = new cublasContext;
   return CUBLAS_STATUS_SUCCESS;
 }
 
-cublasStatus_t cublasSgemm(cublasHandle_t, cublasOperation_t transa, cublasOperation_t transb,
-                           int m, int n, int k, const float* alpha, const float* A, int lda,
-                           const float* B, int ldb, const float* beta, float* C, int ldc) {
+cublasStatus_t cublasDestroy(cublasHandle_t handle) {
+  delete handle;
+  return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSetStream(cublasHandle_t handle, cudaStream_t stream) {
+  if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (!is_legacy(stream) && check_stream(stream, "cublasSetStream") != cudaSuccess)
+    return CUBLAS_STATUS_INVALID_VALUE;
+  handle->stream = stream;
+  return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSgemm(cublasHandle_t handle, cublasOperation_t transa,
+                           cublasOperation_t transb, int m, int n, int k, const float* alpha,
+                           const float* A, int lda, const float* B, int ldb, const float* beta,
+                           float* C, int ldc) {
+  if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (check_stream(handle->stream, "cublasSgemm") != cudaSuccess)
+    return CUBLAS_STATUS_EXECUTION_FAILED;
   const bool ta = transa == CUBLAS_OP_T, tb = transb == CUBLAS_OP_T;
   if (m < 0 || n < 0 || k < 0 || ldc < (m > 1 ? m : 1) ||
       lda < ((ta ? k : m) > 1 ? (ta ? k : m) : 1) || ldb < ((tb ? n : k) > 1 ? (tb ? n : k) : 1))

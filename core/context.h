@@ -1,0 +1,41 @@
+// The execution context of a device (DESIGN section 8): what every op on that device's tensors is
+// queued on. For a GPU: its compute stream (non-blocking, never the legacy default stream), the
+// upload stream for input batches, a cuBLAS handle bound to the compute stream, and the ops' device
+// scratch. The CPU's context is empty: its ops run on the calling thread.
+//
+// core does not include CUDA headers: the handles are named by the structs that cudaStream_t,
+// cudaEvent_t and cublasHandle_t point to (the same in the CUDA runtime and in cuda/emu), so CUDA
+// code uses the fields as those types directly.
+#pragma once
+
+#include <cstddef>
+
+#include "core/tensor.h"
+
+struct CUstream_st;
+struct CUevent_st;
+struct cublasContext;
+
+namespace zf {
+
+struct Context {
+  Device device;
+  CUstream_st* stream = nullptr;    // compute: the ops' kernels, copies, memsets and cuBLAS calls
+  CUstream_st* upload = nullptr;    // host-to-device uploads of input batches
+  CUevent_st* uploaded = nullptr;   // the last upload queued (backend::wait_uploads)
+  CUevent_st* ordered = nullptr;    // orders this stream with another GPU's (copies between GPUs)
+  cublasContext* cublas = nullptr;  // bound to `stream`
+  // The ops' device scratch (split-K partials, per-sample losses): `slots` buffers that grow to the
+  // largest request and are then reused (cuda/launch.h: scratch()).
+  static constexpr int kScratchSlots = 2;
+  void* scratch[kScratchSlots] = {};
+  size_t scratch_bytes[kScratchSlots] = {};
+};
+
+// The context of device d, created on first use and kept for the process (streams and cuBLAS
+// handles are costly to create). For a CUDA device this also makes that device current on the
+// calling thread, so that the launches and allocations that follow go to it. Throws for a CUDA
+// device in a build without CUDA, or for a GPU index that does not exist.
+Context& context(Device d);
+
+}  // namespace zf
