@@ -181,6 +181,7 @@ bool train_epoch(Run& r, int epoch, int64_t max_iters, Progress& prog) {
   Loader::Options lo;
   lo.batch = r.cfg.train.batch, lo.train = true, lo.seed = r.cfg.train.seed, lo.epoch = epoch;
   lo.start = r.st.position, lo.threads = r.cfg.data.threads;
+  lo.classes = static_cast<int>(r.net.output_shape(r.net.size() - 1)[1]);
   Loader loader(*r.train_ds, r.cfg.data.transform, r.norm, lo);
   Feeder feeder(loader, r.device);
   Tensor stats;
@@ -259,6 +260,7 @@ EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Nor
     Loader::Options o;
     o.batch = batch, o.train = false, o.drop_last = false, o.threads = dc.threads;
     o.view = views == 1 ? kCenterView : v;
+    o.classes = static_cast<int>(net.output_shape(net.size() - 1)[1]);
     Loader loader(ds, dc.transform, norm, o);
     RunState rs;
     rs.phase = Phase::Eval;
