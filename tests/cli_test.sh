@@ -73,10 +73,10 @@ if [[ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]]; then
         [[ ! -s "$tmp/evo/conv2.png" || ! -s "$tmp/evo/conv1_filters.png" ]]; then
       echo "FAIL zf_evolve run"; cat "$tmp/err"; fails=$((fails + 1))
     fi
-    expect_fail project-layer "no layer named 'conv9' \(conv layers: conv1, conv2\)" -- \
+    expect_fail project-layer "no layer named 'conv9' \(layers: conv1, relu1, pool1, norm1, conv2, .*, fc4\)" -- \
       "$project" --checkpoint "$ck" --layers conv9 --out "$tmp/p2"
-    expect_fail project-not-conv "layer 'relu1' is a relu layer, not conv" -- \
-      "$project" --checkpoint "$ck" --layers relu1 --out "$tmp/p2"
+    expect_fail project-loss "layer 'loss' is the loss layer" -- \
+      "$project" --checkpoint "$ck" --layers loss --out "$tmp/p2"
     expect_fail project-k "k = 90 is larger than the data set \(50 images" -- \
       "$project" --checkpoint "$ck" --k 90 --limit 50 --out "$tmp/p2"
     expect_fail project-config "checkpoint of another architecture" -- \

@@ -1,11 +1,11 @@
 // The deconvnet (DESIGN section 4) on small nets built from YAML text: projections with hand-set
 // filters against their closed form (a conv's filter placed at the unit's receptive field,
-// unpooling through the switches), receptive-field geometry of a ZFNet-like stack, `rule backprop`
-// against the trainer's backward pass (LRN skipped or crossed), batch-vs-single and repeat
-// determinism (bitwise), top-k mining's bookkeeping, and how the deconv / guided / backprop rules
-// differ. Run: build/tests/zf_train_tests
-// --gtest_filter='Deconvnet*:ReceptiveField*:TopK*:ReluRules*' Random draws (inputs, weights) come
-// from seed ZF_TEST_SEED when it is set, else from a fixed seed.
+// unpooling through the switches), receptive-field geometry of a ZFNet-like stack, feature
+// layers chosen by capability (any layer; the convs by default), `rule backprop` against the
+// trainer's backward pass (LRN skipped or crossed), batch-vs-single and repeat determinism
+// (bitwise), top-k mining's bookkeeping, and how the deconv / guided / backprop rules differ. Run:
+// build/tests/zf_train_tests --gtest_filter='Deconvnet*:ReceptiveField*:TopK*:ReluRules*' Random
+// draws (inputs, weights) come from seed ZF_TEST_SEED when it is set, else from a fixed seed.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -230,8 +230,8 @@ TEST(DeconvnetClosedForm, OneConvPlacesTheFilterAtTheReceptiveField) {
                 }
                 want.f32()[offset(want, n, c, iy, ix)] = v * w[(f * C + c) * K * K + i * K + j];
               }
-          const Tensor& got =
-              net.project(pass, signal(a.shape(), {Unit{n, f, y, xx, v}}), 1, rule(ReluRule::Deconv));
+          const Tensor& got = net.project(pass, signal(a.shape(), {Unit{n, f, y, xx, v}}), 1,
+                                          rule(ReluRule::Deconv));
           ASSERT_TRUE(same_values(got, want))
               << "image " << n << " filter " << f << " unit (" << y << ", " << xx << ")";
           ++tested;
@@ -334,13 +334,22 @@ TEST(ReceptiveField, ZfnetLikeStackByHand) {
     EXPECT_EQ(net.output_shape(i)[3], want[i].side) << net.layer(i).name();
   }
   // "Layer L" is the ReLU after convL; it shares the conv's field.
-  const VisLayer v = find_vis_layer(net, "conv2");
-  EXPECT_EQ(v.conv, 3);
+  const FeatureLayer v = find_feature_layer(net, "conv2");
+  EXPECT_EQ(v.layer, 3);
   EXPECT_EQ(v.act, 4);
   EXPECT_EQ(v.features, 4);
-  EXPECT_THROW(find_vis_layer(net, "pool1"), Error);
-  EXPECT_THROW(find_vis_layer(net, "conv9"), Error);
-  EXPECT_EQ(conv_layers(net).size(), 3u);
+  // Any layer but the loss can be shown; one without a rectifier after it is shown as it is.
+  const FeatureLayer p = find_feature_layer(net, "pool1");
+  EXPECT_EQ(p.layer, 2);
+  EXPECT_EQ(p.act, 2);
+  EXPECT_EQ(find_feature_layer(net, "head").features, 2);
+  EXPECT_THROW(find_feature_layer(net, "loss"), Error);
+  EXPECT_THROW(find_feature_layer(net, "conv9"), Error);
+  // The default: the filtering layers (geometry and parameters), i.e. the convs, not the pools.
+  const std::vector<FeatureLayer> convs = filtering_layers(net);
+  ASSERT_EQ(convs.size(), 3u);
+  EXPECT_EQ(convs[0].name, "conv1");
+  EXPECT_EQ(convs[2].name, "conv3");
 }
 
 // Every projection's nonzero support lies inside the field computed for its unit; on conv1, where
@@ -442,7 +451,8 @@ TEST(DeconvnetBackprop, EqualsTheGradientOfTheChosenActivation) {
     for (int f = 0; f < 5; ++f) {
       // One-hot (value 1) at the strongest unit of feature f in image 0, and of feature 4-f in
       // image 1 (or of the next active features).
-      Unit u0 = strongest_alive(pass.output(5), 0, f), u1 = strongest_alive(pass.output(5), 1, 4 - f);
+      Unit u0 = strongest_alive(pass.output(5), 0, f),
+           u1 = strongest_alive(pass.output(5), 1, 4 - f);
       ASSERT_GT(u0.value, 0.f);
       ASSERT_GT(u1.value, 0.f);
       u0.value = u1.value = 1.f;
