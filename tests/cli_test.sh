@@ -73,10 +73,26 @@ if [[ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]]; then
         [[ ! -s "$tmp/evo/conv2.png" || ! -s "$tmp/evo/conv1_filters.png" ]]; then
       echo "FAIL zf_evolve run"; cat "$tmp/err"; fails=$((fails + 1))
     fi
-    expect_fail project-layer "no layer named 'conv9' \(conv layers: conv1, conv2\)" -- \
+    # --layers names any layer: here an fc layer (its units see the whole 28x28 image, through the
+    # ReLU after it) and a pool, from a data set and from an image file.
+    if "$project" --checkpoint "$ck" --layers fc3,pool2 --k 4 --limit 100 --out "$tmp/pfc" \
+        >"$tmp/out" 2>"$tmp/err"; then
+      for f in fc3.h5 fc3.png pool2.h5 pool2.png; do
+        [[ -s "$tmp/pfc/$f" ]] || { echo "FAIL zf_project --layers fc3: no $f"; fails=$((fails + 1)); }
+      done
+      grep -q "fc3.png (32 features, field 28x28)" "$tmp/out" ||
+        { echo "FAIL zf_project --layers fc3: not 32 features of field 28x28"; cat "$tmp/out"; fails=$((fails + 1)); }
+    else
+      echo "FAIL zf_project --layers fc3,pool2 run"; cat "$tmp/err"; fails=$((fails + 1))
+    fi
+    if ! "$project" --checkpoint "$ck" --image "$tmp/proj/conv1.png" --layers fc3 --top 3 \
+        --out "$tmp/pimg" >"$tmp/out" 2>"$tmp/err" || [[ ! -s "$tmp/pimg/conv1_fc3.h5" ]]; then
+      echo "FAIL zf_project --image --layers fc3"; cat "$tmp/err"; fails=$((fails + 1))
+    fi
+    expect_fail project-layer "no layer named 'conv9' \(layers: conv1, relu1, pool1, norm1, conv2, .*, fc4\)" -- \
       "$project" --checkpoint "$ck" --layers conv9 --out "$tmp/p2"
-    expect_fail project-not-conv "layer 'relu1' is a relu layer, not conv" -- \
-      "$project" --checkpoint "$ck" --layers relu1 --out "$tmp/p2"
+    expect_fail project-loss "layer 'loss' is the loss layer" -- \
+      "$project" --checkpoint "$ck" --layers loss --out "$tmp/p2"
     expect_fail project-k "k = 90 is larger than the data set \(50 images" -- \
       "$project" --checkpoint "$ck" --k 90 --limit 50 --out "$tmp/p2"
     expect_fail project-config "checkpoint of another architecture" -- \

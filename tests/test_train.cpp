@@ -462,7 +462,7 @@ TEST(TrainCuda, MiningAndProjectionOnTheGpuMatchTheCpu) {
   const std::string ck = d / "run/ckpt/last.h5";
   Session cpu = open_session(ck, "", Device::CPU), gpu = open_session(ck, "", Device::CUDA);
   std::unique_ptr<Dataset> ds = open_session_data(cpu, "", 40);
-  const std::vector<VisLayer> layers = conv_layers(*cpu.net);
+  const std::vector<FeatureLayer> layers = filtering_layers(*cpu.net);
   const std::vector<TopK> a = mine_topk(cpu, *ds, layers, 3, 16),
                           b = mine_topk(gpu, *ds, layers, 3, 16);
   ASSERT_EQ(a.size(), b.size());
@@ -477,7 +477,7 @@ TEST(TrainCuda, MiningAndProjectionOnTheGpuMatchTheCpu) {
         EXPECT_NEAR(ha[i].value, hb[i].value, 1e-4 * std::max(1.f, std::fabs(ha[i].value)));
       }
     }
-  const VisLayer& top = layers.back();
+  const FeatureLayer& top = layers.back();
   std::vector<ProjectRequest> req;
   for (int f = 0; f < top.features; ++f) req.push_back({f, a.back().sorted(f).front()});
   for (ReluRule rule : {ReluRule::Deconv, ReluRule::Guided, ReluRule::Backprop}) {

@@ -1,11 +1,13 @@
 // The deconvnet (DESIGN section 4) on small nets built from YAML text: projections with hand-set
 // filters against their closed form (a conv's filter placed at the unit's receptive field,
-// unpooling through the switches), receptive-field geometry of a ZFNet-like stack, `rule backprop`
-// against the trainer's backward pass (LRN skipped or crossed), batch-vs-single and repeat
-// determinism (bitwise), top-k mining's bookkeeping, and how the deconv / guided / backprop rules
-// differ. Run: build/tests/zf_train_tests
-// --gtest_filter='Deconvnet*:ReceptiveField*:TopK*:ReluRules*' Random draws (inputs, weights) come
-// from seed ZF_TEST_SEED when it is set, else from a fixed seed.
+// unpooling through the switches), receptive-field geometry of a ZFNet-like stack and behind fc
+// layers, feature layers chosen by capability (any layer; the convs by default), `rule backprop`
+// against the trainer's backward pass (LRN skipped or crossed; from a conv and from an fc unit
+// mined over a data set), batch-vs-single and repeat determinism (bitwise), top-k mining's
+// bookkeeping, and how the deconv / guided / backprop rules differ.
+// Run: build/tests/zf_train_tests --gtest_filter='Deconvnet*:ReceptiveField*:TopK*:ReluRules*'
+// Random draws (inputs, weights) come from seed ZF_TEST_SEED when it is set, else from a fixed
+// seed.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -231,8 +233,8 @@ TEST(DeconvnetClosedForm, OneConvPlacesTheFilterAtTheReceptiveField) {
                 }
                 want.f32()[offset(want, n, c, iy, ix)] = v * w[(f * C + c) * K * K + i * K + j];
               }
-          const Tensor& got =
-              net.project(pass, signal(a.shape(), {Unit{n, f, y, xx, v}}), 1, rule(ReluRule::Deconv));
+          const Tensor& got = net.project(pass, signal(a.shape(), {Unit{n, f, y, xx, v}}), 1,
+                                          rule(ReluRule::Deconv));
           ASSERT_TRUE(same_values(got, want))
               << "image " << n << " filter " << f << " unit (" << y << ", " << xx << ")";
           ++tested;
@@ -335,13 +337,22 @@ TEST(ReceptiveField, ZfnetLikeStackByHand) {
     EXPECT_EQ(net.output_shape(i)[3], want[i].side) << net.layer(i).name();
   }
   // "Layer L" is the ReLU after convL; it shares the conv's field.
-  const VisLayer v = find_vis_layer(net, "conv2");
-  EXPECT_EQ(v.conv, 3);
+  const FeatureLayer v = find_feature_layer(net, "conv2");
+  EXPECT_EQ(v.layer, 3);
   EXPECT_EQ(v.act, 4);
   EXPECT_EQ(v.features, 4);
-  EXPECT_THROW(find_vis_layer(net, "pool1"), Error);
-  EXPECT_THROW(find_vis_layer(net, "conv9"), Error);
-  EXPECT_EQ(conv_layers(net).size(), 3u);
+  // Any layer but the loss can be shown; one without a rectifier after it is shown as it is.
+  const FeatureLayer p = find_feature_layer(net, "pool1");
+  EXPECT_EQ(p.layer, 2);
+  EXPECT_EQ(p.act, 2);
+  EXPECT_EQ(find_feature_layer(net, "head").features, 2);
+  EXPECT_THROW(find_feature_layer(net, "loss"), Error);
+  EXPECT_THROW(find_feature_layer(net, "conv9"), Error);
+  // The default: the filtering layers (geometry and parameters), i.e. the convs, not the pools.
+  const std::vector<FeatureLayer> convs = filtering_layers(net);
+  ASSERT_EQ(convs.size(), 3u);
+  EXPECT_EQ(convs[0].name, "conv1");
+  EXPECT_EQ(convs[2].name, "conv3");
 }
 
 // Every projection's nonzero support lies inside the field computed for its unit; on conv1, where
@@ -443,7 +454,8 @@ TEST(DeconvnetBackprop, EqualsTheGradientOfTheChosenActivation) {
     for (int f = 0; f < 5; ++f) {
       // One-hot (value 1) at the strongest unit of feature f in image 0, and of feature 4-f in
       // image 1 (or of the next active features).
-      Unit u0 = strongest_alive(pass.output(5), 0, f), u1 = strongest_alive(pass.output(5), 1, 4 - f);
+      Unit u0 = strongest_alive(pass.output(5), 0, f),
+           u1 = strongest_alive(pass.output(5), 1, 4 - f);
       ASSERT_GT(u0.value, 0.f);
       ASSERT_GT(u1.value, 0.f);
       u0.value = u1.value = 1.f;
@@ -465,6 +477,150 @@ TEST(DeconvnetBackprop, EqualsTheGradientOfTheChosenActivation) {
   Tensor through = copy_of(net.project(pass, r, 5, rule(ReluRule::Backprop, true)));
   Tensor skipped = copy_of(net.project(pass, r, 5, rule(ReluRule::Backprop, false)));
   EXPECT_FALSE(same_values(through, skipped));
+}
+
+// ---- fully connected feature layers -------------------------------------------------------------
+
+namespace {
+
+// A conv stage, then two fc layers with a dropout between: an fc unit's projection crosses every
+// kind of step (fc transposed, ReLU, dropout, unpooling, conv transposed).
+const char* kFcStack =
+    "  - {name: conv1, type: conv, filters: 4, kernel: 3, pad: 1, std: 0.3}\n"
+    "  - {name: relu1, type: relu}\n"
+    "  - {name: pool1, type: maxpool, kernel: 3, stride: 2}\n"
+    "  - {name: fc2, type: fc, outputs: 6, std: 0.2, bias: 0.05}\n"
+    "  - {name: relu2, type: relu}\n"
+    "  - {name: drop2, type: dropout, p: 0.5}\n"
+    "  - {name: fc3, type: fc, outputs: 5, std: 0.3, bias: 0.05}\n"
+    "  - {name: relu3, type: relu}\n";
+
+// Random 8-bit images held in memory, so that mining runs without data files.
+class RandomImages : public Dataset {
+ public:
+  RandomImages(int64_t n, int c, int side, uint64_t stream) : n_(n), c_(c), side_(side) {
+    pixels_.resize(static_cast<size_t>(n) * c * side * side);
+    for (size_t i = 0; i < pixels_.size(); ++i)
+      pixels_[i] = static_cast<uint8_t>(rng_u32(test_seed(), stream, i) & 255u);
+  }
+  int64_t size() const override { return n_; }
+  int channels() const override { return c_; }
+  int height() const override { return side_; }
+  int width() const override { return side_; }
+  int num_classes() const override { return 2; }
+  int32_t label(int64_t i) const override { return static_cast<int32_t>(i % 2); }
+  void image(int64_t i, uint8_t* chw) const override {
+    const size_t per = image_bytes();
+    std::copy(pixels_.begin() + i * per, pixels_.begin() + (i + 1) * per, chw);
+  }
+  std::string source() const override { return "random images"; }
+
+ private:
+  int64_t n_;
+  int c_, side_;
+  std::vector<uint8_t> pixels_;
+};
+
+// A session over a net made here (no checkpoint): pixels scaled by 1/64, no mean subtracted.
+Session test_session(Net net, const Dataset& ds) {
+  Session s;
+  s.cfg.data.threads = 1;
+  s.cfg.data.transform.scale = 1.f / 64;
+  s.norm = make_normalizer(ds, s.cfg.data.transform);
+  s.net = std::make_unique<Net>(std::move(net));
+  return s;
+}
+
+}  // namespace
+
+// A unit after an fc layer sees the union of its input units' fields, clipped to the image: the
+// whole image behind convs that cover it, and only the covered part when the convs drop a border.
+TEST(ReceptiveField, FcUnitsSeeWhatTheirInputsSee) {
+  Net net = build_net(2, 12, 12, kFcStack);
+  const FeatureLayer fc3 = find_feature_layer(net, "fc3");
+  EXPECT_EQ(fc3.layer, 6);
+  EXPECT_EQ(fc3.act, 7);
+  EXPECT_EQ(fc3.features, 5);
+  EXPECT_EQ(find_feature_layer(net, "drop2").act, 5);  // no rectifier after it
+  // pool1 (6x6): size 5, jump 2, first -1; its units together cover [-1, 14), i.e. all 12 pixels.
+  for (int layer : {3, 4, 5, 6, 7}) {
+    const Field f = receptive_field(net, layer);
+    EXPECT_EQ(f.first, 0) << net.layer(layer).name();
+    EXPECT_EQ(f.size, 12) << net.layer(layer).name();
+    EXPECT_EQ(f.jump, 12) << net.layer(layer).name();
+  }
+  // conv 3/2 without padding on 8 pixels: 3 units covering [0, 7), so pixel 7 is never seen.
+  Net edge = build_net(1, 8, 8,
+                       "  - {name: c, type: conv, filters: 2, kernel: 3, stride: 2, std: 0.5}\n"
+                       "  - {name: f, type: fc, outputs: 3, std: 0.5}\n"
+                       "  - {name: r, type: relu}\n");
+  const Field f = receptive_field(edge, 2);
+  EXPECT_EQ(f.first, 0);
+  EXPECT_EQ(f.size, 7);
+  ASSERT_EQ(edge.output_shape(0), (Shape{1, 2, 3, 3}));
+  edge.init_params(test_seed() + 7);
+  Tensor x = random_tensor(Shape{1, 1, 8, 8}, 45);
+  const Pass pass = edge.forward_to(x, 2, eval_state());
+  Tensor r = Tensor::zeros(pass.output(2).shape());  // [1, 3]: every unit at once
+  for (int u = 0; u < 3; ++u) r.f32()[u] = 1.f;
+  const Tensor& p = edge.project(pass, r, 2, rule(ReluRule::Backprop));
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(at(p, 0, 0, 7, i), 0.f) << "row 7 lies outside every unit's field";
+    EXPECT_EQ(at(p, 0, 0, i, 7), 0.f) << "column 7 lies outside every unit's field";
+  }
+}
+
+// Mining an fc layer over a data set keeps, per feature, the k images with the largest activation
+// (each a 1x1 map); projecting one alone with rule backprop is the trainer's gradient of that
+// activation, through dropout (identity at evaluation), fc, pooling and conv.
+TEST(DeconvnetBackprop, FcUnitsMineAndProjectAsTheGradient) {
+  const RandomImages ds(13, 2, 12, 81);
+  Net built = build_net(2, 12, 12, kFcStack);
+  built.init_params(test_seed() + 4);
+  Session s = test_session(std::move(built), ds);
+  Net& net = *s.net;
+  const FeatureLayer fc3 = find_feature_layer(net, "fc3");
+  const std::vector<TopK> tops = mine_topk(s, ds, {fc3}, 3, 4);
+  ASSERT_EQ(tops.size(), 1u);
+  // The same activations from one forward pass over all images.
+  Tensor all(Shape{13, 2, 12, 12});
+  for (int64_t i = 0; i < 13; ++i)
+    view_sample(ds, s.cfg.data.transform, s.norm, i, kCenterView, all.f32() + i * 2 * 12 * 12);
+  const Pass full_pass = net.forward_to(all, fc3.act, eval_state());
+  const Tensor acts = copy_of(full_pass.output(fc3.act));
+  ASSERT_EQ(acts.shape(), (Shape{13, 5}));
+  int projected = 0;
+  for (int f = 0; f < 5; ++f) {
+    std::vector<Hit> want;
+    for (int64_t i = 0; i < 13; ++i) want.push_back(Hit{acts.f32()[i * 5 + f], i, 0, 0});
+    std::stable_sort(want.begin(), want.end(),
+                     [](const Hit& a, const Hit& b) { return a.value > b.value; });
+    const std::vector<Hit> got = tops[0].sorted(f);
+    ASSERT_EQ(got.size(), 3u);
+    for (int j = 0; j < 3; ++j) {
+      EXPECT_EQ(got[j].image, want[j].image) << "feature " << f << " place " << j;
+      EXPECT_EQ(got[j].value, want[j].value);
+      EXPECT_EQ(got[j].y, 0);
+      EXPECT_EQ(got[j].x, 0);
+    }
+    if (got[0].value <= 0.f) continue;  // a dead unit projects nothing
+    const std::vector<ProjectRequest> req = {{f, got[0]}};
+    const auto proj = project_full(s, ds, fc3, req, rule(ReluRule::Backprop), 1);
+    Tensor x = image(all, got[0].image);
+    const Pass pass = net.forward_to(x, fc3.act, eval_state());
+    Tensor dy = Tensor::zeros(pass.output(fc3.act).shape());  // [1, 5]: unit f alone
+    dy.f32()[f] = got[0].value;
+    Tensor grad = backward_from(net, pass, dy, fc3.act, true);
+    SCOPED_TRACE("feature " + std::to_string(f));
+    EXPECT_TRUE(same_bits(proj[0].data(), grad.f32(), grad.numel()));
+    EXPECT_GT(nonzeros(grad), 0);
+    // Cropped to the field (the whole 12x12 image), the projection is the same numbers.
+    const auto hits = project_hits(s, ds, fc3, req, rule(ReluRule::Backprop), 1);
+    ASSERT_EQ(hits[0].proj.size(), proj[0].size());
+    EXPECT_TRUE(same_bits(hits[0].proj.data(), proj[0].data(), grad.numel()));
+    ++projected;
+  }
+  EXPECT_GE(projected, 2);
 }
 
 // ---- bitwise reproducibility --------------------------------------------------------------------
