@@ -448,6 +448,61 @@ TEST(TrainCuda, ThreeStepsOfTinyGiveTheSameWeightsOnCpuAndGpu) {
 
 // zf_project's work on the GPU: mining finds the same hits (image, position; values to 1e-4) and
 // the deconvnet projections of the top hits agree with the CPU's, for every ReLU rule.
+// No hidden host waits (DESIGN section 8), counted on the emulator (or a GPU) with
+// backend::host_waits(). Training: two runs of the real trainer that differ only in their number
+// of steps (8 and 3, inside the first epoch, so no evaluation) differ by exactly one device-to-host
+// copy per step (the loss statistics) and no synchronization; setup and the checkpoint at the end
+// are the same in both and cancel. Projection: a forward pass and three projections wait for
+// nothing; reading the result back is the one copy.
+TEST(TrainCuda, OneHostWaitPerTrainingStepAndNoneInAProjection) {
+  if (!backend::cuda_available()) GTEST_SKIP() << backend::cuda_status();
+  if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  TempDir d;
+  TrainOptions o;
+  o.config = kRepo + "/configs/tiny.yaml";
+  o.limit_train = 512, o.limit_val = 64;  // 16 steps per epoch at batch 32
+  o.device = "cuda";
+  auto waits_of_run = [&](int64_t steps) {
+    o.max_iters = steps;
+    o.out = d / ("run" + std::to_string(steps));
+    const backend::HostWaits before = backend::host_waits();
+    train(o);
+    const backend::HostWaits after = backend::host_waits();
+    return backend::HostWaits{after.d2h_copies - before.d2h_copies, after.syncs - before.syncs};
+  };
+  const backend::HostWaits three = waits_of_run(3), eight = waits_of_run(8);
+  EXPECT_EQ(eight.d2h_copies - three.d2h_copies, 5u) << "device-to-host copies in 5 steps";
+  EXPECT_EQ(eight.syncs - three.syncs, 0u) << "synchronizations in 5 steps";
+
+  Config cfg = load_config(o.config);
+  Net net = net_of(cfg.text, "tiny");
+  net.init_params(3);
+  net.to(Device::CUDA);
+  Tensor x(Shape{4, 1, 28, 28});
+  for (int64_t i = 0; i < x.numel(); ++i) x.f32()[i] = rng_normal(5, 5, static_cast<uint64_t>(i));
+  const Tensor xd = x.to(Device::CUDA);
+  const int top = net.find("relu2");
+  ASSERT_GE(top, 0);
+  RunState eval;
+  eval.phase = Phase::Eval;
+  net.setup(4);
+  net.reserve_memory();
+  const backend::HostWaits before = backend::host_waits();
+  const Pass pass = net.forward_to(xd, top, eval);
+  for (ReluRule rule : {ReluRule::Deconv, ReluRule::Guided, ReluRule::Backprop}) {
+    ProjectOptions po;
+    po.rule = rule;
+    net.project(pass, pass.output(top), top, po);
+  }
+  backend::HostWaits w = backend::host_waits();
+  EXPECT_EQ(w.d2h_copies - before.d2h_copies, 0u) << "in a forward pass and three projections";
+  EXPECT_EQ(w.syncs - before.syncs, 0u) << "in a forward pass and three projections";
+  ProjectOptions po;
+  const Tensor back = net.project(pass, pass.output(top), top, po).to(Device::CPU);
+  EXPECT_EQ(backend::host_waits().d2h_copies - w.d2h_copies, 1u);
+  EXPECT_EQ(back.shape(), (Shape{4, 1, 28, 28}));
+}
+
 TEST(TrainCuda, MiningAndProjectionOnTheGpuMatchTheCpu) {
   if (!backend::cuda_available()) GTEST_SKIP() << backend::cuda_status();
   if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
