@@ -2,7 +2,7 @@
 // configs/zfnet.yaml describes it (--config times any net), built through zf::Net. Times every
 // layer's forward, backward and deconvnet step in isolation (the layer's own code on random inputs
 // of its true shape: unpooling through the switches is the pools' "proj" row), one whole training
-// step (forward with the loss, backward, the optimizer's step: core/optimizer.h), one whole
+// step (forward with the loss, backward, the optimizer's step: core/nn/optimizer.h), one whole
 // deconvnet projection from the deepest filtering layer to the input, and a 2048^3 matrix product
 // through fc_forward as the BLAS ceiling. Every buffer is allocated and touched before the clock
 // starts and reused by every repeat: first-touch page faults on these machines would otherwise
@@ -32,9 +32,9 @@
 #include "bench/cudnn_ref.h"
 #include "core/backend.h"
 #include "core/cpu/blas.h"
-#include "core/net.h"
+#include "core/nn/net.h"
 #include "core/ops.h"
-#include "core/optimizer.h"
+#include "core/nn/optimizer.h"
 #include "core/rng.h"
 #include "train/config.h"
 

@@ -9,8 +9,8 @@
 #include <cstring>
 
 #include "core/backend.h"
-#include "core/net.h"
-#include "core/optimizer.h"
+#include "core/nn/net.h"
+#include "core/nn/optimizer.h"
 #include "core/rng.h"
 
 using namespace zf;

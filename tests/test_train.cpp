@@ -12,9 +12,9 @@
 #include <sstream>
 
 #include "core/backend.h"
-#include "core/checkpoint.h"
-#include "core/h5io.h"
-#include "core/net.h"
+#include "core/io/checkpoint.h"
+#include "core/io/h5io.h"
+#include "core/nn/net.h"
 #include "core/rng.h"
 #include "train/config.h"
 #include "train/image_io.h"

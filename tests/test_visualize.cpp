@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "core/net.h"
+#include "core/nn/net.h"
 #include "core/rng.h"
 #include "visualize/visualize.h"
 

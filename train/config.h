@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/net_spec.h"
+#include "core/nn/net_spec.h"
 #include "train/dataset.h"
 #include "train/loader.h"
 

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <regex>
 
-#include "core/h5io.h"
+#include "core/io/h5io.h"
 
 namespace fs = std::filesystem;
 

@@ -2,7 +2,7 @@
 // in the epoch's seeded order: the RNG position, since every random draw is a function of seed and
 // position), the learning-rate schedule's state, the running sums of an unfinished epoch, the
 // per-epoch metrics and the input normalization. Stored in the checkpoint file beside the
-// parameters (core/checkpoint.h):
+// parameters (core/io/checkpoint.h):
 //   /state attrs: seed, lr, position, best_metric, plateau_count, run_loss, run_correct, run_seen
 //   /metrics/<column>                      one value per finished epoch
 //   /data/mean [C,H,W], /data/inv_std [C], attr scale: the input normalization (our addition)
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/checkpoint.h"
+#include "core/io/checkpoint.h"
 #include "train/loader.h"
 
 namespace zf {

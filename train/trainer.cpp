@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "core/backend.h"
-#include "core/optimizer.h"
+#include "core/nn/optimizer.h"
 #include "train/schedule.h"
 #include "train/feeder.h"
 #include "train/progress.h"

@@ -1,6 +1,6 @@
 // The training loop behind zf_train, in parts (trainer.cpp): a run (effective config, net, data,
 // train state) is opened, started or resumed, and then runs epochs of steps (forward, backward,
-// the optimizer's step: core/optimizer.h) over a seeded shuffled order; after each epoch it
+// the optimizer's step: core/nn/optimizer.h) over a seeded shuffled order; after each epoch it
 // evaluates, applies the learning-rate schedule (train/schedule.h) and writes checkpoints
 // (<out>/ckpt/last.h5 each epoch, epoch_NNN.h5 at the snapshot epochs, with the train state:
 // train/train_state.h) and metrics.csv. Command-line overrides are applied to the config before
@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/net.h"
+#include "core/nn/net.h"
 #include "train/config.h"
 #include "train/train_state.h"
 

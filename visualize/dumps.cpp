@@ -2,7 +2,7 @@
 // keep it, so that the same checkpoint and options write identical files.
 #include "visualize/dumps.h"
 
-#include "core/h5io.h"
+#include "core/io/h5io.h"
 
 namespace zf {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/net.h"
+#include "core/nn/net.h"
 
 namespace zf {
 

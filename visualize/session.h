@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/net.h"
+#include "core/nn/net.h"
 #include "train/config.h"
 #include "train/loader.h"
 #include "train/train_state.h"

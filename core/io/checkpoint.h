@@ -12,8 +12,8 @@
 #include <functional>
 #include <string>
 
-#include "core/h5io.h"
-#include "core/net.h"
+#include "core/io/h5io.h"
+#include "core/nn/net.h"
 
 namespace zf {
 

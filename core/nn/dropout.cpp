@@ -1,6 +1,6 @@
 // dropout: p (0.5). Inverted dropout at training time; identity at evaluation. The mask of step t
 // in layer i is drawn from rng(seed, stream = i + (t << 16)), the same on every backend.
-#include "core/layers/layer.h"
+#include "core/nn/layer.h"
 
 namespace zf {
 namespace {

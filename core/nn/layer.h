@@ -1,9 +1,9 @@
 // Layers: thin objects over the ops that own their parameters, with forward, backward and the
 // deconvnet step `project`. What a forward pass saves for its backward and projection (switches,
 // LRN scale, dropout mask, loss statistics) is not the layer's: the layer declares those buffers
-// (saved_buffers) and every call receives the ones of its pass (core/net.h, Pass), so several
+// (saved_buffers) and every call receives the ones of its pass (core/nn/net.h, Pass), so several
 // passes can be alive at once. Code outside the layers asks a layer what it can do (geometry,
-// is_loss, rectifies) and never compares type names. A new layer type is one file in core/layers/
+// is_loss, rectifies) and never compares type names. A new layer type is one file in core/nn/
 // plus one line in registry.cpp.
 #pragma once
 

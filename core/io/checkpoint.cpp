@@ -1,12 +1,12 @@
 // HDF5 checkpoint I/O through the HDF5 C API. Every failure becomes one zf::Error naming the file
 // and the object at fault; HDF5's own error stack printing is switched off.
-#include "core/checkpoint.h"
+#include "core/io/checkpoint.h"
 
 #include <hdf5.h>
 
 #include <cstdio>
 
-#include "core/h5io.h"
+#include "core/io/h5io.h"
 
 namespace zf {
 

@@ -1,5 +1,5 @@
 // relu: no parameters. Its deconvnet step applies the chosen rule (deconv | guided | backprop).
-#include "core/layers/layer.h"
+#include "core/nn/layer.h"
 
 namespace zf {
 namespace {

@@ -1,5 +1,5 @@
 // HDF5 helpers (see h5io.h).
-#include "core/h5io.h"
+#include "core/io/h5io.h"
 
 #include <algorithm>
 #include <cstdio>

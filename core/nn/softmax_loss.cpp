@@ -1,7 +1,7 @@
 // softmax_loss: the last layer. Forward writes class probabilities [N, K] and, given labels, the
 // pass's loss statistics (saved[0], f32 [2]: mean cross-entropy, top-1 correct count); backward
 // starts the gradient from the probabilities and the pass's labels and ignores its dy.
-#include "core/layers/layer.h"
+#include "core/nn/layer.h"
 
 namespace zf {
 namespace {

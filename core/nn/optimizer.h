@@ -5,7 +5,7 @@
 // CUDA-only builds have it.
 #pragma once
 
-#include "core/net.h"
+#include "core/nn/net.h"
 
 namespace zf {
 

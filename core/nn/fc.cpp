@@ -1,5 +1,5 @@
 // fc: outputs, std (0.01), bias (0). Flattens an image batch [N,C,H,W] to [N, C*H*W].
-#include "core/layers/layer.h"
+#include "core/nn/layer.h"
 
 namespace zf {
 namespace {

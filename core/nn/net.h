@@ -1,4 +1,4 @@
-// A sequential network built from a net spec (core/net_spec.h: build_net) or from layers made in
+// A sequential network built from a net spec (core/nn/net_spec.h: build_net) or from layers made in
 // code, and the
 // Pass: what one forward pass leaves behind for its backward pass and its projections.
 //
@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "core/layers/layer.h"
+#include "core/nn/layer.h"
 
 namespace zf {
 

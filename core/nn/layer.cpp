@@ -1,5 +1,5 @@
 // LayerSpec (typed access to one layer's config values) and the default deconvnet step.
-#include "core/layers/layer.h"
+#include "core/nn/layer.h"
 
 #include <cerrno>
 #include <cmath>

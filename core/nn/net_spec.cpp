@@ -1,5 +1,5 @@
 // Building and checking nets from their specs (see net_spec.h).
-#include "core/net_spec.h"
+#include "core/nn/net_spec.h"
 
 #include <set>
 

@@ -1,5 +1,5 @@
 // The SGD step over a net's parameters (see optimizer.h).
-#include "core/optimizer.h"
+#include "core/nn/optimizer.h"
 
 namespace zf {
 

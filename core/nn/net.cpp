@@ -1,5 +1,5 @@
 // Net and Pass: shape validation, the arenas, forward/backward and projection over the layers.
-#include "core/net.h"
+#include "core/nn/net.h"
 
 #include <algorithm>
 

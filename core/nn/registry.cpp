@@ -2,7 +2,7 @@
 #include <utility>
 
 #include "core/keys.h"
-#include "core/layers/layer.h"
+#include "core/nn/layer.h"
 
 namespace zf {
 

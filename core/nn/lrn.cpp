@@ -1,6 +1,6 @@
 // lrn: size (5), alpha (1e-4), beta (0.75), k (2). Skipped by the deconvnet unless through_lrn is
 // set.
-#include "core/layers/layer.h"
+#include "core/nn/layer.h"
 
 namespace zf {
 namespace {

@@ -1,5 +1,5 @@
 // maxpool: kernel (3), stride (2); ceil mode. Keeps the switches for backward and for unpooling.
-#include "core/layers/layer.h"
+#include "core/nn/layer.h"
 
 namespace zf {
 namespace {

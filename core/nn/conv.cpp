@@ -1,6 +1,6 @@
 // conv: filters, kernel, stride (1), pad (0), std (0.01: weights N(0, std)), bias (0: constant
 // init).
-#include "core/layers/layer.h"
+#include "core/nn/layer.h"
 
 namespace zf {
 namespace {
