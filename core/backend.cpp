@@ -169,4 +169,11 @@ Event& Event::operator=(Event&& o) noexcept {
   return *this;
 }
 
+Device resolve_device(const std::string& name) {
+  if (name == "auto") return cuda_available() ? Device::CUDA : Device::CPU;
+  const Device d = parse_device(name);
+  if (d.is_cuda()) ZF_CHECK(cuda_available(), "--device %s: %s", name.c_str(), cuda_status().c_str());
+  return d;
+}
+
 }  // namespace zf::backend

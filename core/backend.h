@@ -14,6 +14,9 @@ namespace zf::backend {
 bool cuda_built();          // the CUDA backend was compiled in
 bool cuda_available();      // compiled in, and a driver and at least one GPU are present
 std::string cuda_status();  // one line: why CUDA is or is not usable
+// A --device option: "cpu", "cuda" / "cuda:N" (throws with cuda_status() when no GPU is usable) or
+// "auto" (the first GPU when one is usable, else the CPU).
+Device resolve_device(const std::string& name);
 
 void* device_alloc(Device d, size_t bytes);
 void device_free(Device d, void* p);

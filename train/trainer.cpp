@@ -33,14 +33,6 @@ int64_t count_topk(const float* prob, const int32_t* labels, int64_t count, int6
   return hits;
 }
 
-Device resolve_device(const std::string& d) {
-  if (d == "auto") return backend::cuda_available() ? Device::CUDA : Device::CPU;
-  Device dev = parse_device(d);
-  if (dev.is_cuda())
-    ZF_CHECK(backend::cuda_available(), "--device cuda: %s", backend::cuda_status().c_str());
-  return dev;
-}
-
 void write_metrics_csv(const std::string& path, const std::vector<EpochMetrics>& ms) {
   const std::string tmp = path + ".tmp";
   {
@@ -115,7 +107,7 @@ Run open_run(const TrainOptions& opt) {
   ZF_CHECK(net.has_loss(), "%s: layers: training needs a softmax_loss layer at the end",
            cfg.source.c_str());
   Run r(std::move(cfg), std::move(net));
-  r.device = resolve_device(opt.device.empty() ? r.cfg.train.device : opt.device);
+  r.device = backend::resolve_device(opt.device.empty() ? r.cfg.train.device : opt.device);
   r.out = opt.out.empty() ? "runs/" + r.cfg.name : opt.out;
   r.ckdir = r.out + "/ckpt";
   r.last = r.ckdir + "/last.h5";

@@ -116,7 +116,7 @@ void write_outputs(const Evolution& ev, const EvolveRunOptions& o) {
 }  // namespace
 
 void run_evolve(const EvolveRunOptions& o) {
-  const Device dev = resolve_device(o.device);
+  const Device dev = backend::resolve_device(o.device);
   const std::vector<Snapshot> snaps = find_snapshots(o.checkpoints);
   fs::create_directories(o.out);
   Evolution ev;

@@ -105,7 +105,7 @@ void write_image_layer(const ProjectRunOptions& o, Session& s, const Dataset& ds
 }  // namespace
 
 void run_project(const ProjectRunOptions& o) {
-  Session s = open_session(o.checkpoint, o.config, resolve_device(o.device));
+  Session s = open_session(o.checkpoint, o.config, backend::resolve_device(o.device));
   const std::vector<FeatureLayer> layers = select_layers(*s.net, o.layers);
   ProjectOptions po;
   po.rule = parse_relu_rule(o.rule.c_str());

@@ -81,9 +81,4 @@ std::unique_ptr<Dataset> open_image_files(const Session& s, const std::vector<st
                                             s.norm.h - 2 * s.cfg.data.transform.pad);
 }
 
-Device resolve_device(const std::string& name) {
-  if (name == "auto") return backend::cuda_available() ? Device::CUDA : Device::CPU;
-  return parse_device(name);
-}
-
 }  // namespace zf

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/backend.h"
 #include "core/nn/net.h"
 #include "train/config.h"
 #include "train/loader.h"
@@ -32,7 +33,5 @@ std::unique_ptr<Dataset> open_session_data(const Session& s, const std::string& 
 // padding, as a data set (label 0) for view_sample.
 std::unique_ptr<Dataset> open_image_files(const Session& s, const std::vector<std::string>& files);
 
-// "cpu" | "cuda" | "auto" (CUDA when a device is usable, else the CPU).
-Device resolve_device(const std::string& name);
 
 }  // namespace zf

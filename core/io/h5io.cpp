@@ -6,6 +6,17 @@
 
 namespace zf::h5 {
 
+namespace {
+// Creation properties without modification times: HDF5 would otherwise write the clock into every
+// group's and dataset's header, so that two runs writing the same data give different bytes.
+H5Handle untimed(hid_t property_class) {
+  hid_t p = H5Pcreate(property_class);
+  ZF_CHECK(p >= 0, "cannot create HDF5 creation properties");
+  H5Pset_obj_track_times(p, 0);
+  return H5Handle(p, H5Pclose);
+}
+}  // namespace
+
 void quiet_hdf5() {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
 }
@@ -70,7 +81,7 @@ std::string read_attr_str(hid_t obj, const char* name, const std::string& file) 
 }
 
 hid_t make_group(hid_t parent, const std::string& name) {
-  hid_t g = H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t g = H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, untimed(H5P_GROUP_CREATE), H5P_DEFAULT);
   ZF_CHECK(g >= 0, "cannot create group %s", name.c_str());
   return g;
 }
@@ -94,7 +105,8 @@ void write_file_atomically(const std::string& path, const std::function<void(hid
 void write_array(hid_t parent, const std::string& name, hid_t file_type, hid_t mem,
                  const std::vector<hsize_t>& dims, const void* data) {
   H5Handle sp(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
-  H5Handle d(H5Dcreate2(parent, name.c_str(), file_type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+  H5Handle d(H5Dcreate2(parent, name.c_str(), file_type, sp, H5P_DEFAULT,
+                        untimed(H5P_DATASET_CREATE), H5P_DEFAULT),
              H5Dclose);
   ZF_CHECK(d >= 0, "cannot create dataset %s", name.c_str());
   size_t n = 1;
