@@ -31,40 +31,40 @@ Tensor i32(const Shape& s) {
 TEST(BadInput, Conv2dForward) {
   Tensor y, x = f32(Shape{2, 3, 8, 8}), w = f32(Shape{4, 3, 3, 3}), b = f32(Shape{4});
   Tensor w2 = f32(Shape{4, 2, 3, 3});
-  EXPECT_ZF_ERROR(conv2d_forward(y, x, w2, b, ConvParams{3, 1, 1}), "conv2d_forward", "[2,3,8,8]",
+  EXPECT_ZF_ERROR(conv_forward(y, x, w2, b, ConvParams{3, 1, 1}), "conv_forward", "[2,3,8,8]",
                   "[4,2,3,3]");  // channels
-  EXPECT_ZF_ERROR(conv2d_forward(y, x, w, f32(Shape{5}), ConvParams{3, 1, 1}), "conv2d_forward",
+  EXPECT_ZF_ERROR(conv_forward(y, x, w, f32(Shape{5}), ConvParams{3, 1, 1}), "conv_forward",
                   "[5]");  // bias
-  EXPECT_ZF_ERROR(conv2d_forward(y, x, w, b, ConvParams{5, 1, 1}), "conv2d_forward",
+  EXPECT_ZF_ERROR(conv_forward(y, x, w, b, ConvParams{5, 1, 1}), "conv_forward",
                   "[4,3,3,3]");  // weight does not match the kernel size
-  EXPECT_ZF_ERROR(conv2d_forward(y, x, w, b, ConvParams{3, 0, 1}), "conv2d_forward", "stride 0");
-  EXPECT_ZF_ERROR(conv2d_forward(y, x, w, b, ConvParams{3, 1, -1}), "conv2d_forward", "pad -1");
+  EXPECT_ZF_ERROR(conv_forward(y, x, w, b, ConvParams{3, 0, 1}), "conv_forward", "stride 0");
+  EXPECT_ZF_ERROR(conv_forward(y, x, w, b, ConvParams{3, 1, -1}), "conv_forward", "pad -1");
   Tensor small = f32(Shape{1, 3, 2, 2}), w7 = f32(Shape{4, 3, 7, 7});
-  EXPECT_ZF_ERROR(conv2d_forward(y, small, w7, b, ConvParams{7, 1, 1}), "conv2d_forward",
+  EXPECT_ZF_ERROR(conv_forward(y, small, w7, b, ConvParams{7, 1, 1}), "conv_forward",
                   "kernel 7");  // larger than the padded input 4
-  EXPECT_ZF_ERROR(conv2d_forward(y, f32(Shape{3, 8, 8}), w, b, ConvParams{3, 1, 1}),
-                  "conv2d_forward",
+  EXPECT_ZF_ERROR(conv_forward(y, f32(Shape{3, 8, 8}), w, b, ConvParams{3, 1, 1}),
+                  "conv_forward",
                   "[3,8,8]");  // not 4-d
-  EXPECT_ZF_ERROR(conv2d_forward(y, f32(Shape{0, 3, 8, 8}), w, b, ConvParams{3, 1, 1}),
-                  "conv2d_forward",
+  EXPECT_ZF_ERROR(conv_forward(y, f32(Shape{0, 3, 8, 8}), w, b, ConvParams{3, 1, 1}),
+                  "conv_forward",
                   "[0,3,8,8]");  // empty
-  EXPECT_ZF_ERROR(conv2d_forward(y, i32(Shape{2, 3, 8, 8}), w, b, ConvParams{3, 1, 1}),
-                  "conv2d_forward", "[2,3,8,8]", "f32");  // wrong dtype
+  EXPECT_ZF_ERROR(conv_forward(y, i32(Shape{2, 3, 8, 8}), w, b, ConvParams{3, 1, 1}),
+                  "conv_forward", "[2,3,8,8]", "f32");  // wrong dtype
 }
 
 TEST(BadInput, Conv2dBackward) {
   Tensor x = f32(Shape{2, 3, 8, 8}), w = f32(Shape{4, 3, 3, 3});
   Tensor dx = f32(Shape{2, 3, 8, 8}), dw, db;
   Tensor dy_bad = f32(Shape{2, 4, 7, 8});  // stride 1 pad 1 gives [2,4,8,8]
-  EXPECT_ZF_ERROR(conv2d_backward_data(dx, dy_bad, w, ConvParams{3, 1, 1}), "conv2d_backward_data",
+  EXPECT_ZF_ERROR(conv_backward_data(dx, dy_bad, w, ConvParams{3, 1, 1}), "conv_backward_data",
                   "[2,4,7,8]", "[2,4,8,8]");
   Tensor unshaped;
-  EXPECT_ZF_ERROR(conv2d_backward_data(unshaped, f32(Shape{2, 4, 8, 8}), w, ConvParams{3, 1, 1}),
-                  "conv2d_backward_data", "[]");  // dx must carry the input's shape
-  EXPECT_ZF_ERROR(conv2d_backward_weight(dw, db, dy_bad, x, ConvParams{3, 1, 1}),
-                  "conv2d_backward_weight", "[2,4,7,8]", "[2,3,8,8]");
-  EXPECT_ZF_ERROR(conv2d_backward_weight(dw, db, f32(Shape{2, 4, 8, 8}), x, ConvParams{3, 0, 1}),
-                  "conv2d_backward_weight", "stride 0");
+  EXPECT_ZF_ERROR(conv_backward_data(unshaped, f32(Shape{2, 4, 8, 8}), w, ConvParams{3, 1, 1}),
+                  "conv_backward_data", "[]");  // dx must carry the input's shape
+  EXPECT_ZF_ERROR(conv_backward_weight(dw, db, dy_bad, x, ConvParams{3, 1, 1}),
+                  "conv_backward_weight", "[2,4,7,8]", "[2,3,8,8]");
+  EXPECT_ZF_ERROR(conv_backward_weight(dw, db, f32(Shape{2, 4, 8, 8}), x, ConvParams{3, 0, 1}),
+                  "conv_backward_weight", "stride 0");
 }
 
 TEST(BadInput, Relu) {
@@ -141,22 +141,22 @@ TEST(BadInput, Dropout) {
 
 TEST(BadInput, SoftmaxXent) {
   Tensor prob, stats, d, logits = f32(Shape{4, 10});
-  EXPECT_ZF_ERROR(softmax_xent_forward(prob, stats, logits, f32(Shape{4})), "softmax_xent_forward",
+  EXPECT_ZF_ERROR(softmax_loss_forward(prob, stats, logits, f32(Shape{4})), "softmax_loss_forward",
                   "[4]", "i32");  // f32 labels
-  EXPECT_ZF_ERROR(softmax_xent_forward(prob, stats, logits, i32(Shape{3})), "softmax_xent_forward",
+  EXPECT_ZF_ERROR(softmax_loss_forward(prob, stats, logits, i32(Shape{3})), "softmax_loss_forward",
                   "[3]", "[4,10]");
-  EXPECT_ZF_ERROR(softmax_xent_forward(prob, stats, f32(Shape{4, 10, 1, 1}), i32(Shape{4})),
-                  "softmax_xent_forward", "[4,10,1,1]");
+  EXPECT_ZF_ERROR(softmax_loss_forward(prob, stats, f32(Shape{4, 10, 1, 1}), i32(Shape{4})),
+                  "softmax_loss_forward", "[4,10,1,1]");
   EXPECT_ZF_ERROR(softmax_forward(prob, f32(Shape{4, 10, 1, 1})), "softmax_forward", "[4,10,1,1]");
   EXPECT_ZF_ERROR(softmax_forward(prob, i32(Shape{4, 10})), "softmax_forward", "f32");
-  EXPECT_ZF_ERROR(softmax_xent_backward(d, logits, i32(Shape{5})), "softmax_xent_backward", "[5]",
+  EXPECT_ZF_ERROR(softmax_loss_backward(d, logits, i32(Shape{5})), "softmax_loss_backward", "[5]",
                   "[4,10]");
   // Labels outside [0, K) would index out of bounds: the CPU backend refuses them.
   Tensor lab = i32(Shape{4});
   lab.i32()[2] = 10;
-  EXPECT_ZF_ERROR(softmax_xent_forward(prob, stats, logits, lab), "softmax_xent_forward", "10");
+  EXPECT_ZF_ERROR(softmax_loss_forward(prob, stats, logits, lab), "softmax_loss_forward", "10");
   lab.i32()[2] = -1;
-  EXPECT_ZF_ERROR(softmax_xent_backward(d, logits, lab), "softmax_xent_backward", "-1");
+  EXPECT_ZF_ERROR(softmax_loss_backward(d, logits, lab), "softmax_loss_backward", "-1");
 }
 
 TEST(BadInput, OptimAndMisc) {

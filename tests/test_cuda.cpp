@@ -69,22 +69,22 @@ TEST(Cuda, Conv2dMatchesCpu) {
     Tensor b = tu::uniform(Shape{t.out}, g);
     const Shape ys = conv_output_shape(t.x, static_cast<int>(t.out), t.p);
     Tensor y = poisoned(ys), yd = dev_poisoned(ys);
-    conv2d_forward(y, x, w, b, t.p);
-    conv2d_forward(yd, dev(x), dev(w), dev(b), t.p);
-    EXPECT_TRUE(matches(yd, y)) << "conv2d_forward";
+    conv_forward(y, x, w, b, t.p);
+    conv_forward(yd, dev(x), dev(w), dev(b), t.p);
+    EXPECT_TRUE(matches(yd, y)) << "conv_forward";
 
     Tensor dy = tu::uniform(ys, g);
     Tensor dx = poisoned(t.x), dxd = dev_poisoned(t.x);
-    conv2d_backward_data(dx, dy, w, t.p);
-    conv2d_backward_data(dxd, dev(dy), dev(w), t.p);
-    EXPECT_TRUE(matches(dxd, dx)) << "conv2d_backward_data";
+    conv_backward_data(dx, dy, w, t.p);
+    conv_backward_data(dxd, dev(dy), dev(w), t.p);
+    EXPECT_TRUE(matches(dxd, dx)) << "conv_backward_data";
 
     Tensor dw = poisoned(w.shape()), db = poisoned(b.shape());
     Tensor dwd = dev_poisoned(w.shape()), dbd = dev_poisoned(b.shape());
-    conv2d_backward_weight(dw, db, dy, x, t.p);
-    conv2d_backward_weight(dwd, dbd, dev(dy), dev(x), t.p);
-    EXPECT_TRUE(matches(dwd, dw)) << "conv2d_backward_weight dw";
-    EXPECT_TRUE(matches(dbd, db)) << "conv2d_backward_weight db";
+    conv_backward_weight(dw, db, dy, x, t.p);
+    conv_backward_weight(dwd, dbd, dev(dy), dev(x), t.p);
+    EXPECT_TRUE(matches(dwd, dw)) << "conv_backward_weight dw";
+    EXPECT_TRUE(matches(dbd, db)) << "conv_backward_weight db";
   }
 }
 
@@ -289,8 +289,8 @@ TEST(Cuda, SoftmaxXentMatchesCpu) {
     Tensor lab = tu::labels(t.s[0], static_cast<int>(t.s[1]), g);
     Tensor prob = poisoned(t.s), probd = dev_poisoned(t.s);
     Tensor stats = poisoned(Shape{2}), statsd = dev_poisoned(Shape{2});
-    softmax_xent_forward(prob, stats, logits, lab);
-    softmax_xent_forward(probd, statsd, dev(logits), dev(lab));
+    softmax_loss_forward(prob, stats, logits, lab);
+    softmax_loss_forward(probd, statsd, dev(logits), dev(lab));
     EXPECT_TRUE(matches(probd, prob)) << "probabilities";
     ASSERT_EQ(statsd.device(), Device::CUDA);
     const Tensor got = statsd.to(Device::CPU);
@@ -300,9 +300,9 @@ TEST(Cuda, SoftmaxXentMatchesCpu) {
     softmax_forward(alone, dev(logits));
     EXPECT_TRUE(matches(alone, prob)) << "softmax_forward";
     Tensor d = poisoned(t.s), dd = dev_poisoned(t.s);
-    softmax_xent_backward(d, prob, lab);
-    softmax_xent_backward(dd, dev(prob), dev(lab));
-    EXPECT_TRUE(matches(dd, d)) << "softmax_xent_backward";
+    softmax_loss_backward(d, prob, lab);
+    softmax_loss_backward(dd, dev(prob), dev(lab));
+    EXPECT_TRUE(matches(dd, d)) << "softmax_loss_backward";
   }
 }
 
@@ -321,8 +321,8 @@ TEST(Cuda, SoftmaxXentTop1HitsWithTiesMatchCpu) {
       z[(lab.i32()[i] + 1) % s[1]] = 2.f;
     }
     Tensor prob, stats, probd, statsd = dev_poisoned(Shape{2});
-    softmax_xent_forward(prob, stats, logits, lab);
-    softmax_xent_forward(probd, statsd, dev(logits), dev(lab));
+    softmax_loss_forward(prob, stats, logits, lab);
+    softmax_loss_forward(probd, statsd, dev(logits), dev(lab));
     const Tensor got = statsd.to(Device::CPU);
     EXPECT_GE(stats.f32()[1], static_cast<float>((s[0] + 2) / 3));
     EXPECT_LT(stats.f32()[1], static_cast<float>(s[0]));
@@ -393,8 +393,8 @@ TEST(Cuda, MixedDevicesThrow) {
   Tensor x = Tensor::zeros(Shape{1, 2, 5, 5}), w = Tensor::zeros(Shape{3, 2, 3, 3}),
          b = Tensor::zeros(Shape{3});
   Tensor y;
-  const std::string e = tu::error_of([&] { conv2d_forward(y, dev(x), w, b, ConvParams{3, 1, 1}); });
-  EXPECT_NE(e.find("conv2d_forward"), std::string::npos) << e;
+  const std::string e = tu::error_of([&] { conv_forward(y, dev(x), w, b, ConvParams{3, 1, 1}); });
+  EXPECT_NE(e.find("conv_forward"), std::string::npos) << e;
   EXPECT_NE(e.find("cuda"), std::string::npos) << e;
   EXPECT_NE(e.find("cpu"), std::string::npos) << e;
 }

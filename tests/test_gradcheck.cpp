@@ -112,13 +112,13 @@ TEST(GradCheck, Conv2d) {
     Tensor x = tu::uniform(t.x, g),
            w = tu::uniform(Shape{t.out, t.x[1], t.p.kernel, t.p.kernel}, g);
     Tensor b = tu::uniform(Shape{t.out}, g), y;
-    conv2d_forward(y, x, w, b, t.p);
+    conv_forward(y, x, w, b, t.p);
     Tensor r = tu::uniform(y.shape(), g);
     Tensor dx = Tensor(x.shape()), dw, db;
-    conv2d_backward_data(dx, r, w, t.p);
-    conv2d_backward_weight(dw, db, r, x, t.p);
+    conv_backward_data(dx, r, w, t.p);
+    conv_backward_weight(dw, db, r, x, t.p);
     auto objective = [&] {
-      conv2d_forward(y, x, w, b, t.p);
+      conv_forward(y, x, w, b, t.p);
       return dot(y, r);
     };
     EXPECT_TRUE(passes(grad_check(x, dx, objective, 1e-2, g))) << "data";
@@ -134,11 +134,11 @@ TEST(GradCheck, RejectsWrongGradients) {
   ConvParams p{3, 2, 1};
   Tensor x = tu::uniform(Shape{1, 2, 6, 5}, g), w = tu::uniform(Shape{3, 2, 3, 3}, g);
   Tensor b = tu::uniform(Shape{3}, g), y;
-  conv2d_forward(y, x, w, b, p);
+  conv_forward(y, x, w, b, p);
   Tensor r = tu::uniform(y.shape(), g), dx(x.shape());
-  conv2d_backward_data(dx, r, w, p);
+  conv_backward_data(dx, r, w, p);
   auto objective = [&] {
-    conv2d_forward(y, x, w, b, p);
+    conv_forward(y, x, w, b, p);
     return dot(y, r);
   };
   ASSERT_TRUE(passes(grad_check(x, dx, objective, 1e-2, g)));
@@ -292,16 +292,16 @@ TEST(GradCheck, SoftmaxXent) {
     Tensor logits = tu::uniform(s, g, -2.f, 2.f), prob;
     Tensor lab = tu::labels(s[0], static_cast<int>(s[1]), g);
     Tensor stats;
-    softmax_xent_forward(prob, stats, logits, lab);
+    softmax_loss_forward(prob, stats, logits, lab);
     Tensor d;
-    softmax_xent_backward(d, prob, lab);
+    softmax_loss_backward(d, prob, lab);
     // The loss is a mean over the batch, so its derivatives are O(1/N): scale the objective and the
     // analytic gradient by N so that the check's absolute floor of 1 does not hide errors.
     const double n = static_cast<double>(s[0]);
     for (int64_t i = 0; i < d.numel(); ++i) d.f32()[i] = static_cast<float>(d.f32()[i] * n);
     Tensor tmp;
     auto objective = [&] {
-      softmax_xent_forward(tmp, stats, logits, lab);
+      softmax_loss_forward(tmp, stats, logits, lab);
       return n * stats.f32()[0];
     };
     EXPECT_TRUE(passes(grad_check(logits, d, objective, 1e-2, g)));

@@ -66,26 +66,26 @@ TEST(Ops, Conv2dForwardAndBackwardMatchNaive) {
     Tensor w = tu::uniform(Shape{t.out, t.c, t.kernel, t.kernel}, g);
     Tensor b = tu::uniform(Shape{t.out}, g);
     const naive::DT ny =
-        naive::conv2d_forward(naive::of(x), naive::of(w), naive::of(b), t.stride, t.pad);
+        naive::conv_forward(naive::of(x), naive::of(w), naive::of(b), t.stride, t.pad);
 
     Tensor y = poisoned(ny.shape);
-    conv2d_forward(y, x, w, b, p);
-    EXPECT_TRUE(near(y, ny, kSumTol)) << "conv2d_forward";
+    conv_forward(y, x, w, b, p);
+    EXPECT_TRUE(near(y, ny, kSumTol)) << "conv_forward";
 
     Tensor dy = tu::uniform(ny.shape, g);
     Tensor dx = poisoned(x.shape());
-    conv2d_backward_data(dx, dy, w, p);
+    conv_backward_data(dx, dy, w, p);
     EXPECT_TRUE(near(
-        dx, naive::conv2d_backward_data(naive::of(dy), naive::of(w), x.shape(), t.stride, t.pad),
+        dx, naive::conv_backward_data(naive::of(dy), naive::of(w), x.shape(), t.stride, t.pad),
         kSumTol))
-        << "conv2d_backward_data";
+        << "conv_backward_data";
 
     Tensor dw = poisoned(w.shape()), db = poisoned(b.shape());
-    conv2d_backward_weight(dw, db, dy, x, p);
+    conv_backward_weight(dw, db, dy, x, p);
     naive::DT ndw, ndb;
-    naive::conv2d_backward_weight(ndw, ndb, naive::of(dy), naive::of(x), t.kernel, t.stride, t.pad);
-    EXPECT_TRUE(near(dw, ndw, kSumTol)) << "conv2d_backward_weight dw";
-    EXPECT_TRUE(near(db, ndb, kSumTol)) << "conv2d_backward_weight db";
+    naive::conv_backward_weight(ndw, ndb, naive::of(dy), naive::of(x), t.kernel, t.stride, t.pad);
+    EXPECT_TRUE(near(dw, ndw, kSumTol)) << "conv_backward_weight dw";
+    EXPECT_TRUE(near(db, ndb, kSumTol)) << "conv_backward_weight db";
   }
 }
 
@@ -95,15 +95,15 @@ TEST(Ops, Conv2dShapesItsOutputs) {
   ConvParams p{3, 2, 1};
   Tensor x = tu::uniform(Shape{2, 3, 9, 8}, g), w = tu::uniform(Shape{4, 3, 3, 3}, g);
   Tensor b = tu::uniform(Shape{4}, g);
-  const naive::DT ny = naive::conv2d_forward(naive::of(x), naive::of(w), naive::of(b), 2, 1);
+  const naive::DT ny = naive::conv_forward(naive::of(x), naive::of(w), naive::of(b), 2, 1);
   Tensor empty;
-  conv2d_forward(empty, x, w, b, p);
+  conv_forward(empty, x, w, b, p);
   EXPECT_TRUE(near(empty, ny, kSumTol));
   Tensor big = poisoned(Shape{3, 4, 10, 10});
-  conv2d_forward(big, x, w, b, p);
+  conv_forward(big, x, w, b, p);
   EXPECT_TRUE(near(big, ny, kSumTol));
   Tensor dw, db;  // backward_weight shapes dw and db too
-  conv2d_backward_weight(dw, db, tu::uniform(ny.shape, g), x, p);
+  conv_backward_weight(dw, db, tu::uniform(ny.shape, g), x, p);
   EXPECT_EQ(dw.shape(), w.shape());
   EXPECT_EQ(db.shape(), b.shape());
 }
@@ -434,9 +434,9 @@ TEST(Ops, SoftmaxXentMatchesNaive) {
     Tensor logits = tu::uniform(Shape{t.n, t.k}, g, t.offset - t.amplitude, t.offset + t.amplitude);
     Tensor lab = tu::labels(t.n, static_cast<int>(t.k), g);
     naive::DT nprob;
-    const double nloss = naive::softmax_xent_forward(nprob, naive::of(logits), naive::ints(lab));
+    const double nloss = naive::softmax_loss_forward(nprob, naive::of(logits), naive::ints(lab));
     Tensor prob = poisoned(logits.shape()), stats = poisoned(Shape{2});
-    softmax_xent_forward(prob, stats, logits, lab);
+    softmax_loss_forward(prob, stats, logits, lab);
     const float loss = stats.f32()[0];
     EXPECT_TRUE(near(prob, nprob, 1e-5)) << "probabilities";
     EXPECT_TRUE(std::isfinite(loss));
@@ -448,9 +448,9 @@ TEST(Ops, SoftmaxXentMatchesNaive) {
     EXPECT_TRUE(near(alone, nprob, 1e-5)) << "softmax_forward vs naive";
 
     Tensor d = poisoned(logits.shape());
-    softmax_xent_backward(d, prob, lab);
-    EXPECT_TRUE(near(d, naive::softmax_xent_backward(naive::of(prob), naive::ints(lab)), kElemTol))
-        << "softmax_xent_backward";
+    softmax_loss_backward(d, prob, lab);
+    EXPECT_TRUE(near(d, naive::softmax_loss_backward(naive::of(prob), naive::ints(lab)), kElemTol))
+        << "softmax_loss_backward";
   }
 }
 
@@ -483,14 +483,14 @@ TEST(Ops, SoftmaxXentCountsTop1HitsWithTiesForTheLabel) {
       z[(lab.i32()[i] + 1) % k] = mx;
     }
     naive::DT nprob;
-    naive::softmax_xent_forward(nprob, naive::of(logits), naive::ints(lab));
+    naive::softmax_loss_forward(nprob, naive::of(logits), naive::ints(lab));
     const int64_t want = naive_top1_hits(nprob, naive::ints(lab));
     EXPECT_GT(want, n / 3 - 1);
     if (k >= 10) {
       EXPECT_LT(want, n);  // and some miss
     }
     Tensor prob, stats = poisoned(Shape{2});
-    softmax_xent_forward(prob, stats, logits, lab);
+    softmax_loss_forward(prob, stats, logits, lab);
     EXPECT_EQ(stats.f32()[1], static_cast<float>(want));
   }
 }
