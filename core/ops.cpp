@@ -85,7 +85,7 @@ const char* relu_rule_name(ReluRule r) {
 // ---- conv ---------------------------------------------------------------------------------------
 
 void conv_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
-                    const ConvParams& p) {
+                  const ConvParams& p) {
   const char* op = "conv_forward";
   check_inputs(op, {&x, &w, &b});
   check_weights(op, x, w, p);
@@ -109,7 +109,7 @@ void conv_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const Con
 }
 
 void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
-                            const ConvParams& p) {
+                          const ConvParams& p) {
   const char* op = "conv_backward_weight";
   check_inputs(op, {&dy, &x});
   ZF_CHECK(dy.ndim() == 4 && x.ndim() == 4, "%s: dy %s and x %s must be 4-d", op, SHP(dy), SHP(x));
@@ -320,6 +320,5 @@ void add_inplace(Tensor& y, const Tensor& x) {
   check_same_shape("add_inplace", y, "y", x, "x");
   ZF_DISPATCH(y.device(), add_inplace, y, x);
 }
-
 
 }  // namespace zf

@@ -8,8 +8,9 @@ namespace zf::cuda {
 using namespace conv_gemm;
 
 // The three products, one kernel each (a profile names the op); each runs one block of the shared
-// tile code. __launch_bounds__(256) alone: ptxas was reported to give the forward 151 registers per
-// thread, one block per SM (cuda/dev/conv_forward.cu checks and times a variant that asks for two).
+// tile code. __launch_bounds__(256) alone: ptxas (sm_90) gives the forward 151 registers per thread
+// (backward_data 126, backward_weight 127), one block per SM; cuda/dev/conv_forward.cu checks and
+// times variants that ask for two or three.
 __global__ void __launch_bounds__(kGemmThreads)
     conv_forward_kernel(ForwardProblem p, int rows, int cols, int red, int split) {
   run_block(p, rows, cols, red, split);
@@ -81,7 +82,7 @@ size_t conv_scratch_bytes(const Shape& x, const Shape& y, const ConvParams& p) {
 }
 
 void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
-                            const ConvParams& p) {
+                          const ConvParams& p) {
   const ConvDims d = dims(x, dy, p);
   const int K = d.C * d.k * d.k, P = d.OH * d.OW, red = d.N * P;
   const int split = weight_grad_split(d.M, K, red);

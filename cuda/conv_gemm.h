@@ -57,8 +57,9 @@ struct ConvDims {
 };
 
 // One block's tile of C[row, col] = sum over r of A(row, r) * B(r, col) through p.a(Row, Red),
-// p.b(Red, Col), written by p.store(row, col, z, value); blockIdx.z takes the z-th of `split` pieces
-// of the reduction. Called by a kernel launched with kGemmThreads threads on grid(rows, cols, split).
+// p.b(Red, Col), written by p.store(row, col, z, value); blockIdx.z takes the z-th of `split`
+// pieces of the reduction. Called by a kernel launched with kGemmThreads threads on grid(rows,
+// cols, split).
 template <class P>
 __device__ __forceinline__ void run_block(const P& p, int rows, int cols, int red, int split) {
   using Row = typename P::Row;

@@ -1,6 +1,6 @@
-// CUDA cross-channel LRN (the lrn family), one thread per element (grid-stride), summing its channel
-// window directly (as the CPU does). Named kernels rather than the elementwise launcher's lambdas, so
-// that a profile shows each op by name.
+// CUDA cross-channel LRN (the lrn family), one thread per element (grid-stride), summing its
+// channel window directly (as the CPU does). Named kernels rather than the elementwise launcher's
+// lambdas, so that a profile shows each op by name.
 //   s_c = k + alpha/n * sum_{c' in win(c)} x_c'^2,  y_c = x_c * s_c^-beta
 //   dx_c = dy_c * s_c^-beta - 2*alpha*beta/n * x_c * sum_{c' in win(c)} dy_c' * y_c' / s_c'
 #include "core/index_math.h"
@@ -20,8 +20,8 @@ __device__ __forceinline__ float pow_neg(float s, float beta) {
 }  // namespace
 
 // s_c and y_c of the elements [i] of this thread's grid-stride range; a = alpha / size.
-__global__ void lrn_forward_kernel(float* Y, float* S, const float* X, int64_t n, int C,
-                                   int64_t HW, int size, float a, float k, float beta) {
+__global__ void lrn_forward_kernel(float* Y, float* S, const float* X, int64_t n, int C, int64_t HW,
+                                   int size, float a, float k, float beta) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int c = static_cast<int>((i / HW) % C);

@@ -31,7 +31,8 @@ __global__ void renorm_filters_kernel(float* w, int64_t len, float radius) {
 
 void renorm_filters(Tensor& w, float radius) {
   const int64_t filters = w.dim(0);
-  ZF_KERNEL(renorm_filters_kernel, static_cast<unsigned>(filters), kThreads, context(w.device()).stream)
+  ZF_KERNEL(renorm_filters_kernel, static_cast<unsigned>(filters), kThreads,
+            context(w.device()).stream)
   (w.f32(), w.numel() / filters, radius);
   ZF_LAUNCH_CHECK();
 }

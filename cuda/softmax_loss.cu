@@ -56,7 +56,7 @@ __global__ void softmax_loss_forward_kernel(float* prob, float* loss, float* hit
 // stats[0] = mean of loss[0..N), stats[1] = sum of hit[0..N); one block, each thread summing a
 // fixed stride in double, then the block's fixed tree: the same bits on every run.
 __global__ void softmax_loss_forward_stats_kernel(float* stats, const float* loss, const float* hit,
-                                          int64_t N) {
+                                                  int64_t N) {
   double l = 0.0, h = 0.0;
   for (int64_t n = threadIdx.x; n < N; n += blockDim.x) {
     l += loss[n];

@@ -102,7 +102,7 @@ DT conv_backward_data(const DT& dy, const DT& w, const Shape& x_shape, int strid
 }
 
 void conv_backward_weight(DT& dw, DT& db, const DT& dy, const DT& x, int kernel, int stride,
-                            int pad) {
+                          int pad) {
   const int64_t C = x.shape[1], H = x.shape[2], W = x.shape[3], O = dy.shape[1];
   dw = DT(Shape{O, C, kernel, kernel});
   db = DT(Shape{O});

@@ -39,7 +39,7 @@ int pool_out(int in, int kernel, int stride);
 DT conv_forward(const DT& x, const DT& w, const DT& b, int stride, int pad);
 DT conv_backward_data(const DT& dy, const DT& w, const zf::Shape& x_shape, int stride, int pad);
 void conv_backward_weight(DT& dw, DT& db, const DT& dy, const DT& x, int kernel, int stride,
-                            int pad);
+                          int pad);
 
 // ---- rectification
 // ------------------------------------------------------------------------------------

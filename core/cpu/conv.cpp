@@ -116,7 +116,7 @@ bool per_image_threads(int64_t n) {
 }  // namespace
 
 void conv_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
-                    const ConvParams& p) {
+                  const ConvParams& p) {
   const Geometry g = geometry(x, y, static_cast<int>(w.dim(0)), p);
   const int64_t N = x.n();
   const size_t xs = static_cast<size_t>(g.C) * g.H * g.W, ys = static_cast<size_t>(g.M) * g.P();
@@ -164,7 +164,7 @@ void conv_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const Con
 }
 
 void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
-                            const ConvParams& p) {
+                          const ConvParams& p) {
   const Geometry g = geometry(x, dy, static_cast<int>(dy.c()), p);
   const int64_t N = x.n();
   const size_t xs = static_cast<size_t>(g.C) * g.H * g.W, ys = static_cast<size_t>(g.M) * g.P();

@@ -1,5 +1,5 @@
-// CPU ReLU (the relu family): forward, backward, and the three rules by which the deconvnet passes a
-// signal back through a rectification (relu_project).
+// CPU ReLU (the relu family): forward, backward, and the three rules by which the deconvnet passes
+// a signal back through a rectification (relu_project).
 #include <cstdint>
 
 #include "core/cpu/cpu_ops.h"
