@@ -22,7 +22,7 @@ namespace detail {
 
 }  // namespace zf
 
-// ZF_CHECK(cond, "conv2d_forward: x has %d channels, w expects %d", a, b)
+// ZF_CHECK(cond, "conv_forward: x has %d channels, w expects %d", a, b)
 #define ZF_CHECK(cond, ...)                                                                   \
   do {                                                                                        \
     if (!(cond)) ::zf::detail::throw_error(__FILE__, __LINE__, ::zf::strprintf(__VA_ARGS__)); \

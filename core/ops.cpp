@@ -1,5 +1,6 @@
 // Public ops: validate shapes, dtypes and devices (one clear zf::Error naming the op and the
-// shapes), shape the outputs, then dispatch to the backend of the inputs' device.
+// shapes), shape the outputs, then dispatch to the backend of the inputs' device. One section per
+// op family, in the order of core/op_signatures.inc.
 #include "core/ops.h"
 
 #include <cstring>
@@ -81,21 +82,21 @@ const char* relu_rule_name(ReluRule r) {
   return "?";
 }
 
-// ---- convolution --------------------------------------------------------------------------------
+// ---- conv ---------------------------------------------------------------------------------------
 
-void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
-                    const ConvParams& p) {
-  const char* op = "conv2d_forward";
+void conv_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
+                  const ConvParams& p) {
+  const char* op = "conv_forward";
   check_inputs(op, {&x, &w, &b});
   check_weights(op, x, w, p);
   ZF_CHECK(b.numel() == w.dim(0), "%s: bias %s does not match %lld filters", op, SHP(b),
            static_cast<long long>(w.dim(0)));
   y.ensure(conv_output_shape(x.shape(), static_cast<int>(w.dim(0)), p, op), x.device());
-  ZF_DISPATCH(x.device(), conv2d_forward, y, x, w, b, p);
+  ZF_DISPATCH(x.device(), conv_forward, y, x, w, b, p);
 }
 
-void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const ConvParams& p) {
-  const char* op = "conv2d_backward_data";
+void conv_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const ConvParams& p) {
+  const char* op = "conv_backward_data";
   check_inputs(op, {&dy, &w});
   ZF_CHECK(dx.ndim() == 4 && dx.dtype() == DType::F32 && dx.device() == dy.device(),
            "%s: dx %s must be shaped as the forward input, f32, on %s", op, dx.desc().c_str(),
@@ -104,12 +105,12 @@ void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const C
   Shape expect = conv_output_shape(dx.shape(), static_cast<int>(w.dim(0)), p, op);
   ZF_CHECK(dy.shape() == expect, "%s: dy %s, but input %s and weight %s give %s", op, SHP(dy),
            SHP(dx), SHP(w), expect.str().c_str());
-  ZF_DISPATCH(dy.device(), conv2d_backward_data, dx, dy, w, p);
+  ZF_DISPATCH(dy.device(), conv_backward_data, dx, dy, w, p);
 }
 
-void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
-                            const ConvParams& p) {
-  const char* op = "conv2d_backward_weight";
+void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
+                          const ConvParams& p) {
+  const char* op = "conv_backward_weight";
   check_inputs(op, {&dy, &x});
   ZF_CHECK(dy.ndim() == 4 && x.ndim() == 4, "%s: dy %s and x %s must be 4-d", op, SHP(dy), SHP(x));
   Shape expect = conv_output_shape(x.shape(), static_cast<int>(dy.dim(1)), p, op);
@@ -117,10 +118,17 @@ void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tens
            expect.str().c_str());
   dw.ensure(Shape{dy.dim(1), x.dim(1), p.kernel, p.kernel}, x.device());
   db.ensure(Shape{dy.dim(1)}, x.device());
-  ZF_DISPATCH(x.device(), conv2d_backward_weight, dw, db, dy, x, p);
+  ZF_DISPATCH(x.device(), conv_backward_weight, dw, db, dy, x, p);
 }
 
-// ---- rectification ------------------------------------------------------------------------------
+size_t conv_scratch_bytes(Device d, const Shape& x, const Shape& y, const ConvParams& p) {
+#ifdef ZF_HAVE_CUDA
+  if (d.is_cuda()) return cuda::conv_scratch_bytes(x, y, p);
+#endif
+  return 0;
+}
+
+// ---- relu ---------------------------------------------------------------------------------------
 
 void relu_forward(Tensor& y, const Tensor& x) {
   check_inputs("relu_forward", {&x});
@@ -142,7 +150,7 @@ void relu_project(Tensor& out, const Tensor& r, const Tensor& x, ReluRule rule) 
   ZF_DISPATCH(r.device(), relu_project, out, r, x, rule);
 }
 
-// ---- pooling ------------------------------------------------------------------------------------
+// ---- maxpool ------------------------------------------------------------------------------------
 
 void maxpool_forward(Tensor& y, Tensor& switches, const Tensor& x, const PoolParams& p) {
   check_inputs("maxpool_forward", {&x});
@@ -176,7 +184,7 @@ void unpool_forward(Tensor& y, const Tensor& x, const Tensor& switches, const Po
   ZF_DISPATCH(x.device(), unpool_forward, y, x, switches, p);
 }
 
-// ---- LRN ----------------------------------------------------------------------------------------
+// ---- lrn ----------------------------------------------------------------------------------------
 
 void lrn_forward(Tensor& y, Tensor& scale, const Tensor& x, const LrnParams& p) {
   check_inputs("lrn_forward", {&x});
@@ -200,7 +208,7 @@ void lrn_backward(Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& y
   ZF_DISPATCH(x.device(), lrn_backward, dx, dy, x, y, scale, p);
 }
 
-// ---- fully connected ----------------------------------------------------------------------------
+// ---- fc -----------------------------------------------------------------------------------------
 
 static void check_fc(const char* op, const Tensor& x, const Tensor& w) {
   ZF_CHECK(w.ndim() == 2, "%s: weight %s is not [out, in]", op, SHP(w));
@@ -254,9 +262,9 @@ void dropout_backward(Tensor& dx, const Tensor& dy, const Tensor& mask) {
   ZF_DISPATCH(dy.device(), dropout_backward, dx, dy, mask);
 }
 
-// ---- loss ---------------------------------------------------------------------------------------
+// ---- softmax_loss -------------------------------------------------------------------------------
 
-static void check_xent(const char* op, const Tensor& logits, const Tensor& labels) {
+static void check_softmax_loss(const char* op, const Tensor& logits, const Tensor& labels) {
   ZF_CHECK(logits.ndim() == 2, "%s: logits %s are not [N, K]", op, SHP(logits));
   ZF_CHECK(labels.ndim() == 1 && labels.dim(0) == logits.dim(0),
            "%s: labels %s do not match logits %s", op, SHP(labels), SHP(logits));
@@ -269,22 +277,29 @@ void softmax_forward(Tensor& prob, const Tensor& logits) {
   ZF_DISPATCH(logits.device(), softmax_forward, prob, logits);
 }
 
-void softmax_xent_forward(Tensor& prob, Tensor& stats, const Tensor& logits, const Tensor& labels) {
-  check_inputs("softmax_xent_forward", {&logits}, {&labels});
-  check_xent("softmax_xent_forward", logits, labels);
+void softmax_loss_forward(Tensor& prob, Tensor& stats, const Tensor& logits, const Tensor& labels) {
+  check_inputs("softmax_loss_forward", {&logits}, {&labels});
+  check_softmax_loss("softmax_loss_forward", logits, labels);
   prob.ensure(logits.shape(), logits.device());
   stats.ensure(Shape{2}, logits.device());
-  ZF_DISPATCH(logits.device(), softmax_xent_forward, prob, stats, logits, labels);
+  ZF_DISPATCH(logits.device(), softmax_loss_forward, prob, stats, logits, labels);
 }
 
-void softmax_xent_backward(Tensor& dlogits, const Tensor& prob, const Tensor& labels) {
-  check_inputs("softmax_xent_backward", {&prob}, {&labels});
-  check_xent("softmax_xent_backward", prob, labels);
+void softmax_loss_backward(Tensor& dlogits, const Tensor& prob, const Tensor& labels) {
+  check_inputs("softmax_loss_backward", {&prob}, {&labels});
+  check_softmax_loss("softmax_loss_backward", prob, labels);
   dlogits.ensure(prob.shape(), prob.device());
-  ZF_DISPATCH(prob.device(), softmax_xent_backward, dlogits, prob, labels);
+  ZF_DISPATCH(prob.device(), softmax_loss_backward, dlogits, prob, labels);
 }
 
-// ---- optimization -------------------------------------------------------------------------------
+size_t softmax_loss_scratch_bytes(Device d, const Shape& logits) {
+#ifdef ZF_HAVE_CUDA
+  if (d.is_cuda()) return cuda::softmax_loss_scratch_bytes(logits);
+#endif
+  return 0;
+}
+
+// ---- optim --------------------------------------------------------------------------------------
 
 void sgd_update(Tensor& w, Tensor& v, const Tensor& dw, float lr, float momentum,
                 float weight_decay) {
@@ -298,20 +313,6 @@ void renorm_filters(Tensor& w, float radius) {
   check_inputs("renorm_filters", {&w});
   ZF_CHECK(radius > 0.f, "renorm_filters: radius %g must be > 0", static_cast<double>(radius));
   ZF_DISPATCH(w.device(), renorm_filters, w, radius);
-}
-
-size_t conv2d_scratch_bytes(Device d, const Shape& x, const Shape& y, const ConvParams& p) {
-#ifdef ZF_HAVE_CUDA
-  if (d.is_cuda()) return cuda::conv2d_scratch_bytes(x, y, p);
-#endif
-  return 0;
-}
-
-size_t softmax_xent_scratch_bytes(Device d, const Shape& logits) {
-#ifdef ZF_HAVE_CUDA
-  if (d.is_cuda()) return cuda::softmax_xent_scratch_bytes(logits);
-#endif
-  return 0;
 }
 
 void add_inplace(Tensor& y, const Tensor& x) {

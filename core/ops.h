@@ -3,7 +3,7 @@
 // and the shapes), makes sure the outputs have the right shape (allocating only when they are too
 // small), and dispatches on the device of its inputs to zf::cpu or zf::cuda.
 //
-// Outputs whose shape cannot be derived from the inputs (dx of conv2d_backward_data, of
+// Outputs whose shape cannot be derived from the inputs (dx of conv_backward_data, of
 // maxpool_backward and unpool_forward) must already carry the shape of the forward input.
 #pragma once
 
@@ -25,10 +25,10 @@ const char* relu_rule_name(ReluRule r);
 #include "core/op_signatures.inc"
 
 // Device scratch (bytes) that ops need beyond their outputs for these shapes: the CUDA backend's
-// split-K partial sums in conv2d_backward_weight and per-sample losses and hits in
-// softmax_xent_forward. A Net reserves the largest when it is set up (backend::reserve_scratch), so
+// split-K partial sums in conv_backward_weight and per-sample losses and hits in
+// softmax_loss_forward. A Net reserves the largest when it is set up (backend::reserve_scratch), so
 // that no pass allocates. 0 on the CPU, whose workspaces are per thread.
-size_t conv2d_scratch_bytes(Device d, const Shape& x, const Shape& y, const ConvParams& p);
-size_t softmax_xent_scratch_bytes(Device d, const Shape& logits);
+size_t conv_scratch_bytes(Device d, const Shape& x, const Shape& y, const ConvParams& p);
+size_t softmax_loss_scratch_bytes(Device d, const Shape& logits);
 
 }  // namespace zf

@@ -27,12 +27,12 @@ struct LrnParams {
 
 // Spatial output sizes. Convolution floors; pooling uses ceil mode with Caffe's rule that the last
 // window starts inside the input. Both throw zf::Error naming `op` on impossible parameters.
-int conv_out_size(int in, const ConvParams& p, const char* op = "conv2d");
+int conv_out_size(int in, const ConvParams& p, const char* op = "conv");
 int pool_out_size(int in, const PoolParams& p, const char* op = "maxpool");
 
 // Full output shapes of 4-d NCHW inputs.
 Shape conv_output_shape(const Shape& x, int out_channels, const ConvParams& p,
-                        const char* op = "conv2d");
+                        const char* op = "conv");
 Shape pool_output_shape(const Shape& x, const PoolParams& p, const char* op = "maxpool");
 void check_lrn_params(const LrnParams& p, const char* op = "lrn");
 

@@ -1,292 +1,47 @@
-// CUDA convolution as implicit GEMM: no column matrix in memory; tiles of the virtual im2col matrix
-// are gathered into shared memory straight from the NCHW tensors. One tiled FP32 kernel serves the
-// three products, each described by a small "problem" struct (below):
-//   forward          y[m, (n,p)]    = sum over (c,kh,kw) of W[m, c,kh,kw] * x[n, c, ih, iw],
-//                    ih = oh*s - pad + kh, iw = ow*s - pad + kw
-//   backward_data    dx[c, (n,ih,iw)] = sum over (m,kh,kw) of W[m, c,kh,kw] * dy[n, m, oh, ow],
-//                    oh = (ih + pad - kh) / s where that division is exact and in range (a gather;
-//                    this is also the deconvnet's filtering with the transposed filters)
-//   backward_weight  dW[m, (c,kh,kw)] = sum over (n,p) of dy[n, m, p] * x[n, c, ih, iw], the long
-//                    reduction split into partial sums that a second kernel adds in a fixed order.
-//
-// The kernel: 128x128 output tiles, 256 threads with 8x8 outputs each, reduction tiles of 8,
-// double-buffered shared memory with the next tile's global loads in flight during the current
-// tile's FMAs (one barrier per tile). Index decoding is hoisted out of the loop: a problem turns an
-// output row, an output column and a reduction index into small structs (Row, Col, Red); a thread
-// decodes its rows and its column once, and 8 threads decode each reduction tile's indices into
-// shared memory, so the gathers cost an add, a compare and a load each.
-#include "cuda/cuda_ops.h"
-#include "cuda/launch.h"
+// CUDA convolution (the conv family) as implicit GEMM: the three ops, their kernels and the
+// weight gradient's split-K reduction. The tile code they share, and what each product computes,
+// is in cuda/conv_gemm.h.
+#include "cuda/conv_gemm.h"
 
 namespace zf::cuda {
 
-namespace {
+using namespace conv_gemm;
 
-constexpr int BM = 128, BN = 128, BK = 8, kGemmThreads = 256;
-
-// The im2col index math that forward and backward_weight share: a tap (c, kh, kw) of the filter, a
-// window (n, oh, ow) of the input, and the input value the tap reads in the window (0 in the
-// padding).
-struct Tap {
-  int c_off, kh, kw;  // c_off = c * H*W
-};
-struct Window {
-  int64_t x;  // n * C*H*W
-  int ih0, iw0;
-};
-
-struct ConvDims {
-  int N, C, H, W, M, k, s, pad, OH, OW;
-  __device__ Tap tap(int kk) const {
-    const int kk2 = k * k, r = kk % kk2;
-    return Tap{kk / kk2 * H * W, r / k, r % k};
-  }
-  __device__ Window window(int j) const {
-    const int P = OH * OW, n = j / P, q = j % P;
-    return Window{static_cast<int64_t>(n) * C * H * W, q / OW * s - pad, q % OW * s - pad};
-  }
-  __device__ float input_at(const float* x, const Window& w, const Tap& t) const {
-    const int ih = w.ih0 + t.kh, iw = w.iw0 + t.kw;
-    if (ih < 0 || ih >= H || iw < 0 || iw >= W) return 0.f;
-    return x[w.x + t.c_off + ih * W + iw];
-  }
-};
-
-// C[row, col] = sum over r of A(row, r) * B(r, col) through p.a(Row, Red), p.b(Red, Col), written
-// by p.store(row, col, z, value); blockIdx.z takes the z-th of `split` pieces of the reduction.
-template <class P>
+// The three products, one kernel each (a profile names the op); each runs one block of the shared
+// tile code. __launch_bounds__(256) alone: ptxas (sm_90) gives the forward 151 registers per thread
+// (backward_data 126, backward_weight 127), one block per SM; cuda/dev/conv_forward.cu checks and
+// times variants that ask for two or three.
 __global__ void __launch_bounds__(kGemmThreads)
-    implicit_gemm_kernel(P p, int rows, int cols, int red, int split) {
-  using Row = typename P::Row;
-  using Col = typename P::Col;
-  using Red = typename P::Red;
-  __shared__ __align__(16) float As[2][BK][BM + 4];  // A tile, transposed; +4: no bank conflicts
-  __shared__ __align__(16) float Bs[2][BK][BN];
-  __shared__ Red reds[2][BK];
-  __shared__ bool red_ok[2][BK];
-
-  const int t = threadIdx.x, tx = t % 16, ty = t / 16;
-  const int row0 = blockIdx.y * BM, col0 = blockIdx.x * BN;
-  const int chunk = ((red + split - 1) / split + BK - 1) / BK * BK;
-  const int r0 = blockIdx.z * chunk, r1 = min(red, r0 + chunk);
-  const int tiles = r1 > r0 ? (r1 - r0 + BK - 1) / BK : 0;
-
-  // A is loaded reduction-fastest (contiguous for W and dy), B column-fastest (contiguous in x,
-  // dy).
-  const int a_r = t % BK, b_c = col0 + t % BN, b_r = t / BN;
-  Row arow[4];
-  bool arow_ok[4];
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const int r = row0 + t / BK + 32 * i;
-    arow_ok[i] = r < rows;
-    arow[i] = p.row(arow_ok[i] ? r : 0);
-  }
-  const bool bcol_ok = b_c < cols;
-  const Col bcol = p.col(bcol_ok ? b_c : 0);
-
-  float a_reg[4], b_reg[4];
-  float acc[8][8];
-#pragma unroll
-  for (int i = 0; i < 8; ++i)
-#pragma unroll
-    for (int j = 0; j < 8; ++j) acc[i][j] = 0.f;
-
-  auto decode = [&](int buf, int k0) {
-    if (t < BK) {
-      const int r = k0 + t;
-      red_ok[buf][t] = r < r1;
-      reds[buf][t] = p.red(r < r1 ? r : r0);
-    }
-  };
-  auto load = [&](int buf) {
-    const bool ra_ok = red_ok[buf][a_r];
-    const Red ra = reds[buf][a_r];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) a_reg[i] = (ra_ok && arow_ok[i]) ? p.a(arow[i], ra) : 0.f;
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const int r = b_r + 2 * i;
-      b_reg[i] = (red_ok[buf][r] && bcol_ok) ? p.b(reds[buf][r], bcol) : 0.f;
-    }
-  };
-  auto stash = [&](int buf) {
-#pragma unroll
-    for (int i = 0; i < 4; ++i) As[buf][a_r][t / BK + 32 * i] = a_reg[i];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) Bs[buf][b_r + 2 * i][t % BN] = b_reg[i];
-  };
-  auto multiply = [&](int buf) {
-#pragma unroll
-    for (int kk = 0; kk < BK; ++kk) {
-      const float4 a0 = *reinterpret_cast<const float4*>(&As[buf][kk][ty * 4]);
-      const float4 a1 = *reinterpret_cast<const float4*>(&As[buf][kk][64 + ty * 4]);
-      const float4 b0 = *reinterpret_cast<const float4*>(&Bs[buf][kk][tx * 4]);
-      const float4 b1 = *reinterpret_cast<const float4*>(&Bs[buf][kk][64 + tx * 4]);
-      const float av[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
-      const float bv[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
-#pragma unroll
-      for (int i = 0; i < 8; ++i)
-#pragma unroll
-        for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
-    }
-  };
-
-  if (tiles > 0) {  // uniform over the block, so the barriers inside are reached by all
-    decode(0, r0);
-    __syncthreads();
-    load(0);
-    stash(0);
-    if (tiles > 1) decode(1, r0 + BK);
-    __syncthreads();
-    for (int kt = 0; kt < tiles; ++kt) {
-      const int cur = kt & 1, nxt = cur ^ 1;
-      if (kt + 1 < tiles) load(nxt);  // global loads in flight during the FMAs below
-      multiply(cur);
-      if (kt + 1 < tiles) stash(nxt);  // tile nxt was last read before the barrier
-      if (kt + 2 < tiles) decode(cur, r0 + (kt + 2) * BK);  // reds[cur] was last read by load(cur)
-      __syncthreads();
-    }
-  }
-#pragma unroll
-  for (int i = 0; i < 8; ++i) {
-    const int row = row0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + i - 4);
-    if (row >= rows) continue;
-#pragma unroll
-    for (int j = 0; j < 8; ++j) {
-      const int col = col0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + j - 4);
-      if (col < cols) p.store(row, col, blockIdx.z, acc[i][j]);
-    }
-  }
+    conv_forward_kernel(ForwardProblem p, int rows, int cols, int red, int split) {
+  run_block(p, rows, cols, red, split);
 }
 
-template <class P>
-void gemm(cudaStream_t stream, const P& p, int rows, int cols, int red, int split) {
-  dim3 grid((cols + BN - 1) / BN, (rows + BM - 1) / BM, split);
-  ZF_KERNEL(implicit_gemm_kernel, grid, kGemmThreads, stream)(p, rows, cols, red, split);
+__global__ void __launch_bounds__(kGemmThreads)
+    conv_backward_data_kernel(BackwardDataProblem p, int rows, int cols, int red, int split) {
+  run_block(p, rows, cols, red, split);
+}
+
+__global__ void __launch_bounds__(kGemmThreads)
+    conv_backward_weight_kernel(BackwardWeightProblem p, int rows, int cols, int red, int split) {
+  run_block(p, rows, cols, red, split);
+}
+
+void conv_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
+                  const ConvParams& p) {
+  const ConvDims d = dims(x, y, p);
+  const int rows = d.M, cols = d.N * d.OH * d.OW, red = d.C * d.k * d.k;
+  ZF_KERNEL(conv_forward_kernel, grid(rows, cols, 1), kGemmThreads, context(x.device()).stream)
+  (ForwardProblem{w.f32(), x.f32(), b.f32(), y.f32(), d}, rows, cols, red, 1);
   ZF_LAUNCH_CHECK();
 }
 
-// forward: rows m, columns j = (n, oh, ow), reduction kk = (c, kh, kw).
-struct ForwardProblem {
-  const float *w, *x, *bias;
-  float* y;
-  ConvDims d;
-  struct Row {
-    int64_t w;  // m * K
-  };
-  using Col = Window;
-  struct Red {
-    int kk;
-    Tap tap;
-  };
-  __device__ Row row(int m) const { return Row{static_cast<int64_t>(m) * d.C * d.k * d.k}; }
-  __device__ Col col(int j) const { return d.window(j); }
-  __device__ Red red(int kk) const { return Red{kk, d.tap(kk)}; }
-  __device__ float a(const Row& r, const Red& e) const { return w[r.w + e.kk]; }
-  __device__ float b(const Red& e, const Col& c) const { return d.input_at(x, c, e.tap); }
-  __device__ void store(int m, int j, int, float v) const {
-    const int P = d.OH * d.OW;
-    y[(static_cast<int64_t>(j / P) * d.M + m) * P + j % P] = v + bias[m];
-  }
-};
-
-// backward_data: rows c, columns j = (n, ih, iw), reduction q = (m, kh, kw).
-struct BackwardDataProblem {
-  const float *w, *dy;
-  float* dx;
-  ConvDims d;
-  struct Row {
-    int w;  // c * k*k
-  };
-  struct Col {
-    int64_t dy;    // n * M*OH*OW
-    int ihp, iwp;  // ih + pad, iw + pad
-  };
-  struct Red {
-    int w, dy, kh, kw;  // w = m * C*k*k + kh*k + kw, dy = m * OH*OW
-  };
-  __device__ Row row(int c) const { return Row{c * d.k * d.k}; }
-  __device__ Col col(int j) const {
-    const int HW = d.H * d.W, n = j / HW, q = j % HW;
-    return Col{static_cast<int64_t>(n) * d.M * d.OH * d.OW, q / d.W + d.pad, q % d.W + d.pad};
-  }
-  __device__ Red red(int q) const {
-    const int kk2 = d.k * d.k, m = q / kk2, r = q % kk2;
-    return Red{m * d.C * kk2 + r, m * d.OH * d.OW, r / d.k, r % d.k};
-  }
-  __device__ float a(const Row& r, const Red& e) const { return w[e.w + r.w]; }
-  __device__ float b(const Red& e, const Col& c) const {
-    int th = c.ihp - e.kh, tw = c.iwp - e.kw;
-    if (th < 0 || tw < 0) return 0.f;
-    if (d.s > 1) {
-      if (th % d.s || tw % d.s) return 0.f;
-      th /= d.s;
-      tw /= d.s;
-    }
-    if (th >= d.OH || tw >= d.OW) return 0.f;
-    return dy[c.dy + e.dy + th * d.OW + tw];
-  }
-  __device__ void store(int c, int j, int, float v) const {
-    const int HW = d.H * d.W;
-    dx[(static_cast<int64_t>(j / HW) * d.C + c) * HW + j % HW] = v;
-  }
-};
-
-// backward_weight: rows m, columns kk = (c, kh, kw), reduction j = (n, oh, ow); piece z of the
-// reduction goes to part[z].
-struct BackwardWeightProblem {
-  const float *dy, *x;
-  float* part;
-  ConvDims d;
-  struct Row {
-    int dy;  // m * OH*OW
-  };
-  using Col = Tap;
-  struct Red {
-    int64_t dy;  // n * M*OH*OW + (oh*OW + ow)
-    Window win;
-  };
-  __device__ Row row(int m) const { return Row{m * d.OH * d.OW}; }
-  __device__ Col col(int kk) const { return d.tap(kk); }
-  __device__ Red red(int j) const {
-    const int P = d.OH * d.OW;
-    return Red{static_cast<int64_t>(j / P) * d.M * P + j % P, d.window(j)};
-  }
-  __device__ float a(const Row& r, const Red& e) const { return dy[e.dy + r.dy]; }
-  __device__ float b(const Red& e, const Col& c) const { return d.input_at(x, e.win, c); }
-  __device__ void store(int m, int kk, int z, float v) const {
-    const int K = d.C * d.k * d.k;
-    part[(static_cast<int64_t>(z) * d.M + m) * K + kk] = v;
-  }
-};
-
-ConvDims dims(const Tensor& x, const Tensor& y, const ConvParams& p) {
-  return ConvDims{static_cast<int>(x.n()),
-                  static_cast<int>(x.c()),
-                  static_cast<int>(x.h()),
-                  static_cast<int>(x.w()),
-                  static_cast<int>(y.c()),
-                  p.kernel,
-                  p.stride,
-                  p.pad,
-                  static_cast<int>(y.h()),
-                  static_cast<int>(y.w())};
-}
-
-}  // namespace
-
-void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
-                    const ConvParams& p) {
-  const ConvDims d = dims(x, y, p);
-  gemm(context(x.device()).stream, ForwardProblem{w.f32(), x.f32(), b.f32(), y.f32(), d}, d.M,
-       d.N * d.OH * d.OW, d.C * d.k * d.k, 1);
-}
-
-void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const ConvParams& p) {
+void conv_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const ConvParams& p) {
   const ConvDims d = dims(dx, dy, p);
-  gemm(context(dy.device()).stream, BackwardDataProblem{w.f32(), dy.f32(), dx.f32(), d}, d.C,
-       d.N * d.H * d.W, d.M * d.k * d.k, 1);
+  const int rows = d.C, cols = d.N * d.H * d.W, red = d.M * d.k * d.k;
+  ZF_KERNEL(conv_backward_data_kernel, grid(rows, cols, 1), kGemmThreads,
+            context(dy.device()).stream)
+  (BackwardDataProblem{w.f32(), dy.f32(), dx.f32(), d}, rows, cols, red, 1);
+  ZF_LAUNCH_CHECK();
 }
 
 // part[z][i] summed over z in order.
@@ -300,7 +55,7 @@ __global__ void sum_partials_kernel(float* out, const float* part, int64_t n, in
 }
 
 // db[m] = sum over images and pixels of dy[n, m, :], one block per m (coalesced along the pixels).
-__global__ void conv_bias_grad_kernel(float* db, const float* dy, int N, int M, int P) {
+__global__ void conv_backward_weight_bias_kernel(float* db, const float* dy, int N, int M, int P) {
   const int m = blockIdx.x;
   float s = 0.f;
   for (int n = 0; n < N; ++n) {
@@ -320,14 +75,14 @@ int weight_grad_split(int M, int K, int red) {
 }
 }  // namespace
 
-size_t conv2d_scratch_bytes(const Shape& x, const Shape& y, const ConvParams& p) {
+size_t conv_scratch_bytes(const Shape& x, const Shape& y, const ConvParams& p) {
   const int M = static_cast<int>(y[1]), K = static_cast<int>(x[1]) * p.kernel * p.kernel;
   const int red = static_cast<int>(y[0] * y[2] * y[3]);
   return static_cast<size_t>(weight_grad_split(M, K, red)) * M * K * sizeof(float);
 }
 
-void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
-                            const ConvParams& p) {
+void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
+                          const ConvParams& p) {
   const ConvDims d = dims(x, dy, p);
   const int K = d.C * d.k * d.k, P = d.OH * d.OW, red = d.N * P;
   const int split = weight_grad_split(d.M, K, red);
@@ -335,10 +90,12 @@ void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tens
   Context& c = context(x.device());
   float* PART = scratch(c, static_cast<size_t>(split) * d.M * K);
   const int64_t MK = static_cast<int64_t>(d.M) * K;
-  gemm(c.stream, BackwardWeightProblem{DY, x.f32(), PART, d}, d.M, K, red, split);
+  ZF_KERNEL(conv_backward_weight_kernel, grid(d.M, K, split), kGemmThreads, c.stream)
+  (BackwardWeightProblem{DY, x.f32(), PART, d}, d.M, K, red, split);
+  ZF_LAUNCH_CHECK();
   ZF_KERNEL(sum_partials_kernel, blocks_for(MK), kThreads, c.stream)(dw.f32(), PART, MK, split);
   ZF_LAUNCH_CHECK();
-  ZF_KERNEL(conv_bias_grad_kernel, d.M, kThreads, c.stream)(db.f32(), DY, d.N, d.M, P);
+  ZF_KERNEL(conv_backward_weight_bias_kernel, d.M, kThreads, c.stream)(db.f32(), DY, d.N, d.M, P);
   ZF_LAUNCH_CHECK();
 }
 

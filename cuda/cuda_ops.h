@@ -5,6 +5,6 @@
 
 namespace zf::cuda {
 #include "core/op_signatures.inc"
-size_t conv2d_scratch_bytes(const Shape& x, const Shape& y, const ConvParams& p);
-size_t softmax_xent_scratch_bytes(const Shape& logits);
+size_t conv_scratch_bytes(const Shape& x, const Shape& y, const ConvParams& p);
+size_t softmax_loss_scratch_bytes(const Shape& logits);
 }  // namespace zf::cuda

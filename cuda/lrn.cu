@@ -1,5 +1,6 @@
-// CUDA cross-channel LRN, one thread per element, summing its channel window directly (as the CPU
-// does).
+// CUDA cross-channel LRN (the lrn family), one thread per element (grid-stride), summing its
+// channel window directly (as the CPU does). Named kernels rather than the elementwise launcher's
+// lambdas, so that a profile shows each op by name.
 //   s_c = k + alpha/n * sum_{c' in win(c)} x_c'^2,  y_c = x_c * s_c^-beta
 //   dx_c = dy_c * s_c^-beta - 2*alpha*beta/n * x_c * sum_{c' in win(c)} dy_c' * y_c' / s_c'
 #include "core/index_math.h"
@@ -18,14 +19,11 @@ __device__ __forceinline__ float pow_neg(float s, float beta) {
 }
 }  // namespace
 
-void lrn_forward(Tensor& y, Tensor& scale, const Tensor& x, const LrnParams& p) {
-  const int C = static_cast<int>(x.c());
-  const int64_t HW = x.h() * x.w();
-  const float a = p.alpha / static_cast<float>(p.size), k = p.k, beta = p.beta;
-  const int size = p.size;
-  const float* X = x.f32();
-  float *Y = y.f32(), *S = scale.f32();
-  launch_elementwise(context(x.device()).stream, x.numel(), [=] __device__(int64_t i) {
+// s_c and y_c of the elements [i] of this thread's grid-stride range; a = alpha / size.
+__global__ void lrn_forward_kernel(float* Y, float* S, const float* X, int64_t n, int C, int64_t HW,
+                                   int size, float a, float k, float beta) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int c = static_cast<int>((i / HW) % C);
     const int64_t base = i - static_cast<int64_t>(c) * HW;  // channel 0 of this pixel
     const Range win = lrn_window(c, size, C);
@@ -37,18 +35,15 @@ void lrn_forward(Tensor& y, Tensor& scale, const Tensor& x, const LrnParams& p) 
     const float s = k + a * sum;
     S[i] = s;
     Y[i] = X[i] * pow_neg(s, beta);
-  });
+  }
 }
 
-void lrn_backward(Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& y,
-                  const Tensor& scale, const LrnParams& p) {
-  const int C = static_cast<int>(x.c());
-  const int64_t HW = x.h() * x.w();
-  const float coef = 2.f * p.alpha * p.beta / static_cast<float>(p.size), beta = p.beta;
-  const int size = p.size;
-  const float *DY = dy.f32(), *X = x.f32(), *Y = y.f32(), *S = scale.f32();
-  float* DX = dx.f32();
-  launch_elementwise(context(x.device()).stream, x.numel(), [=] __device__(int64_t i) {
+// dx_c of this thread's elements; coef = 2 alpha beta / size.
+__global__ void lrn_backward_kernel(float* DX, const float* DY, const float* X, const float* Y,
+                                    const float* S, int64_t n, int C, int64_t HW, int size,
+                                    float coef, float beta) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int c = static_cast<int>((i / HW) % C);
     const int64_t base = i - static_cast<int64_t>(c) * HW;
     const Range win = lrn_window(c, size, C);
@@ -58,7 +53,26 @@ void lrn_backward(Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& y
       sum += DY[j] * Y[j] / S[j];
     }
     DX[i] = DY[i] * pow_neg(S[i], beta) - coef * X[i] * sum;
-  });
+  }
+}
+
+void lrn_forward(Tensor& y, Tensor& scale, const Tensor& x, const LrnParams& p) {
+  const int64_t n = x.numel();
+  if (n <= 0) return;
+  ZF_KERNEL(lrn_forward_kernel, blocks_for(n), kThreads, context(x.device()).stream)
+  (y.f32(), scale.f32(), x.f32(), n, static_cast<int>(x.c()), x.h() * x.w(), p.size,
+   p.alpha / static_cast<float>(p.size), p.k, p.beta);
+  ZF_LAUNCH_CHECK();
+}
+
+void lrn_backward(Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& y,
+                  const Tensor& scale, const LrnParams& p) {
+  const int64_t n = x.numel();
+  if (n <= 0) return;
+  ZF_KERNEL(lrn_backward_kernel, blocks_for(n), kThreads, context(x.device()).stream)
+  (dx.f32(), dy.f32(), x.f32(), y.f32(), scale.f32(), n, static_cast<int>(x.c()), x.h() * x.w(),
+   p.size, 2.f * p.alpha * p.beta / static_cast<float>(p.size), p.beta);
+  ZF_LAUNCH_CHECK();
 }
 
 }  // namespace zf::cuda

@@ -59,7 +59,7 @@ static int64_t features(const Shape& s) {
 // ---- convolution
 // ---------------------------------------------------------------------------------------
 
-DT conv2d_forward(const DT& x, const DT& w, const DT& b, int stride, int pad) {
+DT conv_forward(const DT& x, const DT& w, const DT& b, int stride, int pad) {
   const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
   const int64_t O = w.shape[0], K = w.shape[2];
   const int64_t OH = conv_out(static_cast<int>(H), static_cast<int>(K), stride, pad);
@@ -82,7 +82,7 @@ DT conv2d_forward(const DT& x, const DT& w, const DT& b, int stride, int pad) {
   return y;
 }
 
-DT conv2d_backward_data(const DT& dy, const DT& w, const Shape& x_shape, int stride, int pad) {
+DT conv_backward_data(const DT& dy, const DT& w, const Shape& x_shape, int stride, int pad) {
   DT dx(x_shape);
   const int64_t C = x_shape[1], H = x_shape[2], W = x_shape[3], K = w.shape[2];
   for (int64_t n = 0; n < dy.shape[0]; ++n)
@@ -101,8 +101,8 @@ DT conv2d_backward_data(const DT& dy, const DT& w, const Shape& x_shape, int str
   return dx;
 }
 
-void conv2d_backward_weight(DT& dw, DT& db, const DT& dy, const DT& x, int kernel, int stride,
-                            int pad) {
+void conv_backward_weight(DT& dw, DT& db, const DT& dy, const DT& x, int kernel, int stride,
+                          int pad) {
   const int64_t C = x.shape[1], H = x.shape[2], W = x.shape[3], O = dy.shape[1];
   dw = DT(Shape{O, C, kernel, kernel});
   db = DT(Shape{O});
@@ -302,7 +302,7 @@ DT dropout_backward(const DT& dy, const DT& mask) {
 // ---- softmax cross-entropy
 // -----------------------------------------------------------------------------------
 
-double softmax_xent_forward(DT& prob, const DT& logits, const std::vector<int32_t>& labels) {
+double softmax_loss_forward(DT& prob, const DT& logits, const std::vector<int32_t>& labels) {
   const int64_t N = logits.shape[0], K = logits.shape[1];
   prob = DT(logits.shape);
   double loss = 0;
@@ -317,7 +317,7 @@ double softmax_xent_forward(DT& prob, const DT& logits, const std::vector<int32_
   return loss / N;
 }
 
-DT softmax_xent_backward(const DT& prob, const std::vector<int32_t>& labels) {
+DT softmax_loss_backward(const DT& prob, const std::vector<int32_t>& labels) {
   const int64_t N = prob.shape[0], K = prob.shape[1];
   DT d(prob.shape);
   for (int64_t n = 0; n < N; ++n)

@@ -36,10 +36,10 @@ int pool_out(int in, int kernel, int stride);
 
 // ---- convolution (cross-correlation, zero padding)
 // ---------------------------------------------------
-DT conv2d_forward(const DT& x, const DT& w, const DT& b, int stride, int pad);
-DT conv2d_backward_data(const DT& dy, const DT& w, const zf::Shape& x_shape, int stride, int pad);
-void conv2d_backward_weight(DT& dw, DT& db, const DT& dy, const DT& x, int kernel, int stride,
-                            int pad);
+DT conv_forward(const DT& x, const DT& w, const DT& b, int stride, int pad);
+DT conv_backward_data(const DT& dy, const DT& w, const zf::Shape& x_shape, int stride, int pad);
+void conv_backward_weight(DT& dw, DT& db, const DT& dy, const DT& x, int kernel, int stride,
+                          int pad);
 
 // ---- rectification
 // ------------------------------------------------------------------------------------
@@ -71,8 +71,8 @@ DT dropout_backward(const DT& dy, const DT& mask);
 
 // ---- softmax cross-entropy, mean over the batch
 // ------------------------------------------------------
-double softmax_xent_forward(DT& prob, const DT& logits, const std::vector<int32_t>& labels);
-DT softmax_xent_backward(const DT& prob, const std::vector<int32_t>& labels);
+double softmax_loss_forward(DT& prob, const DT& logits, const std::vector<int32_t>& labels);
+DT softmax_loss_backward(const DT& prob, const std::vector<int32_t>& labels);
 
 // ---- optimization and misc
 // ----------------------------------------------------------------------------

@@ -80,9 +80,9 @@ TEST(HostWaits, NoOpWaitsForTheDevice) {
 
   const Waits before = waits_now();
   const std::vector<std::pair<const char*, std::function<void()>>> ops = {
-      {"conv2d_forward", [&] { conv2d_forward(y, x, w, b, cp); }},
-      {"conv2d_backward_data", [&] { conv2d_backward_data(dx, dy, w, cp); }},
-      {"conv2d_backward_weight", [&] { conv2d_backward_weight(dw, db, dy, x, cp); }},
+      {"conv_forward", [&] { conv_forward(y, x, w, b, cp); }},
+      {"conv_backward_data", [&] { conv_backward_data(dx, dy, w, cp); }},
+      {"conv_backward_weight", [&] { conv_backward_weight(dw, db, dy, x, cp); }},
       {"relu_forward", [&] { relu_forward(r, y); }},
       {"relu_backward", [&] { relu_backward(r, dy, y); }},
       {"relu_project", [&] { relu_project(r, dy, y, ReluRule::Guided); }},
@@ -97,8 +97,8 @@ TEST(HostWaits, NoOpWaitsForTheDevice) {
       {"dropout_forward", [&] { dropout_forward(dr, mask, fx, 0.5f, 3, 1); }},
       {"dropout_backward", [&] { dropout_backward(ddx, dr, mask); }},
       {"softmax_forward", [&] { softmax_forward(prob, fy); }},
-      {"softmax_xent_forward", [&] { softmax_xent_forward(prob, stats, fy, labels); }},
-      {"softmax_xent_backward", [&] { softmax_xent_backward(dl, prob, labels); }},
+      {"softmax_loss_forward", [&] { softmax_loss_forward(prob, stats, fy, labels); }},
+      {"softmax_loss_backward", [&] { softmax_loss_backward(dl, prob, labels); }},
       {"sgd_update", [&] { sgd_update(w, v, dw_in, 0.01f, 0.9f, 5e-4f); }},
       {"renorm_filters", [&] { renorm_filters(w, 0.1f); }},
       {"add_inplace", [&] { add_inplace(v, dw_in); }},

@@ -149,4 +149,77 @@ std::vector<int32_t> int_values(const Tensor& t) {
   return same_ints(got, int_values(want));
 }
 
+double dot(const Tensor& y, const Tensor& r) {
+  double s = 0;
+  for (int64_t i = 0; i < y.numel(); ++i) s += static_cast<double>(y.f32()[i]) * r.f32()[i];
+  return s;
+}
+
+std::ostream& operator<<(std::ostream& os, const GradCheck& c) {
+  return os << "max error " << c.max_err << " over " << c.checked << " elements; worst at "
+            << c.worst << ": analytic " << c.analytic << ", numeric " << c.numeric;
+}
+
+GradCheck grad_check(Tensor& param, const Tensor& analytic,
+                     const std::function<double()>& objective, double h, Rng& g,
+                     int64_t max_points) {
+  EXPECT_EQ(param.shape(), analytic.shape());
+  std::vector<int64_t> points(static_cast<size_t>(param.numel()));
+  for (int64_t i = 0; i < param.numel(); ++i) points[i] = i;
+  if (param.numel() > max_points) {
+    std::shuffle(points.begin(), points.end(), g);
+    points.resize(static_cast<size_t>(max_points));
+  }
+  GradCheck c;
+  float* p = param.f32();
+  for (int64_t i : points) {
+    const float saved = p[i];
+    const float plus = static_cast<float>(saved + h), minus = static_cast<float>(saved - h);
+    p[i] = plus;
+    const double lp = objective();
+    p[i] = minus;
+    const double lm = objective();
+    p[i] = saved;
+    const double numeric = (lp - lm) / (static_cast<double>(plus) - minus);
+    const double a = analytic.f32()[i];
+    const double err = std::fabs(a - numeric) / std::max({std::fabs(a), std::fabs(numeric), 1.0});
+    if (err > c.max_err || std::isnan(err)) {
+      c.max_err = std::isnan(err) ? INFINITY : err;
+      c.worst = i;
+      c.analytic = a;
+      c.numeric = numeric;
+    }
+    ++c.checked;
+  }
+  return c;
+}
+
+::testing::AssertionResult passes(const GradCheck& c) {
+  if (c.checked > 0 && c.max_err <= kGradTol) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << c;
+}
+
+Tensor dev(const Tensor& t) {
+  return t.to(Device::CUDA);
+}
+
+Tensor dev_poisoned(const Shape& s, DType t) {
+  return poisoned(s, Device::CUDA, t);
+}
+
+::testing::AssertionResult matches(const Tensor& on_device, const Tensor& on_cpu, double tol) {
+  if (on_device.device() != Device::CUDA)
+    return ::testing::AssertionFailure()
+           << "output " << on_device.desc() << " is not on the device";
+  return on_cpu.dtype() == DType::I32 ? same_ints(on_device, on_cpu) : near(on_device, on_cpu, tol);
+}
+
+Tensor f32(const Shape& s) {
+  return Tensor::zeros(s);
+}
+
+Tensor i32(const Shape& s) {
+  return Tensor::zeros(s, Device::CPU, DType::I32);
+}
+
 }  // namespace tu

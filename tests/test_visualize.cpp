@@ -865,7 +865,7 @@ TEST(ReluRules, DifferAsDocumentedInsideANet) {
   // The signal at relu1's output: conv2's transposed filter times the activation (relu2 passes it:
   // its forward input there is > 0 and the signal is positive).
   Tensor s(pre1.shape());
-  conv2d_backward_data(s, r, param(net, "conv2", "weight").value, cp);
+  conv_backward_data(s, r, param(net, "conv2", "weight").value, cp);
   int neg_active = 0, pos_inactive = 0;
   for (int64_t i = 0; i < s.numel(); ++i) {
     neg_active += s.f32()[i] < 0.f && pre1.f32()[i] > 0.f;
@@ -885,7 +885,7 @@ TEST(ReluRules, DifferAsDocumentedInsideANet) {
                                                : (on ? si : 0.f);
     }
     Tensor want(x.shape());
-    conv2d_backward_data(want, step, param(net, "conv1", "weight").value, cp);
+    conv_backward_data(want, step, param(net, "conv1", "weight").value, cp);
     const Tensor& got = net.project(pass, r, 3, rule(rr));
     EXPECT_TRUE(same_values(got, want)) << relu_rule_name(rr);
     results.push_back(copy_of(got));

@@ -1,7 +1,7 @@
-// CPU convolution: im2col / col2im around OpenBLAS sgemm, one image per OpenMP thread (OpenBLAS
-// runs single-threaded inside a parallel region), so the small spatial planes of conv3..5 (13x13)
-// still keep both cores busy. With fewer images than threads the images run in turn and sgemm
-// threads itself.
+// CPU convolution (the conv family): im2col / col2im around OpenBLAS sgemm, one image per OpenMP
+// thread (OpenBLAS runs single-threaded inside a parallel region), so the small spatial planes of
+// conv3..5 (13x13) still keep both cores busy. With fewer images than threads the images run in
+// turn and sgemm threads itself.
 //
 // Per image n, with K = C*k*k and P = OH*OW:
 //   forward          y_n[M, P]  = W[M, K] * col(x_n)[K, P] + b
@@ -115,8 +115,8 @@ bool per_image_threads(int64_t n) {
 
 }  // namespace
 
-void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
-                    const ConvParams& p) {
+void conv_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
+                  const ConvParams& p) {
   const Geometry g = geometry(x, y, static_cast<int>(w.dim(0)), p);
   const int64_t N = x.n();
   const size_t xs = static_cast<size_t>(g.C) * g.H * g.W, ys = static_cast<size_t>(g.M) * g.P();
@@ -143,7 +143,7 @@ void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b
   }
 }
 
-void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const ConvParams& p) {
+void conv_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const ConvParams& p) {
   const Geometry g = geometry(dx, dy, static_cast<int>(w.dim(0)), p);
   const int64_t N = dx.n();
   const size_t xs = static_cast<size_t>(g.C) * g.H * g.W, ys = static_cast<size_t>(g.M) * g.P();
@@ -163,8 +163,8 @@ void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const C
   }
 }
 
-void conv2d_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
-                            const ConvParams& p) {
+void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
+                          const ConvParams& p) {
   const Geometry g = geometry(x, dy, static_cast<int>(dy.c()), p);
   const int64_t N = x.n();
   const size_t xs = static_cast<size_t>(g.C) * g.H * g.W, ys = static_cast<size_t>(g.M) * g.P();

@@ -1,4 +1,5 @@
-// CPU fully connected layers: three OpenBLAS sgemm calls (OpenBLAS threads them itself).
+// CPU fully connected layers (the fc family): three OpenBLAS sgemm calls (OpenBLAS threads them
+// itself).
 //   y[N, out] = x[N, in] * W^T + b;  dx[N, in] = dy * W;  dW[out, in] = dy^T * x;  db = sum_n dy
 
 #include <cstdint>

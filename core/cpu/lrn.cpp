@@ -1,6 +1,6 @@
-// CPU cross-channel LRN (PyTorch's formula, DESIGN section 2). Parallel over (image, channel)
-// planes; each output sums its own channel window directly (no running sum), so no rounding drift
-// builds up across channels.
+// CPU cross-channel LRN (the lrn family; PyTorch's formula, DESIGN section 2). Parallel over
+// (image, channel) planes; each output sums its own channel window directly (no running sum), so no
+// rounding drift builds up across channels.
 //   forward:  s_c = k + alpha/n * sum_{c' in win(c)} x_c'^2,   y_c = x_c * s_c^-beta
 //   backward: dx_c = dy_c * s_c^-beta - 2*alpha*beta/n * x_c * sum_{c' in win(c)} dy_c' * y_c' /
 //   s_c'

@@ -1,4 +1,5 @@
-// CPU SGD with momentum and weight decay, and the paper's filter-RMS renormalization.
+// CPU optimization ops (the optim family: what no layer type names): SGD with momentum and weight
+// decay, the paper's filter-RMS renormalization, and the accumulation of gradients (add_inplace).
 #include <cmath>
 #include <cstdint>
 
@@ -32,6 +33,14 @@ void renorm_filters(Tensor& w, float radius) {
       for (int64_t i = 0; i < len; ++i) p[i] *= scale;
     }
   }
+}
+
+void add_inplace(Tensor& y, const Tensor& x) {
+  const float* X = x.f32();
+  float* Y = y.f32();
+  const int64_t n = x.numel();
+#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) Y[i] += X[i];
 }
 
 }  // namespace zf::cpu

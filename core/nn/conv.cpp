@@ -32,24 +32,24 @@ class ConvLayer : public Layer {
     return out;
   }
   void forward(Tensor& y, const Tensor& x, Tensor*, const RunState&) override {
-    conv2d_forward(y, x, w_.value, b_.value, p_);
+    conv_forward(y, x, w_.value, b_.value, p_);
   }
   void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor&, const Tensor*,
                 const RunState&) override {
-    conv2d_backward_weight(w_.grad, b_.grad, dy, x, p_);
+    conv_backward_weight(w_.grad, b_.grad, dy, x, p_);
     if (dx) {
       dx->ensure(x.shape(), x.device());
-      conv2d_backward_data(*dx, dy, w_.value, p_);
+      conv_backward_data(*dx, dy, w_.value, p_);
     }
   }
   size_t scratch_bytes(const Shape& in, const Shape& out, Device d) const override {
-    return conv2d_scratch_bytes(d, in, out, p_);
+    return conv_scratch_bytes(d, in, out, p_);
   }
   // The deconvnet filters with the transposed filters and no bias: the input gradient.
   void project(Tensor& out, const Tensor& r, const Tensor& x, const Tensor&, const Tensor*,
                const ProjectOptions&) override {
     out.ensure(x.shape(), x.device());
-    conv2d_backward_data(out, r, w_.value, p_);
+    conv_backward_data(out, r, w_.value, p_);
   }
   std::vector<Param*> params() override { return {&w_, &b_}; }
   bool geometry(Geometry* g) const override {

@@ -19,7 +19,7 @@ class SoftmaxLossLayer : public Layer {
   }
   void forward(Tensor& y, const Tensor& x, Tensor* saved, const RunState& rs) override {
     if (rs.labels) {
-      softmax_xent_forward(y, saved[0], x, *rs.labels);
+      softmax_loss_forward(y, saved[0], x, *rs.labels);
     } else {
       softmax_forward(y, x);
     }
@@ -28,13 +28,13 @@ class SoftmaxLossLayer : public Layer {
                 const RunState& rs) override {
     ZF_CHECK(rs.labels, "layer %s (softmax_loss): backward of a pass without labels",
              name_.c_str());
-    if (dx) softmax_xent_backward(*dx, y, *rs.labels);
+    if (dx) softmax_loss_backward(*dx, y, *rs.labels);
   }
   std::vector<BufferSpec> saved_buffers(const Shape&, const Shape&) const override {
     return {{Shape{2}}};
   }
   size_t scratch_bytes(const Shape& in, const Shape&, Device d) const override {
-    return softmax_xent_scratch_bytes(d, in);
+    return softmax_loss_scratch_bytes(d, in);
   }
 };
 

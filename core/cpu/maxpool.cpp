@@ -1,6 +1,6 @@
-// CPU max-pooling with switches (ceil mode, first maximum wins) and its backward, which is also the
-// deconvnet's unpooling: each output's value added at its switch, in the same order as the CUDA
-// gather.
+// CPU max-pooling (the maxpool family, unpooling included) with switches (ceil mode, first maximum
+// wins) and its backward, which is also the deconvnet's unpooling: each output's value added at its
+// switch, in the same order as the CUDA gather.
 #include <cstdint>
 
 #include "core/cpu/cpu_ops.h"

@@ -1,5 +1,5 @@
-// CPU softmax and softmax cross-entropy: max-subtracted softmax, loss = mean over the batch of
-// -log p[label], and the count of samples whose label is a top-1 prediction.
+// CPU softmax and softmax cross-entropy (the softmax_loss family): max-subtracted softmax, loss =
+// mean over the batch of -log p[label], and the count of samples whose label is a top-1 prediction.
 #include <cmath>
 #include <cstdint>
 
@@ -42,12 +42,12 @@ void softmax_forward(Tensor& prob, const Tensor& logits) {
   }
 }
 
-void softmax_xent_forward(Tensor& prob, Tensor& stats, const Tensor& logits, const Tensor& labels) {
+void softmax_loss_forward(Tensor& prob, Tensor& stats, const Tensor& logits, const Tensor& labels) {
   const int64_t N = logits.dim(0), K = logits.dim(1);
   const float* Z = logits.f32();
   const int32_t* L = labels.i32();
   float* P = prob.f32();
-  check_labels(L, N, K, "softmax_xent_forward");
+  check_labels(L, N, K, "softmax_loss_forward");
   double loss = 0.0;
 #pragma omp parallel for reduction(+ : loss) schedule(static)
   for (int64_t n = 0; n < N; ++n) {
@@ -70,12 +70,12 @@ void softmax_xent_forward(Tensor& prob, Tensor& stats, const Tensor& logits, con
   stats.f32()[1] = static_cast<float>(hits);
 }
 
-void softmax_xent_backward(Tensor& dlogits, const Tensor& prob, const Tensor& labels) {
+void softmax_loss_backward(Tensor& dlogits, const Tensor& prob, const Tensor& labels) {
   const int64_t N = prob.dim(0), K = prob.dim(1);
   const float* P = prob.f32();
   const int32_t* L = labels.i32();
   float* D = dlogits.f32();
-  check_labels(L, N, K, "softmax_xent_backward");
+  check_labels(L, N, K, "softmax_loss_backward");
   const float inv_n = 1.f / static_cast<float>(N);
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; ++n) {

@@ -1,6 +1,7 @@
-// CUDA max-pooling with switches and its backward/unpool as a gather: each input pixel visits, in
-// row-major order, the outputs whose windows contain it (core/index_math.h, shared with the CPU),
-// so the sums are deterministic and identical in order to the CPU's.
+// CUDA max-pooling (the maxpool family) with switches, and its backward and unpooling as a gather:
+// each input pixel visits, in row-major order, the outputs whose windows contain it
+// (core/index_math.h, shared with the CPU), so the sums are deterministic and identical in order to
+// the CPU's.
 #include "core/index_math.h"
 #include "cuda/cuda_ops.h"
 #include "cuda/launch.h"
@@ -21,9 +22,13 @@ __global__ void maxpool_forward_kernel(float* y, int32_t* sw, const float* x, in
   }
 }
 
-__global__ void maxpool_backward_kernel(float* dx, const float* dy, const int32_t* sw,
-                                        int64_t planes, int H, int W, int OH, int OW, int k,
-                                        int s) {
+namespace {
+// dx[i] for the grid-stride range of this thread: the sum of dy over the outputs whose switch is i,
+// visited in row-major order. One body for maxpool_backward_kernel and unpool_forward_kernel (the
+// deconvnet's unpooling is the same computation).
+__device__ __forceinline__ void gather_at_switches(float* dx, const float* dy, const int32_t* sw,
+                                                   int64_t planes, int H, int W, int OH, int OW,
+                                                   int k, int s) {
   const int64_t total = planes * H * W;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -40,6 +45,18 @@ __global__ void maxpool_backward_kernel(float* dx, const float* dy, const int32_
         if (sp[oh * OW + ow] == self) sum += g[oh * OW + ow];
     dx[i] = sum;
   }
+}
+}  // namespace
+
+__global__ void maxpool_backward_kernel(float* dx, const float* dy, const int32_t* sw,
+                                        int64_t planes, int H, int W, int OH, int OW, int k,
+                                        int s) {
+  gather_at_switches(dx, dy, sw, planes, H, W, OH, OW, k, s);
+}
+
+__global__ void unpool_forward_kernel(float* y, const float* x, const int32_t* sw, int64_t planes,
+                                      int H, int W, int OH, int OW, int k, int s) {
+  gather_at_switches(y, x, sw, planes, H, W, OH, OW, k, s);
 }
 
 void maxpool_forward(Tensor& y, Tensor& switches, const Tensor& x, const PoolParams& p) {
@@ -59,7 +76,11 @@ void maxpool_backward(Tensor& dx, const Tensor& dy, const Tensor& switches, cons
 }
 
 void unpool_forward(Tensor& y, const Tensor& x, const Tensor& switches, const PoolParams& p) {
-  cuda::maxpool_backward(y, x, switches, p);
+  const int64_t planes = y.n() * y.c();
+  ZF_KERNEL(unpool_forward_kernel, blocks_for(y.numel()), kThreads, context(x.device()).stream)
+  (y.f32(), x.f32(), switches.i32(), planes, static_cast<int>(y.h()), static_cast<int>(y.w()),
+   static_cast<int>(x.h()), static_cast<int>(x.w()), p.kernel, p.stride);
+  ZF_LAUNCH_CHECK();
 }
 
 }  // namespace zf::cuda

@@ -1,0 +1,242 @@
+// The conv family's tests (conv_forward, conv_backward_data, conv_backward_weight), in one place:
+// every case is stated once in kConvCases and run in the modes its row names (test_util.h): the CPU
+// op against the naive float64 loop, finite differences of the CPU forward, and the CUDA op against
+// the CPU op; then the bad-input errors. Outputs are poisoned before every call.
+#include <gtest/gtest.h>
+
+#include <ostream>
+
+#include "core/ops.h"
+#include "test_util.h"
+
+using namespace zf;
+using namespace tu;
+
+namespace {
+
+struct ConvCase {
+  const char* name;
+  Shape x;
+  int64_t out;  // filters
+  ConvParams p;
+  unsigned modes;
+};
+
+std::ostream& operator<<(std::ostream& os, const ConvCase& t) {
+  return os << t.name << ": x " << t.x.str() << " -> " << t.out << " filters " << t.p.kernel << "x"
+            << t.p.kernel << " stride " << t.p.stride << " pad " << t.p.pad;
+}
+
+const ConvCase kConvCases[] = {
+    {"3x3 same", Shape{1, 3, 7, 7}, 4, ConvParams{3, 1, 1}, kNaive | kCuda},
+    {"odd non-square, stride 2, padded", Shape{2, 3, 9, 11}, 5, ConvParams{3, 2, 1},
+     kNaive | kCuda},
+    {"1x1", Shape{2, 4, 8, 8}, 6, ConvParams{1, 1, 0}, kNaive | kCuda},
+    {"1x1 stride 2", Shape{1, 4, 6, 5}, 3, ConvParams{1, 2, 0}, kNaive | kCuda},
+    {"conv1's 7x7/2 pad 1, small odd image", Shape{1, 3, 17, 15}, 4, ConvParams{7, 2, 1},
+     kNaive | kCuda},
+    {"conv2's 5x5/2 unpadded", Shape{2, 5, 12, 13}, 3, ConvParams{5, 2, 0}, kNaive | kCuda},
+    {"kernel as large as the input, heavily padded", Shape{1, 2, 5, 5}, 3, ConvParams{5, 1, 2},
+     kNaive | kCuda},
+    {"stride 3: trailing rows/columns never read", Shape{3, 2, 6, 7}, 2, ConvParams{3, 3, 0},
+     kNaive | kCuda},
+    {"even kernel, stride > kernel", Shape{1, 2, 10, 9}, 3, ConvParams{2, 3, 1}, kNaive | kCuda},
+    {"1x1 input, 1x1 kernel", Shape{2, 3, 1, 1}, 4, ConvParams{1, 1, 0}, kNaive | kCuda},
+    {"1x1 input, only the kernel's centre sees data", Shape{1, 2, 1, 1}, 3, ConvParams{3, 1, 1},
+     kNaive | kCuda},
+    {"1x1 input, 3x3 kernel, batch 2", Shape{2, 3, 1, 1}, 4, ConvParams{3, 1, 1}, kNaive | kCuda},
+    {"1x1, odd", Shape{2, 4, 8, 7}, 6, ConvParams{1, 1, 0}, kNaive | kCuda},
+    {"5x5/2 odd, batch 3", Shape{3, 5, 12, 13}, 3, ConvParams{5, 2, 0}, kNaive | kCuda},
+    {"conv2-like channel counts, small", Shape{1, 96, 7, 7}, 16, ConvParams{5, 2, 0},
+     kNaive | kCuda},
+    {"conv3-like", Shape{1, 256, 5, 5}, 24, ConvParams{3, 1, 1}, kNaive | kCuda},
+    {"many filters", Shape{2, 32, 4, 4}, 384, ConvParams{3, 1, 1}, kNaive | kCuda},
+    {"conv5-like", Shape{1, 384, 3, 3}, 256, ConvParams{3, 1, 1}, kNaive | kCuda},
+    // small enough for finite differences
+    {"grad: odd, stride 2, padded", Shape{2, 3, 7, 6}, 4, ConvParams{3, 2, 1},
+     kNaive | kGrad | kCuda},
+    {"grad: conv2-like", Shape{1, 2, 9, 9}, 3, ConvParams{5, 2, 0}, kNaive | kGrad | kCuda},
+    {"grad: 1x1", Shape{2, 4, 5, 5}, 3, ConvParams{1, 1, 0}, kNaive | kGrad | kCuda},
+    {"grad: conv1-like 7x7", Shape{1, 2, 8, 7}, 2, ConvParams{7, 2, 1}, kNaive | kGrad | kCuda},
+    // ZFNet's real layers at batch 2
+    {"conv1", Shape{2, 3, 224, 224}, 96, ConvParams{7, 2, 1}, kCuda},
+    {"conv2", Shape{2, 96, 55, 55}, 256, ConvParams{5, 2, 0}, kCuda},
+    {"conv3", Shape{2, 256, 13, 13}, 384, ConvParams{3, 1, 1}, kCuda},
+    {"conv4", Shape{2, 384, 13, 13}, 384, ConvParams{3, 1, 1}, kCuda},
+    {"conv5", Shape{2, 384, 13, 13}, 256, ConvParams{3, 1, 1}, kCuda},
+};
+
+Shape weight_shape(const ConvCase& t) {
+  return Shape{t.out, t.x[1], t.p.kernel, t.p.kernel};
+}
+
+// ---- naive -------------------------------------------------------------------------------------
+
+TEST(Conv, MatchesNaive) {
+  Rng g(101);
+  for (const ConvCase& t : kConvCases) {
+    if (!(t.modes & kNaive)) continue;
+    SCOPED_TRACE(::testing::Message() << t);
+    const int s = t.p.stride, pad = t.p.pad;
+    Tensor x = uniform(t.x, g), w = uniform(weight_shape(t), g), b = uniform(Shape{t.out}, g);
+    const naive::DT ny = naive::conv_forward(naive::of(x), naive::of(w), naive::of(b), s, pad);
+
+    Tensor y = poisoned(ny.shape);
+    conv_forward(y, x, w, b, t.p);
+    EXPECT_TRUE(near(y, ny, kSumTol)) << "conv_forward";
+
+    Tensor dy = uniform(ny.shape, g);
+    Tensor dx = poisoned(x.shape());
+    conv_backward_data(dx, dy, w, t.p);
+    EXPECT_TRUE(near(dx, naive::conv_backward_data(naive::of(dy), naive::of(w), x.shape(), s, pad),
+                     kSumTol))
+        << "conv_backward_data";
+
+    Tensor dw = poisoned(w.shape()), db = poisoned(b.shape());
+    conv_backward_weight(dw, db, dy, x, t.p);
+    naive::DT ndw, ndb;
+    naive::conv_backward_weight(ndw, ndb, naive::of(dy), naive::of(x), t.p.kernel, s, pad);
+    EXPECT_TRUE(near(dw, ndw, kSumTol)) << "conv_backward_weight dw";
+    EXPECT_TRUE(near(db, ndb, kSumTol)) << "conv_backward_weight db";
+  }
+}
+
+// Outputs that arrive empty, or larger than needed from an earlier call, are shaped by the op.
+TEST(Conv, ShapesItsOutputs) {
+  Rng g(102);
+  ConvParams p{3, 2, 1};
+  Tensor x = uniform(Shape{2, 3, 9, 8}, g), w = uniform(Shape{4, 3, 3, 3}, g);
+  Tensor b = uniform(Shape{4}, g);
+  const naive::DT ny = naive::conv_forward(naive::of(x), naive::of(w), naive::of(b), 2, 1);
+  Tensor empty;
+  conv_forward(empty, x, w, b, p);
+  EXPECT_TRUE(near(empty, ny, kSumTol));
+  Tensor big = poisoned(Shape{3, 4, 10, 10});
+  conv_forward(big, x, w, b, p);
+  EXPECT_TRUE(near(big, ny, kSumTol));
+  Tensor dw, db;  // backward_weight shapes dw and db too
+  conv_backward_weight(dw, db, uniform(ny.shape, g), x, p);
+  EXPECT_EQ(dw.shape(), w.shape());
+  EXPECT_EQ(db.shape(), b.shape());
+}
+
+// ---- finite differences ------------------------------------------------------------------------
+
+TEST(Conv, GradCheck) {
+  Rng g(201);
+  for (const ConvCase& t : kConvCases) {
+    if (!(t.modes & kGrad)) continue;
+    SCOPED_TRACE(::testing::Message() << t);
+    Tensor x = uniform(t.x, g), w = uniform(weight_shape(t), g);
+    Tensor b = uniform(Shape{t.out}, g), y;
+    conv_forward(y, x, w, b, t.p);
+    Tensor r = uniform(y.shape(), g);
+    Tensor dx = Tensor(x.shape()), dw, db;
+    conv_backward_data(dx, r, w, t.p);
+    conv_backward_weight(dw, db, r, x, t.p);
+    auto objective = [&] {
+      conv_forward(y, x, w, b, t.p);
+      return dot(y, r);
+    };
+    EXPECT_TRUE(passes(grad_check(x, dx, objective, 1e-2, g))) << "data";
+    EXPECT_TRUE(passes(grad_check(w, dw, objective, 1e-2, g))) << "weight";
+    EXPECT_TRUE(passes(grad_check(b, db, objective, 1e-2, g))) << "bias";
+  }
+}
+
+// The checker must be able to fail: a gradient with the wrong sign, 5% too large, or with one
+// element wrong is rejected.
+TEST(Conv, GradCheckRejectsWrongGradients) {
+  Rng g(202);
+  ConvParams p{3, 2, 1};
+  Tensor x = uniform(Shape{1, 2, 6, 5}, g), w = uniform(Shape{3, 2, 3, 3}, g);
+  Tensor b = uniform(Shape{3}, g), y;
+  conv_forward(y, x, w, b, p);
+  Tensor r = uniform(y.shape(), g), dx(x.shape());
+  conv_backward_data(dx, r, w, p);
+  auto objective = [&] {
+    conv_forward(y, x, w, b, p);
+    return dot(y, r);
+  };
+  ASSERT_TRUE(passes(grad_check(x, dx, objective, 1e-2, g)));
+
+  Tensor wrong = dx.clone();
+  for (int64_t i = 0; i < wrong.numel(); ++i) wrong.f32()[i] = -wrong.f32()[i];
+  EXPECT_FALSE(passes(grad_check(x, wrong, objective, 1e-2, g))) << "wrong sign accepted";
+  for (int64_t i = 0; i < wrong.numel(); ++i) wrong.f32()[i] = 1.05f * dx.f32()[i];
+  EXPECT_FALSE(passes(grad_check(x, wrong, objective, 1e-2, g))) << "5% error accepted";
+  wrong.copy_from(dx);
+  wrong.f32()[wrong.numel() / 2] += 0.1f;
+  EXPECT_FALSE(passes(grad_check(x, wrong, objective, 1e-2, g))) << "one wrong element accepted";
+}
+
+// ---- CPU against CUDA --------------------------------------------------------------------------
+
+TEST(ConvCuda, MatchesCpu) {
+  ZF_REQUIRE_CUDA();
+  Rng g(401);
+  for (const ConvCase& t : kConvCases) {
+    if (!(t.modes & kCuda)) continue;
+    SCOPED_TRACE(::testing::Message() << t);
+    Tensor x = uniform(t.x, g), w = uniform(weight_shape(t), g), b = uniform(Shape{t.out}, g);
+    const Shape ys = conv_output_shape(t.x, static_cast<int>(t.out), t.p);
+    Tensor y = poisoned(ys), yd = dev_poisoned(ys);
+    conv_forward(y, x, w, b, t.p);
+    conv_forward(yd, dev(x), dev(w), dev(b), t.p);
+    EXPECT_TRUE(matches(yd, y)) << "conv_forward";
+
+    Tensor dy = uniform(ys, g);
+    Tensor dx = poisoned(t.x), dxd = dev_poisoned(t.x);
+    conv_backward_data(dx, dy, w, t.p);
+    conv_backward_data(dxd, dev(dy), dev(w), t.p);
+    EXPECT_TRUE(matches(dxd, dx)) << "conv_backward_data";
+
+    Tensor dw = poisoned(w.shape()), db = poisoned(b.shape());
+    Tensor dwd = dev_poisoned(w.shape()), dbd = dev_poisoned(b.shape());
+    conv_backward_weight(dw, db, dy, x, t.p);
+    conv_backward_weight(dwd, dbd, dev(dy), dev(x), t.p);
+    EXPECT_TRUE(matches(dwd, dw)) << "conv_backward_weight dw";
+    EXPECT_TRUE(matches(dbd, db)) << "conv_backward_weight db";
+  }
+}
+
+// ---- bad input ---------------------------------------------------------------------------------
+
+TEST(Conv, BadInputForward) {
+  Tensor y, x = f32(Shape{2, 3, 8, 8}), w = f32(Shape{4, 3, 3, 3}), b = f32(Shape{4});
+  Tensor w2 = f32(Shape{4, 2, 3, 3});
+  EXPECT_ZF_ERROR(conv_forward(y, x, w2, b, ConvParams{3, 1, 1}), "conv_forward", "[2,3,8,8]",
+                  "[4,2,3,3]");  // channels
+  EXPECT_ZF_ERROR(conv_forward(y, x, w, f32(Shape{5}), ConvParams{3, 1, 1}), "conv_forward",
+                  "[5]");  // bias
+  EXPECT_ZF_ERROR(conv_forward(y, x, w, b, ConvParams{5, 1, 1}), "conv_forward",
+                  "[4,3,3,3]");  // weight does not match the kernel size
+  EXPECT_ZF_ERROR(conv_forward(y, x, w, b, ConvParams{3, 0, 1}), "conv_forward", "stride 0");
+  EXPECT_ZF_ERROR(conv_forward(y, x, w, b, ConvParams{3, 1, -1}), "conv_forward", "pad -1");
+  Tensor small = f32(Shape{1, 3, 2, 2}), w7 = f32(Shape{4, 3, 7, 7});
+  EXPECT_ZF_ERROR(conv_forward(y, small, w7, b, ConvParams{7, 1, 1}), "conv_forward",
+                  "kernel 7");  // larger than the padded input 4
+  EXPECT_ZF_ERROR(conv_forward(y, f32(Shape{3, 8, 8}), w, b, ConvParams{3, 1, 1}), "conv_forward",
+                  "[3,8,8]");  // not 4-d
+  EXPECT_ZF_ERROR(conv_forward(y, f32(Shape{0, 3, 8, 8}), w, b, ConvParams{3, 1, 1}),
+                  "conv_forward", "[0,3,8,8]");  // empty
+  EXPECT_ZF_ERROR(conv_forward(y, i32(Shape{2, 3, 8, 8}), w, b, ConvParams{3, 1, 1}),
+                  "conv_forward", "[2,3,8,8]", "f32");  // wrong dtype
+}
+
+TEST(Conv, BadInputBackward) {
+  Tensor x = f32(Shape{2, 3, 8, 8}), w = f32(Shape{4, 3, 3, 3});
+  Tensor dx = f32(Shape{2, 3, 8, 8}), dw, db;
+  Tensor dy_bad = f32(Shape{2, 4, 7, 8});  // stride 1 pad 1 gives [2,4,8,8]
+  EXPECT_ZF_ERROR(conv_backward_data(dx, dy_bad, w, ConvParams{3, 1, 1}), "conv_backward_data",
+                  "[2,4,7,8]", "[2,4,8,8]");
+  Tensor unshaped;
+  EXPECT_ZF_ERROR(conv_backward_data(unshaped, f32(Shape{2, 4, 8, 8}), w, ConvParams{3, 1, 1}),
+                  "conv_backward_data", "[]");  // dx must carry the input's shape
+  EXPECT_ZF_ERROR(conv_backward_weight(dw, db, dy_bad, x, ConvParams{3, 1, 1}),
+                  "conv_backward_weight", "[2,4,7,8]", "[2,3,8,8]");
+  EXPECT_ZF_ERROR(conv_backward_weight(dw, db, f32(Shape{2, 4, 8, 8}), x, ConvParams{3, 0, 1}),
+                  "conv_backward_weight", "stride 0");
+}
+
+}  // namespace
