@@ -1,6 +1,5 @@
 // A sequential network built from a net spec (core/nn/net_spec.h: build_net) or from layers made in
-// code, and the
-// Pass: what one forward pass leaves behind for its backward pass and its projections.
+// code, and the Pass: what one forward pass leaves behind for its backward pass and projections.
 //
 // Memory. Every buffer lives in an arena sized from the shapes, so forward, backward and project
 // allocate nothing after the first pass:
