@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one script for a lent GPU machine (one H200, nvcc, CMake, ninja, PyTorch wheels with cuDNN; none
 # of Debian's -dev packages). Builds the CUDA targets, runs the CUDA tests (CPU-vs-CUDA equivalence
-# and the rest of zf_tests), then zf_bench on the GPU at batch 128 beside cuDNN, and prints a short
-# table last. Budget: under 8 minutes.
+# and the rest of zf_tests), the conv_forward kernel variants of cuda/dev (checked, then timed beside
+# cuDNN), then zf_bench on the GPU at batch 128 beside cuDNN, and prints a short table last. Budget:
+# under 8 minutes.
 #
 # Before the lease, on the build machine: scripts/gpu_prepare.sh (copies googletest's sources and
 # yaml-cpp's headers + static library into .deps/, which the device tool carries: carry [".deps"]).
@@ -44,7 +45,7 @@ cmake -S . -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DZF_CUDA=ON -DZF_
   || { tail -30 "$out/configure.log"; exit 1; }
 grep -E "zfnet|zf_bench" "$out/configure.log"
 log "build"
-cmake --build "$build" -j "$(nproc)" --target zf_tests zf_bench >"$out/build.log" 2>&1 \
+cmake --build "$build" -j "$(nproc)" --target zf_tests zf_bench zf_dev_conv_forward >"$out/build.log" 2>&1 \
   || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
 
 log "tests"
@@ -52,6 +53,12 @@ timeout 240 "$build/tests/zf_tests" --gtest_brief=1 >"$out/tests.log" 2>&1
 tests_rc=$?
 grep -E "FAILED|PASSED|SKIPPED|Failure|Expected|Which is|error" "$out/tests.log" | head -60
 log "zf_tests exit code $tests_rc"
+
+log "cuda/dev conv_forward variants (batch 128)"
+timeout 90 "$build/cuda/dev/zf_dev_conv_forward" --batch 128 --reps 10 >"$out/dev_conv.txt" 2>&1
+dev_rc=$?
+tail -25 "$out/dev_conv.txt"
+log "zf_dev_conv_forward exit code $dev_rc"
 
 log "bench (batch 128)"
 timeout 240 "$build/bench/zf_bench" --device cuda --batch 128 --reps 5 --json >"$out/bench.jsonl" 2>"$out/bench.txt"
@@ -72,5 +79,5 @@ step = next((r for r in rows if r["layer"] == "step"), None)
 if step:
     print(f"training step at batch {step['batch']}: {step['ms_median']:.1f} ms = {step.get('img_s', 0):.0f} img/s")
 PY
-log "done: tests rc=$tests_rc, bench rc=$bench_rc"
-exit $((tests_rc != 0 || bench_rc != 0))
+log "done: tests rc=$tests_rc, dev rc=$dev_rc, bench rc=$bench_rc"
+exit $((tests_rc != 0 || dev_rc != 0 || bench_rc != 0))
