@@ -321,4 +321,10 @@ void add_inplace(Tensor& y, const Tensor& x) {
   ZF_DISPATCH(y.device(), add_inplace, y, x);
 }
 
+void count_nonfinite(Tensor& count, const Tensor& x) {
+  check_inputs("count_nonfinite", {&x, &count});
+  ZF_CHECK(count.numel() == 1, "count_nonfinite: count %s must hold one value", SHP(count));
+  ZF_DISPATCH(x.device(), count_nonfinite, count, x);
+}
+
 }  // namespace zf

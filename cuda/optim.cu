@@ -1,6 +1,6 @@
 // CUDA optimization ops (the optim family: what no layer type names): SGD with momentum, the
 // per-filter RMS renormalization (one block per filter, a fixed-order tree sum), and the
-// accumulation of gradients.
+// accumulation of gradients, and the count of non-finite values (one block, fixed order).
 #include "cuda/cuda_ops.h"
 #include "cuda/launch.h"
 
@@ -34,6 +34,21 @@ void renorm_filters(Tensor& w, float radius) {
   ZF_KERNEL(renorm_filters_kernel, static_cast<unsigned>(filters), kThreads,
             context(w.device()).stream)
   (w.f32(), w.numel() / filters, radius);
+  ZF_LAUNCH_CHECK();
+}
+
+// One block: a fixed-order count over the whole tensor (a check run every few hundred steps, so one
+// SM's bandwidth is enough), added to count[0] by thread 0: no atomics, no race.
+__global__ void count_nonfinite_kernel(float* count, const float* x, int64_t n) {
+  int bad = 0;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) bad += isfinite(x[i]) ? 0 : 1;
+  bad = block_sum(bad);
+  if (threadIdx.x == 0) count[0] += static_cast<float>(bad);
+}
+
+void count_nonfinite(Tensor& count, const Tensor& x) {
+  ZF_KERNEL(count_nonfinite_kernel, 1, 1024, context(x.device()).stream)
+  (count.f32(), x.f32(), x.numel());
   ZF_LAUNCH_CHECK();
 }
 

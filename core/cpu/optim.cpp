@@ -1,5 +1,6 @@
 // CPU optimization ops (the optim family: what no layer type names): SGD with momentum and weight
-// decay, the paper's filter-RMS renormalization, and the accumulation of gradients (add_inplace).
+// decay, the paper's filter-RMS renormalization, the accumulation of gradients (add_inplace), and
+// the count of non-finite values a trainer checks its parameters with.
 #include <cmath>
 #include <cstdint>
 
@@ -33,6 +34,15 @@ void renorm_filters(Tensor& w, float radius) {
       for (int64_t i = 0; i < len; ++i) p[i] *= scale;
     }
   }
+}
+
+void count_nonfinite(Tensor& count, const Tensor& x) {
+  const float* X = x.f32();
+  const int64_t n = x.numel();
+  int64_t bad = 0;
+#pragma omp parallel for reduction(+ : bad) schedule(static) if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) bad += !std::isfinite(X[i]);
+  count.f32()[0] += static_cast<float>(bad);
 }
 
 void add_inplace(Tensor& y, const Tensor& x) {

@@ -39,6 +39,11 @@
 #define __restrict__ __restrict
 #define __align__(n) __attribute__((aligned(n)))
 
+// CUDA's device math names the classification functions without std:: (isfinite, isnan, ...).
+using std::isfinite;
+using std::isinf;
+using std::isnan;
+
 struct dim3 {
   unsigned x, y, z;
   constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}

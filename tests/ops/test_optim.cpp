@@ -1,4 +1,5 @@
-// The optim family's tests (sgd_update, renorm_filters, add_inplace: the ops no layer type names),
+// The optim family's tests (sgd_update, renorm_filters, add_inplace, count_nonfinite: the ops no
+// layer type names),
 // in one place: the shapes are stated once (kOptimCases for the elementwise ops, kRenormCases for
 // weights with filters on both sides of the radius) and run in the modes each row names
 // (test_util.h): naive float64 loops and CPU against CUDA (these ops have no backward to check by
@@ -121,6 +122,37 @@ TEST(Optim, AddInplaceMatchesNaive) {
   }
 }
 
+// Non-finite values planted at known places (NaN, +inf, -inf, and the largest finite float, which
+// must not count), on every shape of the table; the count adds to what count already holds.
+Tensor with_nonfinite(const Shape& s, Rng& g, int64_t* planted) {
+  Tensor x = uniform(s, g);
+  const float bad[] = {std::nanf(""), INFINITY, -INFINITY};
+  *planted = 0;
+  for (int64_t i = 0; i < x.numel(); i += 97) x.f32()[i] = bad[(*planted)++ % 3];
+  if (x.numel() > 1) x.f32()[x.numel() - 1] = 3.4e38f;
+  if (x.numel() > 1 && (x.numel() - 1) % 97 == 0) --*planted;
+  return x;
+}
+
+TEST(Optim, CountNonfiniteMatchesNaive) {
+  Rng g(117);
+  for (const OptimCase& t : kOptimCases) {
+    if (!(t.modes & kNaive)) continue;
+    SCOPED_TRACE(t.s.str());
+    int64_t planted = 0;
+    const Tensor x = with_nonfinite(t.s, g, &planted);
+    int64_t naive_count = 0;
+    for (int64_t i = 0; i < x.numel(); ++i) naive_count += !std::isfinite(x.f32()[i]);
+    ASSERT_EQ(naive_count, planted);
+    Tensor count(Shape{1});
+    count.f32()[0] = 2.f;
+    count_nonfinite(count, x);
+    EXPECT_EQ(count.f32()[0], 2.f + static_cast<float>(naive_count));
+    count_nonfinite(count, uniform(t.s, g));
+    EXPECT_EQ(count.f32()[0], 2.f + static_cast<float>(naive_count)) << "finite values count";
+  }
+}
+
 // ---- CPU against CUDA --------------------------------------------------------------------------
 
 TEST(OptimCuda, MatchesCpu) {
@@ -144,6 +176,16 @@ TEST(OptimCuda, MatchesCpu) {
     add_inplace(ad, dev(x));
     EXPECT_TRUE(matches(ad, a, 0)) << "add_inplace " << s.str();
   }
+  for (const OptimCase& t : kOptimCases) {
+    if (!(t.modes & kCuda)) continue;
+    int64_t planted = 0;
+    const Tensor x = with_nonfinite(t.s, g, &planted);
+    Tensor count = Tensor::zeros(Shape{1}), countd = dev(count);
+    count_nonfinite(count, x);
+    count_nonfinite(countd, dev(x));
+    count_nonfinite(countd, dev(x));  // adds
+    EXPECT_EQ(countd.to(Device::CPU).f32()[0], 2.f * count.f32()[0]) << "count_nonfinite " << t.s.str();
+  }
   for (const OptimCase& t : kRenormCases) {
     if (!(t.modes & kCuda)) continue;
     SCOPED_TRACE(t.s.str());
@@ -165,6 +207,8 @@ TEST(Optim, BadInput) {
                   "[4,27]");
   EXPECT_ZF_ERROR(renorm_filters(w, 0.f), "renorm_filters", "radius 0");
   EXPECT_ZF_ERROR(add_inplace(w, f32(Shape{4, 3, 3})), "add_inplace", "[4,3,3,3]", "[4,3,3]");
+  Tensor two = f32(Shape{2});
+  EXPECT_ZF_ERROR(count_nonfinite(two, w), "count_nonfinite", "[2]");
 }
 
 }  // namespace
