@@ -19,6 +19,7 @@
 #include "train/config.h"
 #include "train/image_io.h"
 #include "train/loader.h"
+#include "train/safety.h"
 #include "train/trainer.h"
 #include "visualize/visualize.h"
 
@@ -380,6 +381,64 @@ TEST(Train, CheckpointsStoreTheEffectiveConfig) {
   EXPECT_EQ(stored.data.limit_train, 64);
   Session s = open_session(d / "run/ckpt/last.h5", "", Device::CPU);
   EXPECT_EQ(open_session_data(s, "", 8)->size(), 8);
+}
+
+// What a kill may leave unwritten is written again by the resumed run: the metrics.csv row of the
+// final epoch (killed after last.h5, before the CSV) and a snapshot missing beside a last.h5 that
+// ended its epoch (killed between the two by a version that wrote last.h5 first).
+TEST(Train, ResumeRewritesMetricsAndMissingSnapshots) {
+  if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  TempDir d;
+  TrainOptions o;
+  o.config = kRepo + "/configs/tiny.yaml";
+  o.limit_train = 128, o.limit_val = 32;
+  o.out = d / "run";
+  ASSERT_TRUE(train(o).finished);
+  const std::string csv = read_text(d / "run/metrics.csv");
+  ASSERT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3) << csv;
+  write_text(d / "run/metrics.csv", csv.substr(0, csv.rfind('\n', csv.size() - 2) + 1));
+  const std::string snapshot = read_text(d / "run/ckpt/epoch_002.h5");
+  fs::remove(d / "run/ckpt/epoch_002.h5");
+  o.resume = true;
+  ASSERT_TRUE(train(o).finished);
+  EXPECT_EQ(read_text(d / "run/metrics.csv"), csv);
+  ASSERT_TRUE(fs::exists(d / "run/ckpt/epoch_002.h5"));
+  EXPECT_EQ(read_text(d / "run/ckpt/epoch_002.h5"), snapshot) << "the snapshot, recreated";
+}
+
+// The non-finite check names the first parameter or gradient holding NaN or Inf, on every device.
+TEST(TrainCuda, NonfiniteParametersAndGradientsAreNamed) {
+  Config cfg = load_config(kRepo + "/configs/tiny.yaml");
+  std::vector<Device> devices = {Device::CPU};
+  if (backend::cuda_available()) devices.push_back(Device::CUDA);
+  for (Device dev : devices) {
+    SCOPED_TRACE(device_name(dev));
+    Net net = net_of(cfg.text, "tiny");
+    net.setup(2);
+    net.init_params(1);
+    net.to(dev);
+    Tensor x(Shape{2, 1, 28, 28}), labels(Shape{2}, Device::CPU, DType::I32);
+    for (int64_t i = 0; i < x.numel(); ++i) x.f32()[i] = rng_normal(3, 3, static_cast<uint64_t>(i));
+    labels.i32()[0] = 1, labels.i32()[1] = 7;
+    const Tensor xd = x.to(dev), ld = labels.to(dev);
+    RunState rs;
+    rs.labels = &ld;
+    net.backward(net.forward(xd, rs));
+    Tensor count;
+    EXPECT_EQ(find_nonfinite(net, true, count), "");
+    auto poison = [&](Tensor& t, int64_t at, float v) {
+      Tensor h = t.to(Device::CPU);
+      h.f32()[at] = v;
+      t.copy_from(h);
+    };
+    Param& conv2_bias = *net.layer(net.find("conv2")).params()[1];
+    poison(conv2_bias.grad, 3, INFINITY);
+    EXPECT_EQ(find_nonfinite(net, false, count), "") << "gradients not asked for";
+    EXPECT_EQ(find_nonfinite(net, true, count), "conv2/bias gradient");
+    Param& fc3_weight = *net.layer(net.find("fc3")).params()[0];
+    poison(fc3_weight.value, 17, std::nanf(""));
+    EXPECT_EQ(find_nonfinite(net, false, count), "fc3/weight");
+  }
 }
 
 TEST(Train, DivergenceStopsWithTheStepAndKeepsTheLastGoodCheckpoint) {

@@ -181,6 +181,12 @@ TrainConfig parse_train(Section&& t, const std::string& source) {
   tc.seed = t.get<uint64_t>("seed", 1);
   tc.device = t.get<std::string>("device", "cpu");
   one_of<std::string>(t, "device", tc.device, {"cpu", "cuda", "auto"}, "cpu, cuda or auto");
+  tc.checkpoint_every = t.get<double>("checkpoint_every", 10.0);
+  if (!(tc.checkpoint_every >= 0.0)) t.fail("checkpoint_every", "minutes, must be >= 0 (0: off)");
+  tc.checkpoint_every_iters = t.get<int64_t>("checkpoint_every_iters", 0);
+  at_least<int64_t>(t, "checkpoint_every_iters", tc.checkpoint_every_iters, 0);
+  tc.finite_check_every = t.get<int64_t>("finite_check_every", 200);
+  at_least<int64_t>(t, "finite_check_every", tc.finite_check_every, 0);
   tc.schedule = parse_schedule(Section(t.child("schedule"), source + ": train.schedule"));
   t.finish();
   return tc;

@@ -45,6 +45,13 @@ struct TrainConfig {
   std::vector<int> snapshots;
   uint64_t seed = 1;
   std::string device = "cpu";
+  // Mid-epoch checkpoints (<out>/ckpt/last.h5): every `checkpoint_every` minutes (0: off) and every
+  // `checkpoint_every_iters` steps (0: off); epoch ends always write one.
+  double checkpoint_every = 10;
+  int64_t checkpoint_every_iters = 0;
+  // Every this many steps (and before every checkpoint) the parameters and their gradients are
+  // checked for NaN/Inf on the device; 0: only before checkpoints.
+  int64_t finite_check_every = 200;
 };
 
 struct Config {

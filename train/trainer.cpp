@@ -2,6 +2,7 @@
 #include "train/trainer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "train/schedule.h"
 #include "train/feeder.h"
 #include "train/progress.h"
+#include "train/safety.h"
 
 namespace fs = std::filesystem;
 
@@ -34,18 +36,11 @@ int64_t count_topk(const float* prob, const int32_t* labels, int64_t count, int6
 }
 
 void write_metrics_csv(const std::string& path, const std::vector<EpochMetrics>& ms) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    ZF_CHECK(f, "%s: cannot write", tmp.c_str());
-    f << "epoch,lr,train_loss,train_top1,val_loss,val_top1,val_top5,seconds\n";
-    for (const auto& m : ms)
-      f << strprintf("%d,%.6g,%.6f,%.6f,%.6f,%.6f,%.6f,%.2f\n", m.epoch, m.lr, m.train_loss,
-                     m.train_top1, m.val_loss, m.val_top1, m.val_top5, m.seconds);
-    ZF_CHECK(f.good(), "%s: write failed", tmp.c_str());
-  }
-  ZF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "%s: cannot rename into place",
-           path.c_str());
+  std::string text = "epoch,lr,train_loss,train_top1,val_loss,val_top1,val_top5,seconds\n";
+  for (const auto& m : ms)
+    text += strprintf("%d,%.6g,%.6f,%.6f,%.6f,%.6f,%.6f,%.2f\n", m.epoch, m.lr, m.train_loss,
+                      m.train_top1, m.val_loss, m.val_top1, m.val_top5, m.seconds);
+  write_text_durably(path, text);
 }
 
 // The batch's input on the net's device (a copy into a reused buffer when that is the GPU).
@@ -67,6 +62,11 @@ struct Run {
   Device device = Device::CPU;
   std::string out, ckdir, last;
   TrainState st;
+  // Checkpoints and checks between epochs' ends.
+  std::chrono::steady_clock::time_point last_save = std::chrono::steady_clock::now();
+  bool stepped = false;  // a step ran in this process (the gradients hold values)
+  Tensor finite_count;   // the non-finite check's device counter
+  Tensor stats;          // the step's loss statistics, read back
 };
 
 std::vector<ConfigOverride> overrides_of(const TrainOptions& o) {
@@ -135,13 +135,69 @@ void start_or_resume(Run& r, bool resume) {
   r.st.norm = r.norm;
 }
 
+std::string last_good(const Run& r) {
+  return fs::exists(r.last) ? r.last : "(none yet)";
+}
+
+// Nothing non-finite is ever written: the parameters (and, after a step, their gradients) are
+// checked first; a NaN or Inf stops the run as diverged (exit code 3), naming the tensor.
+void check_finite(Run& r) {
+  const std::string bad = find_nonfinite(r.net, r.stepped, r.finite_count);
+  if (!bad.empty())
+    throw Diverged(strprintf("training diverged at iteration %lld (epoch %d): %s holds NaN or Inf; "
+                             "not saved; the last good checkpoint is %s",
+                             static_cast<long long>(r.st.iteration), r.st.epoch + 1, bad.c_str(),
+                             last_good(r).c_str()));
+}
+
 void save(Run& r, const std::string& path) {
+  check_finite(r);
   save_run_checkpoint(path, r.net, r.cfg.text, r.st);
+  r.last_save = std::chrono::steady_clock::now();
+}
+
+std::string snapshot_path(const Run& r, int epoch) {
+  return strprintf("%s/epoch_%03d.h5", r.ckdir.c_str(), epoch);
+}
+bool is_snapshot(const Run& r, int epoch) {
+  const std::vector<int>& snaps = r.cfg.train.snapshots;
+  return std::find(snaps.begin(), snaps.end(), epoch) != snaps.end();
+}
+
+// What a kill may have left unwritten is written again from the checkpoint: metrics.csv from its
+// metrics, and the snapshot of the epoch it ended (written before last.h5 since this version, but
+// a run killed between the two by an older one lacks it).
+void repair_outputs(Run& r) {
+  write_metrics_csv(r.out + "/metrics.csv", r.st.metrics);
+  if (r.st.position == 0 && r.st.epoch > 0 && is_snapshot(r, r.st.epoch) &&
+      !fs::exists(snapshot_path(r, r.st.epoch)))
+    save(r, snapshot_path(r, r.st.epoch));
+}
+
+// A mid-epoch checkpoint is due every train.checkpoint_every minutes and every
+// train.checkpoint_every_iters steps.
+bool checkpoint_due(const Run& r) {
+  const TrainConfig& tc = r.cfg.train;
+  if (tc.checkpoint_every_iters > 0 && r.st.iteration % tc.checkpoint_every_iters == 0) return true;
+  const double minutes =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - r.last_save).count() / 60.0;
+  return tc.checkpoint_every > 0 && minutes >= tc.checkpoint_every;
+}
+
+// SIGINT/SIGTERM: the step in flight has finished; save (when the state moved since last.h5) and
+// stop with the signal's exit status.
+[[noreturn]] void stop_for_signal(Run& r, int sig, bool saved) {
+  if (!saved) save(r, r.last);
+  throw Interrupted(strprintf("interrupted by %s at iteration %lld (epoch %d); saved %s; run the "
+                              "same command with --resume to continue",
+                              signal_name(sig), static_cast<long long>(r.st.iteration),
+                              r.st.epoch + 1, r.last.c_str()),
+                    sig);
 }
 
 // One SGD step on `in`. Its one host wait is the read of the step's loss statistics, after the
 // backward pass and the update are queued (and the next batch's upload started).
-void train_step(Run& r, Feeder& feeder, const StepInput& in, int epoch, Tensor& stats) {
+void train_step(Run& r, Feeder& feeder, const StepInput& in, int epoch) {
   const TrainConfig& tc = r.cfg.train;
   RunState rs;
   rs.phase = Phase::Train, rs.seed = tc.seed, rs.step = static_cast<uint64_t>(r.st.iteration);
@@ -151,6 +207,8 @@ void train_step(Run& r, Feeder& feeder, const StepInput& in, int epoch, Tensor& 
   sgd_step(r.net, SgdParams{static_cast<float>(r.st.lr), tc.momentum, tc.weight_decay,
                             tc.renorm_radius});
   feeder.prefetch();  // the next batch's upload overlaps this step's queued work
+  r.stepped = true;
+  Tensor& stats = r.stats;
   stats.ensure(Shape{2}, Device::CPU);
   stats.copy_from(pass.loss_stats());
   const float loss = stats.f32()[0];
@@ -159,7 +217,7 @@ void train_step(Run& r, Feeder& feeder, const StepInput& in, int epoch, Tensor& 
         "training diverged at iteration %lld (epoch %d): loss is %s; the last good checkpoint is "
         "%s",
         static_cast<long long>(r.st.iteration), epoch + 1, std::isnan(loss) ? "NaN" : "infinite",
-        fs::exists(r.last) ? r.last.c_str() : "(none yet)"));
+        last_good(r).c_str()));
   r.st.run_loss += loss * in.count;
   r.st.run_correct += static_cast<int64_t>(stats.f32()[1]);
   r.st.run_seen += in.count;
@@ -167,22 +225,37 @@ void train_step(Run& r, Feeder& feeder, const StepInput& in, int epoch, Tensor& 
   r.st.position += in.count;
 }
 
+// After a step: the periodic non-finite check, a mid-epoch checkpoint when one is due, a stop
+// signal. Returns whether last.h5 now holds the state.
+bool after_step(Run& r, const StopSignals& stop) {
+  const TrainConfig& tc = r.cfg.train;
+  bool saved = false;
+  if (checkpoint_due(r)) {
+    save(r, r.last);
+    saved = true;
+  } else if (tc.finite_check_every > 0 && r.st.iteration % tc.finite_check_every == 0) {
+    check_finite(r);
+  }
+  if (int sig = stop.pending()) stop_for_signal(r, sig, saved);
+  return saved;
+}
+
 // The steps of one epoch from the state's position; false when --max-iters stopped the run (then
 // last.h5 holds the state).
-bool train_epoch(Run& r, int epoch, int64_t max_iters, Progress& prog) {
+bool train_epoch(Run& r, int epoch, int64_t max_iters, Progress& prog, const StopSignals& stop) {
   Loader::Options lo;
   lo.batch = r.cfg.train.batch, lo.train = true, lo.seed = r.cfg.train.seed, lo.epoch = epoch;
   lo.start = r.st.position, lo.threads = r.cfg.data.threads;
   lo.classes = static_cast<int>(r.net.output_shape(r.net.size() - 1)[1]);
   Loader loader(*r.train_ds, r.cfg.data.transform, r.norm, lo);
   Feeder feeder(loader, r.device);
-  Tensor stats;
   StepInput in;
   while (feeder.next(&in)) {
-    train_step(r, feeder, in, epoch, stats);
+    train_step(r, feeder, in, epoch);
     prog.update(r.st.position, strprintf("loss %.4f", r.st.run_loss / r.st.run_seen));
+    const bool saved = after_step(r, stop);
     if (max_iters > 0 && r.st.iteration >= max_iters) {
-      save(r, r.last);
+      if (!saved) save(r, r.last);
       std::fprintf(stderr, "\nstopped after %lld iterations (--max-iters); saved %s\n",
                    static_cast<long long>(r.st.iteration), r.last.c_str());
       return false;
@@ -215,10 +288,10 @@ void finish_epoch(Run& r, int epoch, Progress& prog) {
   st.epoch = epoch + 1;
   st.position = 0;
   st.run_loss = 0, st.run_correct = 0, st.run_seen = 0;
+  // The snapshot first: a kill between the two leaves last.h5 at the previous state, and the
+  // resumed run writes both again; the other order could lose the snapshot.
+  if (is_snapshot(r, st.epoch)) save(r, snapshot_path(r, st.epoch));
   save(r, r.last);
-  const std::vector<int>& snaps = r.cfg.train.snapshots;
-  if (std::find(snaps.begin(), snaps.end(), st.epoch) != snaps.end())
-    save(r, strprintf("%s/epoch_%03d.h5", r.ckdir.c_str(), st.epoch));
   write_metrics_csv(r.out + "/metrics.csv", st.metrics);
 }
 
@@ -293,6 +366,8 @@ TrainResult train(const TrainOptions& opt) {
   r.net.to(r.device);
   r.net.reserve_memory();  // fails here, before any work, when the batch does not fit
   fs::create_directories(r.ckdir);
+  if (opt.resume) repair_outputs(r);
+  const StopSignals stop;
   const TrainConfig& tc = r.cfg.train;
   std::fprintf(
       stderr,
@@ -305,11 +380,12 @@ TrainResult train(const TrainOptions& opt) {
   TrainResult result;
   for (int epoch = r.st.epoch; epoch < tc.epochs; ++epoch) {
     Progress prog(strprintf("epoch %d/%d", epoch + 1, tc.epochs), r.train_ds->size(), 30.0);
-    if (!train_epoch(r, epoch, opt.max_iters, prog)) {
+    if (!train_epoch(r, epoch, opt.max_iters, prog, stop)) {
       result.state = r.st;
       return result;
     }
     finish_epoch(r, epoch, prog);
+    if (int sig = stop.pending()) stop_for_signal(r, sig, true);
   }
   result.state = r.st;
   result.finished = true;

@@ -36,12 +36,24 @@ struct TrainResult {
   bool finished = false;  // all epochs done (false when stopped by max_iters)
 };
 
-// Throws zf::Error on bad input; throws Diverged when the loss becomes NaN/Inf.
+// Throws zf::Error on bad input; Diverged when the loss, a parameter or a gradient becomes NaN/Inf
+// (nothing non-finite is written); Interrupted after SIGINT/SIGTERM (state saved first).
 TrainResult train(const TrainOptions& opt);
 
 class Diverged : public Error {
  public:
   using Error::Error;
+};
+
+// SIGINT or SIGTERM stopped the run after its step in flight; last.h5 holds the state, and the
+// same command with --resume continues it (bit-identical to a run that was never stopped).
+class Interrupted : public Error {
+ public:
+  Interrupted(const std::string& what, int sig) : Error(what), signal_(sig) {}
+  int signal() const { return signal_; }
+
+ private:
+  int signal_;
 };
 
 struct EvalResult {

@@ -1,5 +1,6 @@
 // zf_train CONFIG: trains the network a YAML config describes (see README.md, "zf_train").
-// Exit codes: 0 done (or stopped by --max-iters), 1 error, 2 bad command line, 3 training diverged.
+// Exit codes: 0 done (or stopped by --max-iters), 1 error, 2 bad command line, 3 training diverged,
+// 130 / 143 stopped by SIGINT / SIGTERM (state saved; the same command with --resume continues).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
@@ -43,6 +44,9 @@ int main(int argc, char** argv) {
                   m.val_loss);
     }
     return 0;
+  } catch (const zf::Interrupted& e) {
+    zf::report_error("zf_train", e);
+    return 128 + e.signal();  // 130 for SIGINT, 143 for SIGTERM, as a shell reports a killed job
   } catch (const zf::Diverged& e) {
     zf::report_error("zf_train", e);
     return 3;
