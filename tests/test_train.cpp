@@ -441,6 +441,33 @@ TEST(TrainCuda, NonfiniteParametersAndGradientsAreNamed) {
   }
 }
 
+// A validation label the net cannot output is refused before any training (it was found only
+// after the first epoch), and nothing is written.
+TEST(Train, AnOutOfRangeValidationLabelIsRefusedBeforeTraining) {
+  if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  TempDir d;
+  auto be32 = [](std::ofstream& f, uint32_t v) {
+    const char b[4] = {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+    f.write(b, 4);
+  };
+  {
+    std::ofstream img(d / "val-images-idx3-ubyte"), lab(d / "val-labels-idx1-ubyte");
+    be32(img, 0x803), be32(img, 4), be32(img, 28), be32(img, 28);
+    img.write(std::string(4 * 28 * 28, '\x40').data(), 4 * 28 * 28);
+    be32(lab, 0x801), be32(lab, 4);
+    lab.write("\1\2\12\3", 4);  // 10: tiny's fc4 has outputs 0..9
+  }
+  TrainOptions o;
+  o.config = kRepo + "/configs/tiny.yaml";
+  o.limit_train = 64;
+  o.val_data = d / "val";
+  o.out = d / "run";
+  const std::string e = error_of([&] { train(o); });
+  EXPECT_NE(e.find("val-images-idx3-ubyte: 11 classes but the net has 10 outputs"), std::string::npos)
+      << e;
+  EXPECT_FALSE(fs::exists(d / "run")) << "nothing written";
+}
+
 TEST(Train, DivergenceStopsWithTheStepAndKeepsTheLastGoodCheckpoint) {
   if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
   TempDir d;
