@@ -143,11 +143,21 @@ int parse_options(Options& o, int argc, char** argv) {
     }
   }
 #endif
-  ZF_CHECK(o.batch >= 1, "--batch %d: must be >= 1", o.batch);
-  ZF_CHECK(o.reps >= 1, "--reps %d: must be >= 1", o.reps);
-  ZF_CHECK(o.warmup >= 0, "--warmup %d: must be >= 0", o.warmup);
-  ZF_CHECK(o.threads >= 0, "--threads %d: must be >= 1 (0: OpenMP's default)", o.threads);
-  return -1;
+  // Checked here for both parsers, before any net is built: a bad value is a bad command line
+  // (exit code 2, as for every zf_* tool), never a run that starts.
+  std::string bad;
+  if (o.batch < 1) bad = strprintf("--batch %d: must be >= 1", o.batch);
+  if (o.reps < 1) bad = strprintf("--reps %d: must be >= 1", o.reps);
+  if (o.warmup < 0) bad = strprintf("--warmup %d: must be >= 0", o.warmup);
+  if (o.threads < 0) bad = strprintf("--threads %d: must be >= 1 (0: OpenMP's default)", o.threads);
+  try {
+    parse_device(o.device);
+  } catch (const std::exception&) {
+    bad = "--device " + o.device + ": expected cpu, cuda or cuda:N";
+  }
+  if (bad.empty()) return -1;
+  std::fprintf(stderr, "zf_bench: %s (see --help)\n", bad.c_str());
+  return 2;
 }
 
 // x * std with x ~ N(0, 1) from the seeded RNG; filled on the host, copied to the device.

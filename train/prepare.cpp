@@ -257,7 +257,7 @@ std::vector<std::string> class_names(const PrepareOptions& o, const Listing& l) 
   std::vector<std::string> names = l.wnids;
   if (o.synsets.empty()) return names;
   std::ifstream f(o.synsets);
-  ZF_CHECK(f, "%s: cannot open", o.synsets.c_str());
+  ZF_CHECK(f, "%s: cannot open the class names (--synsets)", o.synsets.c_str());
   std::string line;
   while (std::getline(f, line)) {
     std::stringstream ss(line);
@@ -275,7 +275,8 @@ std::vector<std::string> class_names(const PrepareOptions& o, const Listing& l) 
 
 // The output folder: one holding another configuration is refused before anything is written;
 // torn leftovers of an interrupted run are removed; meta.h5 is written when absent.
-PackedMeta open_output(const PrepareOptions& o, const Listing& l, const std::string& key) {
+PackedMeta open_output(const PrepareOptions& o, const Listing& l, const std::string& key,
+                       const std::vector<std::string>& names) {
   fs::create_directories(o.out);
   const std::string meta_path = o.out + "/meta.h5";
   if (fs::exists(meta_path)) {
@@ -291,7 +292,7 @@ PackedMeta open_output(const PrepareOptions& o, const Listing& l, const std::str
   PackedMeta meta;
   meta.store = o.store, meta.key = key, meta.size = o.size, meta.quality = o.quality,
   meta.channels = 3;
-  meta.synsets = l.wnids, meta.class_names = class_names(o, l);
+  meta.synsets = l.wnids, meta.class_names = names;
   if (!fs::exists(meta_path)) write_packed_meta(meta_path, meta);
   return meta;
 }
@@ -302,8 +303,11 @@ PrepareReport prepare(const PrepareOptions& o) {
   check_options(o);
   const auto t0 = std::chrono::steady_clock::now();
   const Listing l = list_images(o);
+  // Every input is read before --out is created: a bad one leaves no folder behind.
+  const std::vector<std::string> names = class_names(o, l);
   const std::string key = options_key(o);
-  PackedMeta meta = open_output(o, l, key);
+  const bool fresh = !fs::exists(o.out);
+  PackedMeta meta = open_output(o, l, key, names);
 
   PrepareReport rep;
   rep.train_images = static_cast<int64_t>(l.train.size());
@@ -311,14 +315,20 @@ PrepareReport prepare(const PrepareOptions& o) {
   Progress prog("zf_prepare", rep.train_images + rep.val_images, 30.0);
   int64_t done = 0, good = 0, val_kept = 0;
   std::vector<double> sum = write_split("train", l.train, o, key, prog, done, rep, &good);
+  if (good == 0) {
+    // Only empty shards so far: a folder this run created goes again, and the error (before any
+    // progress line, and before the validation split's work) names the first reason itself.
+    if (fresh) fs::remove_all(o.out);
+    ZF_THROW("%s: not one training image could be read (%zu skipped, the first: %s)",
+             o.train.c_str(), rep.skipped.size(),
+             rep.skipped.empty() ? "?" : rep.skipped[0].c_str());
+  }
   if (!l.val.empty()) write_split("val", l.val, o, key, prog, done, rep, &val_kept);
   prog.finish();
   {
     std::ofstream f(o.out + "/skipped.txt");
     for (const auto& s : rep.skipped) f << s << "\n";
   }
-  ZF_CHECK(good > 0, "%s: not one training image could be read (see %s/skipped.txt)",
-           o.train.c_str(), o.out.c_str());
 
   meta.mean.resize(sum.size());
   for (size_t i = 0; i < sum.size(); ++i)

@@ -87,6 +87,11 @@ void check_data(const Run& r) {
   const Shape& in = r.net.input_chw();
   const int crop = cfg.data.transform.crop ? cfg.data.transform.crop
                                            : r.train_ds->height() + 2 * cfg.data.transform.pad;
+  const int padded_h = r.train_ds->height() + 2 * cfg.data.transform.pad,
+            padded_w = r.train_ds->width() + 2 * cfg.data.transform.pad;
+  ZF_CHECK(crop <= padded_h && crop <= padded_w,
+           "%s: data.crop %d is larger than the padded %dx%d images of %s", cfg.source.c_str(),
+           crop, padded_h, padded_w, r.train_ds->source().c_str());
   ZF_CHECK(r.train_ds->channels() == in[0] && crop == in[1] && crop == in[2],
            "%s: data gives %dx%dx%d samples but input: is %lldx%lldx%lld", cfg.source.c_str(),
            r.train_ds->channels(), crop, crop, static_cast<long long>(in[0]),
@@ -150,8 +155,10 @@ void check_finite(Run& r) {
                              last_good(r).c_str()));
 }
 
+// Folders are made by the first save, so that a run that fails before it leaves nothing behind.
 void save(Run& r, const std::string& path) {
   check_finite(r);
+  fs::create_directories(r.ckdir);
   save_run_checkpoint(path, r.net, r.cfg.text, r.st);
   r.last_save = std::chrono::steady_clock::now();
 }
@@ -365,7 +372,6 @@ TrainResult train(const TrainOptions& opt) {
   start_or_resume(r, opt.resume);
   r.net.to(r.device);
   r.net.reserve_memory();  // fails here, before any work, when the batch does not fit
-  fs::create_directories(r.ckdir);
   if (opt.resume) repair_outputs(r);
   const StopSignals stop;
   const TrainConfig& tc = r.cfg.train;

@@ -19,19 +19,23 @@ int main(int argc, char** argv) {
   app.name("zf_prepare");
   auto* train =
       app.add_option("--train", o.train, "training folder: one subfolder per class (wnid)");
-  app.add_option("--val", o.val, "validation folder (flat)");
-  app.add_option("--val-labels", o.val_labels,
-                 "validation labels: lines '<file> <wnid>', or LOC_val_solution.csv "
-                 "(ImageId,PredictionString)");
-  auto* out = app.add_option("--out", o.out,
-                             "output folder: train-NNNNN.h5, val-NNNNN.h5, meta.h5, skipped.txt");
+  auto* val = app.add_option("--val", o.val, "validation folder (flat)");
+  auto* val_labels =
+      app.add_option("--val-labels", o.val_labels,
+                     "validation labels: lines '<file> <wnid>', or LOC_val_solution.csv "
+                     "(ImageId,PredictionString)");
+  app.add_option("--out", o.out,
+                 "output folder: train-NNNNN.h5, val-NNNNN.h5, meta.h5, skipped.txt")
+      ->required();
+  val->needs(val_labels);
+  val_labels->needs(val);
   app.add_option("--synsets", o.synsets,
                  "optional 'wnid name, ...' lines (LOC_synset_mapping.txt) for class names");
   app.add_option("--store", o.store, "jpeg (re-encoded, default) or raw (uint8 pixels)")
       ->check(CLI::IsMember({"jpeg", "raw"}));
   app.add_option("--size", o.size, "side of the stored square images (default 256)")
-      ->check(CLI::Range(8, 4096));
-  app.add_option("--quality", o.quality, "JPEG quality (default 95)")->check(CLI::Range(1, 100));
+      ->check(zf::IntRange(8, 4096));
+  app.add_option("--quality", o.quality, "JPEG quality (default 95)")->check(zf::IntRange(1, 100));
   app.add_option("--shard-size", o.shard_size, "images per shard (default 1024)")
       ->check(CLI::PositiveNumber);
   app.add_option("--threads", o.threads, "decoding threads (default: all cores)")
@@ -39,21 +43,24 @@ int main(int argc, char** argv) {
   app.add_option("--limit", o.limit,
                  "take only N images per split, spread over the classes (trials)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--measure", measure,
-                 "instead: decode and augment N training samples of --out on one thread "
-                 "and print samples/s per core")
-      ->check(CLI::PositiveNumber);
+  auto* measure_opt =
+      app.add_option("--measure", measure,
+                     "instead: decode and augment N training samples of --out on one thread "
+                     "and print samples/s per core")
+          ->check(CLI::PositiveNumber);
   app.add_option("--crop", crop, "--measure: crop side (default 224)")->check(CLI::PositiveNumber);
+  // --measure reads shards already in --out: a tree to pack alongside would be ignored.
+  measure_opt->excludes(train)->excludes(val);
   if (int rc = zf::parse_cli(app, argc, argv); rc >= 0) return rc;
+  if (measure == 0 && train->count() == 0)
+    return zf::cli_fail(app, "--train is required (or --measure)");
   try {
-    if (out->count() == 0) throw zf::Error("--out is required");
     if (measure > 0) {
       const double rate = zf::measure_decode(o.out, measure, crop);
       std::printf("decode + crop %d + flip + mean subtraction: %.1f samples/s on one core\n", crop,
                   rate);
       return 0;
     }
-    if (train->count() == 0) throw zf::Error("--train is required");
     zf::PrepareReport r = zf::prepare(o);
     std::printf(
         "%lld training and %lld validation images in %s (%lld shards written, %lld kept from an "

@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
   app.add_option("--out", o.out, "output folder (default runs/<config name>)");
   app.add_option("--device", o.device, "cpu | cuda | auto (default: the config's train.device)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  app.add_flag("--resume", o.resume, "continue from <out>/ckpt/last.h5 with the same RNG stream");
+  auto* resume = app.add_flag("--resume", o.resume,
+                              "continue from <out>/ckpt/last.h5 with the same RNG stream");
   app.add_option("--max-iters", o.max_iters,
                  "stop after this many SGD steps in all, saving last.h5")
       ->check(CLI::PositiveNumber);
@@ -32,7 +33,8 @@ int main(int argc, char** argv) {
   app.add_option("--val-data", o.val_data, "override data.val");
   app.add_flag("--evaluate", o.evaluate_only,
                "only evaluate <out>/ckpt/last.h5 on the validation set (data.eval_crops views) and "
-               "print it");
+               "print it")
+      ->excludes(resume);
   app.name("zf_train");
   if (int rc = zf::parse_cli(app, argc, argv); rc >= 0) return rc;
   try {

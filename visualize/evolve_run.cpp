@@ -71,13 +71,10 @@ void start(Evolution& ev, const EvolveRunOptions& o, Session& s) {
 }
 
 // One snapshot: each chosen feature's strongest activation over the data set, projected; and a
-// row of the first filtering layer's filters. `note` goes to stderr once the data set is open (so
-// that a refused data set stays one line).
-void add_snapshot(Evolution& ev, const EvolveRunOptions& o, Session& s, const Snapshot& snap,
-                  const std::string& note) {
-  const std::unique_ptr<Dataset> ds = open_session_data(s, o.data, o.limit);
-  std::fprintf(stderr, "%s\n", note.c_str());
-  const std::vector<TopK> tops = mine_topk(s, *ds, ev.layers, 1, o.batch);
+// row of the first filtering layer's filters.
+void add_snapshot(Evolution& ev, const EvolveRunOptions& o, Session& s, const Dataset& ds,
+                  const Snapshot& snap) {
+  const std::vector<TopK> tops = mine_topk(s, ds, ev.layers, 1, o.batch);
   const ProjectOptions po;  // the paper's deconvnet rule, LRN skipped
   for (size_t li = 0; li < ev.layers.size(); ++li) {
     EvolveDump& d = ev.dumps[li];
@@ -87,9 +84,9 @@ void add_snapshot(Evolution& ev, const EvolveRunOptions& o, Session& s, const Sn
       hits.push_back(tops[li].sorted(f)[0]);
       req.push_back(ProjectRequest{f, hits.back()});
     }
-    d.dataset = ds->source();
+    d.dataset = ds.source();
     d.epochs.push_back(snap.epoch);
-    d.proj.push_back(project_hits(s, *ds, ev.layers[li], req, po, o.batch));
+    d.proj.push_back(project_hits(s, ds, ev.layers[li], req, po, o.batch));
     d.hits.push_back(std::move(hits));
   }
   const std::vector<FeatureLayer> filtering = filtering_layers(*s.net);
@@ -115,19 +112,28 @@ void write_outputs(const Evolution& ev, const EvolveRunOptions& o) {
 
 }  // namespace
 
+// Every snapshot is opened (header, stored config, architecture, weights) and the layers and data
+// set are checked before any snapshot is processed and before --out is created: a truncated last
+// snapshot must not cost the work on the others, nor leave an empty folder behind.
 void run_evolve(const EvolveRunOptions& o) {
   const Device dev = backend::resolve_device(o.device);
   const std::vector<Snapshot> snaps = find_snapshots(o.checkpoints);
-  fs::create_directories(o.out);
   Evolution ev;
+  std::unique_ptr<Dataset> ds;
   for (size_t si = 0; si < snaps.size(); ++si) {
-    Session s = open_session(snaps[si].path, "", dev);
-    if (si == 0) start(ev, o, s);
+    Session s = open_session(snaps[si].path, "", Device::CPU);
+    if (si == 0) {
+      start(ev, o, s);
+      ds = open_session_data(s, o.data, o.limit);
+    }
     ZF_CHECK(s.meta.arch == ev.arch, "%s: another architecture than %s", snaps[si].path.c_str(),
              snaps[0].path.c_str());
-    add_snapshot(
-        ev, o, s, snaps[si],
-        strprintf("snapshot epoch %d (%zu of %zu)", snaps[si].epoch, si + 1, snaps.size()));
+  }
+  fs::create_directories(o.out);
+  for (size_t si = 0; si < snaps.size(); ++si) {
+    Session s = open_session(snaps[si].path, "", dev);
+    std::fprintf(stderr, "snapshot epoch %d (%zu of %zu)\n", snaps[si].epoch, si + 1, snaps.size());
+    add_snapshot(ev, o, s, *ds, snaps[si]);
   }
   write_outputs(ev, o);
 }

@@ -65,10 +65,14 @@ void offer_batch(TopK& top, const Tensor& act, const int64_t* index, int64_t cou
 
 }  // namespace
 
-std::vector<TopK> mine_topk(Session& s, const Dataset& ds, const std::vector<FeatureLayer>& layers,
-                            int k, int batch) {
+void check_k_fits(int k, const Dataset& ds) {
   ZF_CHECK(k <= ds.size(), "k = %d is larger than the data set (%lld images in %s)", k,
            static_cast<long long>(ds.size()), ds.source().c_str());
+}
+
+std::vector<TopK> mine_topk(Session& s, const Dataset& ds, const std::vector<FeatureLayer>& layers,
+                            int k, int batch) {
+  check_k_fits(k, ds);
   std::vector<TopK> tops;
   int deepest = 0;
   for (const FeatureLayer& l : layers) {

@@ -33,6 +33,9 @@ class TopK {
   std::vector<std::vector<Hit>> heaps_;
 };
 
+// Throws unless `ds` has at least k images (k hits per feature come from k different images).
+void check_k_fits(int k, const Dataset& ds);
+
 // One forward pass over `ds`: for every feature map of every layer, the strongest activation of
 // each image is offered to that feature's TopK (so the k hits of a feature come from k different
 // images).

@@ -62,8 +62,7 @@ std::vector<int> spread(int show, size_t n) {
 
 // One layer of a data-set run: the selected features' top-k hits, projected and written.
 void write_layer(const ProjectRunOptions& o, Session& s, const Dataset& ds, const FeatureLayer& L,
-                 const TopK& top, const ProjectOptions& po) {
-  const std::vector<int> ids = parse_features(o.features, L.features, L.name);
+                 const std::vector<int>& ids, const TopK& top, const ProjectOptions& po) {
   std::vector<std::vector<Hit>> hits;
   std::vector<ProjectRequest> req;
   for (int f : ids) {
@@ -104,22 +103,31 @@ void write_image_layer(const ProjectRunOptions& o, Session& s, const Dataset& ds
 
 }  // namespace
 
+// Every input is checked before any work and before --out is created, so that a bad option or file
+// costs no mining and leaves nothing behind: the layers and --features against the net, the
+// images decoded (or the data set opened and k checked against its size).
 void run_project(const ProjectRunOptions& o) {
   Session s = open_session(o.checkpoint, o.config, backend::resolve_device(o.device));
   const std::vector<FeatureLayer> layers = select_layers(*s.net, o.layers);
+  std::vector<std::vector<int>> ids;
+  for (const FeatureLayer& L : layers)
+    ids.push_back(parse_features(o.features, L.features, L.name));
   ProjectOptions po;
   po.rule = parse_relu_rule(o.rule.c_str());
   po.through_lrn = o.through_lrn;
-  fs::create_directories(o.out);
   if (!o.images.empty()) {
     const std::unique_ptr<Dataset> ds = open_image_files(s, o.images);
+    fs::create_directories(o.out);
     for (int64_t i = 0; i < ds->size(); ++i)
       for (const FeatureLayer& L : layers) write_image_layer(o, s, *ds, i, L, po);
     return;
   }
   const std::unique_ptr<Dataset> ds = open_session_data(s, o.data, o.limit);
+  check_k_fits(o.k, *ds);
+  fs::create_directories(o.out);
   const std::vector<TopK> tops = mine_topk(s, *ds, layers, o.k, o.batch);
-  for (size_t li = 0; li < layers.size(); ++li) write_layer(o, s, *ds, layers[li], tops[li], po);
+  for (size_t li = 0; li < layers.size(); ++li)
+    write_layer(o, s, *ds, layers[li], ids[li], tops[li], po);
 }
 
 }  // namespace zf

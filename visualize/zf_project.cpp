@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
                  "layers to show, comma-separated: any layer but the loss (conv, fc, pool, lrn, "
                  "...), shown through the ReLU that follows it (default: every conv layer)")
       ->delimiter(',');
-  app.add_option("--k", o.k, "activations kept per feature (default 9)")->check(CLI::Range(1, 100));
+  app.add_option("--k", o.k, "activations kept per feature (default 9)")->check(IntRange(1, 100));
   app.add_option("--features", o.features, "feature ids, comma-separated, or 'all' (default all)");
   app.add_option("--show", o.show,
                  "features drawn in each montage, evenly spread over the selection (default 16)")
