@@ -12,7 +12,9 @@ jobs=$(nproc)
 if [[ "${1:-}" == "--sanitize" ]]; then
   shift
   build=${ZF_BUILD_DIR:-build-asan}
-  flags="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g"
+  # -Wno-maybe-uninitialized: gcc 12 under -fsanitize warns falsely inside <regex> and <functional>
+  # (the instrumentation hides what its flow analysis needs); -Werror would stop there.
+  flags="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -Wno-maybe-uninitialized"
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DZF_CUDA=OFF -DZF_CUDA_EMULATOR=ON \
     -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" \
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined"

@@ -172,7 +172,7 @@ void allocate_stacks() {
 // A fresh fiber whose first switch-in "returns" into fiber_main with the stack aligned as after a
 // call (rsp + 8 a multiple of 16).
 void start_fiber(int t) {
-  char* top = g_stacks + static_cast<size_t>(t + 1) * (g_page + kStackBytes);
+  char* top = fiber_stack(t) + kStackBytes;
   void** sp = reinterpret_cast<void**>(top);
   *--sp = nullptr;  // fiber_main's own return address: it never returns
   *--sp = reinterpret_cast<void*>(&fiber_main);
