@@ -3,6 +3,7 @@
 # present are skipped, so a second run costs one dpkg query.
 #   scripts/setup.sh            build + test dependencies, Fashion-MNIST
 #   scripts/setup.sh --bench    also PyTorch (the CPU reference zf_bench is compared against)
+#   scripts/setup.sh --fuzz     also clang with libFuzzer and its OpenMP (scripts/fuzz.sh)
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config
@@ -11,9 +12,13 @@ pkgs=(build-essential cmake pkg-config
       libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
       googletest libgtest-dev libbenchmark-dev
       dataset-fashion-mnist python3-h5py python3-numpy python3-matplotlib)
-if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(python3-torch)
-fi
+for opt in "$@"; do
+  case "$opt" in
+    --bench) pkgs+=(python3-torch) ;;
+    --fuzz) pkgs+=(clang-14 libclang-rt-14-dev libomp-14-dev) ;;
+    *) echo "setup: unknown option $opt (--bench, --fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${pkgs[@]}"; do

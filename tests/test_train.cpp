@@ -478,14 +478,14 @@ TEST(Train, DivergenceStopsWithTheStepAndKeepsTheLastGoodCheckpoint) {
   o.limit_train = 128, o.limit_val = 32;
   o.out = d / "run";
   train(o);
-  // Poison the last layer's bias in the checkpoint with +-inf (as an overflow upstream would), so
-  // that the resumed second epoch's first loss is NaN.
+  // Poison the last layer's bias in the checkpoint with +-FLT_MAX (finite: a checkpoint holding
+  // Inf is refused at load), so that the resumed second epoch's first loss overflows.
   Config cfg = load_config(kRepo + "/configs/tiny.yaml");
   Net net = net_of(cfg.text, "tiny");
   RunCheckpoint meta = load_run_checkpoint(d / "run/ckpt/last.h5", net);
   Tensor& w = net.params().back().param->value;  // fc4/bias
   for (int64_t j = 0; j < w.numel(); ++j)
-    w.f32()[j] = std::numeric_limits<float>::infinity() * (j % 2 ? 1 : -1);
+    w.f32()[j] = std::numeric_limits<float>::max() * (j % 2 ? 1 : -1);
   save_run_checkpoint(d / "run/ckpt/last.h5", net, meta.config, meta.state);
   const std::string before = read_text(d / "run/ckpt/last.h5");
   o.config = kRepo + "/configs/tiny.yaml";

@@ -13,6 +13,39 @@ namespace zf {
 
 using namespace h5;
 
+namespace {
+
+// Bounds on what a shard or meta file may declare (sizes are checked before anything is sized).
+constexpr int kMaxChannels = 4;
+constexpr int kMaxSide = 1 << 15;
+constexpr int32_t kMaxClasses = 1 << 24;
+constexpr int64_t kMaxEncodedImage = int64_t{1} << 26;
+
+// Integer attribute `name`, which must lie in [lo, hi]; the error names the file and attribute.
+int64_t read_attr_range(hid_t f, const char* name, int64_t lo, int64_t hi,
+                        const std::string& path) {
+  const int64_t v = read_attr_i64(f, name, path);
+  ZF_CHECK(v >= lo && v <= hi, "%s: attribute %s = %lld (expected %lld..%lld)", path.c_str(), name,
+           static_cast<long long>(v), static_cast<long long>(lo), static_cast<long long>(hi));
+  return v;
+}
+
+struct ImageGeometry {
+  int c = 0, h = 0, w = 0;
+};
+// channels, height, width of a shard's images: a 0 side would divide by zero in the reader.
+ImageGeometry read_geometry(hid_t f, const std::string& path) {
+  ImageGeometry g;
+  g.c = static_cast<int>(read_attr_range(f, "channels", 1, kMaxChannels, path));
+  g.h = static_cast<int>(read_attr_range(f, "height", 1, kMaxSide, path));
+  g.w = static_cast<int>(read_attr_range(f, "width", 1, kMaxSide, path));
+  ZF_CHECK(static_cast<size_t>(g.c) * g.h * g.w <= kMaxElements,
+           "%s: images of %dx%dx%d are too large", path.c_str(), g.c, g.h, g.w);
+  return g;
+}
+
+}  // namespace
+
 void write_shard(const std::string& path, const ShardContents& s) {
   write_file_atomically(path, [&](hid_t f) {
     const hsize_t n = s.labels.size(), C = static_cast<hsize_t>(s.channels),
@@ -59,8 +92,10 @@ ShardSummary read_shard_summary(const std::string& path) {
   H5Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   ZF_CHECK(f >= 0, "%s: cannot open", path.c_str());
   ShardSummary s;
-  s.count = read_attr_i64(f, "count", path);
-  s.pixel_sum = read_vector<double>(f, "pixel_sum", H5T_NATIVE_DOUBLE, path);
+  s.count = read_attr_range(f, "count", 0, kMaxElements, path);
+  const ImageGeometry g = read_geometry(f, path);
+  s.pixel_sum = read_vector<double>(f, "pixel_sum", H5T_NATIVE_DOUBLE, path, nullptr,
+                                    Expect{{g.c, g.h, g.w}});
   s.skipped = read_strings(f, "skipped", path);
   return s;
 }
@@ -92,12 +127,15 @@ PackedMeta read_packed_meta(const std::string& path) {
   PackedMeta m;
   m.store = read_attr_str(f, "store", path);
   m.key = read_attr_str(f, "key", path);
-  m.size = static_cast<int>(read_attr_i64(f, "size", path));
-  m.quality = static_cast<int>(read_attr_i64(f, "quality", path));
+  m.size = static_cast<int>(read_attr_range(f, "size", 0, kMaxSide, path));
+  m.quality = static_cast<int>(read_attr_range(f, "quality", 0, 100, path));
   if (H5Lexists(f, "mean", H5P_DEFAULT) > 0) {
     std::vector<hsize_t> dims;
-    m.mean = read_vector<float>(f, "mean", H5T_NATIVE_FLOAT, path, &dims);
-    m.channels = dims.empty() ? 3 : static_cast<int>(dims[0]);
+    m.mean =
+        read_vector<float>(f, "mean", H5T_NATIVE_FLOAT, path, &dims, Expect{{-1, m.size, m.size}});
+    ZF_CHECK(dims[0] >= 1 && dims[0] <= kMaxChannels, "%s: /mean has %llu channels", path.c_str(),
+             static_cast<unsigned long long>(dims[0]));
+    m.channels = static_cast<int>(dims[0]);
   }
   m.synsets = read_strings(f, "synsets", path);
   m.class_names = read_strings(f, "class_names", path);
@@ -143,12 +181,6 @@ class PackedDataset : public Dataset {
     ZF_CHECK(mean_.empty() || mean_.size() == image_bytes(),
              "%s: mean image does not match %dx%dx%d", meta_path.c_str(), c_, h_, w_);
   }
-  ~PackedDataset() override {
-    for (auto& s : shards_) {
-      if (s.data >= 0) H5Dclose(s.data);
-      if (s.file >= 0) H5Fclose(s.file);
-    }
-  }
   int64_t size() const override { return n_; }
   int channels() const override { return c_; }
   int height() const override { return h_; }
@@ -184,7 +216,7 @@ class PackedDataset : public Dataset {
  private:
   struct Shard {
     std::string path;
-    hid_t file = -1, data = -1;
+    H5Handle file, data;
     bool raw = false;
     int64_t first = 0;
     std::vector<int32_t> labels;
@@ -193,32 +225,66 @@ class PackedDataset : public Dataset {
 
   void open_shard(const std::string& path) {
     ZF_CHECK(H5Fis_hdf5(path.c_str()) > 0, "%s: not an HDF5 file (torn or foreign?)", path.c_str());
-    Shard s;
-    s.path = path;
-    s.file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    ZF_CHECK(s.file >= 0, "%s: cannot open", path.c_str());
-    shards_.push_back(s);  // closed by the destructor from here on
-    Shard& sh = shards_.back();
+    Shard sh;
+    sh.path = path;
+    // Owned from here: a throw below (or in a later shard) closes it.
+    sh.file = H5Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+    ZF_CHECK(sh.file >= 0, "%s: cannot open", path.c_str());
     ZF_CHECK(has_attr(sh.file, "format") && read_attr_str(sh.file, "format", path) == "zfnet-shard",
              "%s: not a zfnet shard", path.c_str());
-    const int c = static_cast<int>(read_attr_i64(sh.file, "channels", path));
-    const int h = static_cast<int>(read_attr_i64(sh.file, "height", path));
-    const int w = static_cast<int>(read_attr_i64(sh.file, "width", path));
-    if (shards_.size() == 1) c_ = c, h_ = h, w_ = w;
-    ZF_CHECK(c == c_ && h == h_ && w == w_, "%s: %dx%dx%d images, but %s has %dx%dx%d",
-             path.c_str(), c, h, w, shards_[0].path.c_str(), c_, h_, w_);
-    sh.raw = read_attr_str(sh.file, "store", path) == "raw";
-    sh.labels = read_vector<int32_t>(sh.file, "labels", H5T_NATIVE_INT32, path);
-    if (!sh.raw) {
-      sh.offsets = read_vector<int64_t>(sh.file, "offsets", H5T_NATIVE_INT64, path);
-      ZF_CHECK(sh.offsets.size() == sh.labels.size() + 1, "%s: %zu offsets for %zu labels",
-               path.c_str(), sh.offsets.size(), sh.labels.size());
+    const ImageGeometry g = read_geometry(sh.file, path);
+    if (shards_.empty()) c_ = g.c, h_ = g.h, w_ = g.w;
+    ZF_CHECK(g.c == c_ && g.h == h_ && g.w == w_, "%s: %dx%dx%d images, but %s has %dx%dx%d",
+             path.c_str(), g.c, g.h, g.w, shards_[0].path.c_str(), c_, h_, w_);
+    const std::string store = read_attr_str(sh.file, "store", path);
+    ZF_CHECK(store == "raw" || store == "jpeg",
+             "%s: attribute store = \"%s\" (expected raw or jpeg)", path.c_str(), store.c_str());
+    sh.raw = store == "raw";
+    const int64_t count = read_attr_range(sh.file, "count", 0, kMaxElements, path);
+    sh.labels =
+        read_vector<int32_t>(sh.file, "labels", H5T_NATIVE_INT32, path, nullptr, Expect{{-1}});
+    ZF_CHECK(static_cast<int64_t>(sh.labels.size()) == count,
+             "%s: /labels has %zu entries but attribute count = %lld", path.c_str(),
+             sh.labels.size(), static_cast<long long>(count));
+    for (size_t i = 0; i < sh.labels.size(); ++i)
+      ZF_CHECK(sh.labels[i] >= 0 && sh.labels[i] < kMaxClasses,
+               "%s: /labels[%zu] = %d (expected a label 0..%d)", path.c_str(), i, sh.labels[i],
+               kMaxClasses - 1);
+    const char* data_name = sh.raw ? "images" : "jpeg";
+    ZF_CHECK(H5Lexists(sh.file, data_name, H5P_DEFAULT) > 0, "%s: missing /%s", path.c_str(),
+             data_name);
+    sh.data = H5Handle(H5Dopen2(sh.file, data_name, H5P_DEFAULT), H5Dclose);
+    ZF_CHECK(sh.data >= 0, "%s: cannot open /%s", path.c_str(), data_name);
+    if (sh.raw) {
+      // read_bytes slices one [C, H, W] image per index: the dataset must be exactly that.
+      dataset_dims(sh.data, data_name, path, Expect{{count, c_, h_, w_}, ~size_t{0}});
+    } else {
+      const std::vector<hsize_t> dims =
+          dataset_dims(sh.data, data_name, path, Expect{{-1}, ~size_t{0}});
+      sh.offsets = read_vector<int64_t>(sh.file, "offsets", H5T_NATIVE_INT64, path, nullptr,
+                                        Expect{{count + 1}});
+      check_offsets(sh.offsets, dims[0], path);
     }
-    sh.data = H5Dopen2(sh.file, sh.raw ? "images" : "jpeg", H5P_DEFAULT);
-    ZF_CHECK(sh.data >= 0, "%s: missing /%s", path.c_str(), sh.raw ? "images" : "jpeg");
-    for (int32_t l : sh.labels) ZF_CHECK(l >= 0, "%s: negative label %d", path.c_str(), l);
     sh.first = n_;
     n_ += static_cast<int64_t>(sh.labels.size());
+    shards_.push_back(std::move(sh));
+  }
+
+  // Image i is bytes [offsets[i], offsets[i+1]) of /jpeg: monotone, inside the array, and each
+  // image of a plausible size (image() allocates hi - lo bytes).
+  static void check_offsets(const std::vector<int64_t>& off, hsize_t bytes,
+                            const std::string& path) {
+    ZF_CHECK(off[0] >= 0, "%s: /offsets[0] = %lld (negative)", path.c_str(),
+             static_cast<long long>(off[0]));
+    for (size_t i = 0; i + 1 < off.size(); ++i)
+      ZF_CHECK(off[i + 1] >= off[i] && off[i + 1] - off[i] <= kMaxEncodedImage,
+               "%s: /offsets[%zu..%zu] = %lld..%lld (image %zu: expected 0..%lld bytes)",
+               path.c_str(), i, i + 1, static_cast<long long>(off[i]),
+               static_cast<long long>(off[i + 1]), i, static_cast<long long>(kMaxEncodedImage));
+    ZF_CHECK(static_cast<uint64_t>(off.back()) <= bytes,
+             "%s: /offsets[%zu] = %lld, past the end of /jpeg (%llu bytes)", path.c_str(),
+             off.size() - 1, static_cast<long long>(off.back()),
+             static_cast<unsigned long long>(bytes));
   }
 
   const Shard& shard_of(int64_t i) const {

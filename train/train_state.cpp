@@ -1,6 +1,8 @@
 // The training run's state in a checkpoint file (see train_state.h).
 #include "train/train_state.h"
 
+#include <cmath>
+
 namespace zf {
 
 using namespace h5;
@@ -34,7 +36,12 @@ void read_state(hid_t f, const std::string& path, TrainState& s) {
   s.lr = read_attr_f64(st, "lr", path);
   s.position = read_attr_i64(st, "position", path);
   s.best_metric = read_attr_f64(st, "best_metric", path);
-  s.plateau_count = static_cast<int>(read_attr_i64(st, "plateau_count", path));
+  const int64_t plateau = read_attr_i64(st, "plateau_count", path);
+  ZF_CHECK(plateau >= 0 && plateau <= kMaxEpoch, "%s: /state attribute plateau_count = %lld",
+           path.c_str(), static_cast<long long>(plateau));
+  s.plateau_count = static_cast<int>(plateau);
+  ZF_CHECK(s.position >= 0, "%s: /state attribute position = %lld", path.c_str(),
+           static_cast<long long>(s.position));
   s.run_loss = read_attr_f64(st, "run_loss", path);
   s.run_correct = read_attr_i64(st, "run_correct", path);
   s.run_seen = read_attr_i64(st, "run_seen", path);
@@ -56,11 +63,17 @@ void write_norm(hid_t f, const Normalizer& n) {
 void read_norm(hid_t f, const std::string& path, Normalizer& n) {
   if (H5Lexists(f, "data", H5P_DEFAULT) <= 0) return;
   H5Handle dg(H5Gopen2(f, "data", H5P_DEFAULT), H5Gclose);
+  ZF_CHECK(dg >= 0, "%s: /data is not a group", path.c_str());
+  // [C, H, W] of the padded input: each side bounded, so the products below fit an int.
   std::vector<hsize_t> dims;
-  n.mean = read_vector<float>(dg, "mean", H5T_NATIVE_FLOAT, path, &dims);
-  ZF_CHECK(dims.size() == 3 && !n.mean.empty(), "%s: /data/mean is not [C,H,W]", path.c_str());
+  n.mean = read_vector<float>(f, "data/mean", H5T_NATIVE_FLOAT, path, &dims,
+                              Expect{{-1, -1, -1}, size_t{1} << 26});
+  for (int i = 0; i < 3; ++i)
+    ZF_CHECK(dims[i] >= 1 && dims[i] <= (1 << 16), "%s: /data/mean has a side of %llu",
+             path.c_str(), static_cast<unsigned long long>(dims[i]));
   n.c = static_cast<int>(dims[0]), n.h = static_cast<int>(dims[1]), n.w = static_cast<int>(dims[2]);
-  n.inv_std = read_vector<float>(dg, "inv_std", H5T_NATIVE_FLOAT, path);
+  // One value per channel: the loader and the visualization index it by channel.
+  n.inv_std = read_vector<float>(f, "data/inv_std", H5T_NATIVE_FLOAT, path, nullptr, Expect{{n.c}});
   n.scale = static_cast<float>(read_attr_f64(dg, "scale", path));
 }
 
@@ -76,16 +89,23 @@ void write_metrics(hid_t f, const std::vector<EpochMetrics>& ms) {
 void read_metrics(hid_t f, const std::string& path, std::vector<EpochMetrics>& ms) {
   H5Handle mg(H5Gopen2(f, "metrics", H5P_DEFAULT), H5Gclose);
   ZF_CHECK(mg >= 0, "%s: missing /metrics", path.c_str());
+  // One row per finished epoch: every column as long as the epoch column, and that bounded.
   std::vector<std::vector<double>> cols;
-  for (const char* c : kColumns) cols.push_back(read_vector<double>(mg, c, H5T_NATIVE_DOUBLE, path));
+  for (const char* c : kColumns) {
+    const size_t rows = cols.empty() ? static_cast<size_t>(kMaxEpoch) : cols[0].size();
+    cols.push_back(
+        read_vector<double>(f, std::string("metrics/") + c, H5T_NATIVE_DOUBLE, path, nullptr,
+                            Expect{{cols.empty() ? -1 : static_cast<int64_t>(rows)}, rows}));
+  }
   for (size_t i = 0; i < cols[0].size(); ++i) {
     EpochMetrics e;
-    e.epoch = static_cast<int>(cols[0][i]);
-    for (int c = 1; c < 8; ++c) {
-      ZF_CHECK(cols[c].size() == cols[0].size(), "%s: metrics columns differ in length",
-               path.c_str());
-      *column(e, c) = cols[c][i];
-    }
+    // A double outside int's range (or NaN) cast to int is undefined behaviour.
+    const double epoch = cols[0][i];
+    ZF_CHECK(std::isfinite(epoch) && epoch >= 0 && epoch <= kMaxEpoch && epoch == std::floor(epoch),
+             "%s: /metrics/epoch[%zu] = %g (expected a whole number of epochs 0..%d)", path.c_str(),
+             i, epoch, kMaxEpoch);
+    e.epoch = static_cast<int>(epoch);
+    for (int c = 1; c < 8; ++c) *column(e, c) = cols[c][i];
     ms.push_back(e);
   }
 }

@@ -17,6 +17,9 @@
 
 namespace zf {
 
+// Epoch counts a checkpoint may carry (they become ints).
+constexpr int kMaxEpoch = 1000000;
+
 struct CheckpointHeader {
   int epoch = 0;          // epochs finished
   int64_t iteration = 0;  // SGD steps taken

@@ -1,8 +1,14 @@
 // HDF5 helpers (see h5io.h).
 #include "core/io/h5io.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 
 namespace zf::h5 {
 
@@ -70,7 +76,12 @@ std::string read_attr_str(hid_t obj, const char* name, const std::string& file) 
   ZF_CHECK(H5Tget_class(t) == H5T_STRING, "%s: attribute %s is not a string", file.c_str(), name);
   ZF_CHECK(!H5Tis_variable_str(t), "%s: attribute %s is a variable-length string", file.c_str(),
            name);
-  size_t n = H5Tget_size(t);
+  H5Handle sp(H5Aget_space(a), H5Sclose);
+  ZF_CHECK(H5Sget_simple_extent_npoints(sp) == 1, "%s: attribute %s is not a single string",
+           file.c_str(), name);
+  const size_t n = H5Tget_size(t);
+  ZF_CHECK(n >= 1 && n <= kMaxStringBytes, "%s: attribute %s declares %zu bytes (at most %zu)",
+           file.c_str(), name, n, kMaxStringBytes);
   std::string v(n, '\0');
   H5Handle mt(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(mt, n);
@@ -86,20 +97,39 @@ hid_t make_group(hid_t parent, const std::string& name) {
   return g;
 }
 
+namespace {
+// fsync of a file or folder by name. HDF5's flush only reaches the kernel's page cache; without
+// this a power loss after the rename can leave the final name on an empty or partial file.
+void fsync_path(const std::string& p, bool dir) {
+  const int fd = ::open(p.c_str(), dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  ZF_CHECK(fd >= 0, "%s: cannot open to fsync (%s)", p.c_str(), std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  ZF_CHECK(rc == 0, "%s: fsync failed (%s)", p.c_str(), std::strerror(err));
+}
+}  // namespace
+
 void write_file_atomically(const std::string& path, const std::function<void(hid_t)>& fill) {
   quiet_hdf5();
   const std::string tmp = path + ".tmp";
   try {
-    H5Handle f(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-    ZF_CHECK(f >= 0, "%s: cannot create", tmp.c_str());
-    fill(f);
-    ZF_CHECK(H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0, "%s: cannot flush", tmp.c_str());
+    {
+      H5Handle f(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+      ZF_CHECK(f >= 0, "%s: cannot create", tmp.c_str());
+      fill(f);
+      ZF_CHECK(H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0, "%s: cannot flush", tmp.c_str());
+    }  // closed: HDF5 writes its last metadata at close
+    fsync_path(tmp, false);
   } catch (...) {
     std::remove(tmp.c_str());
     throw;
   }
   ZF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "%s: cannot rename %s into place",
            path.c_str(), tmp.c_str());
+  // The rename itself is durable only once the folder's entry is.
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  fsync_path(parent.empty() ? std::string(".") : parent.string(), true);
 }
 
 void write_array(hid_t parent, const std::string& name, hid_t file_type, hid_t mem,
@@ -128,17 +158,22 @@ void write_strings(hid_t parent, const std::string& name, const std::vector<std:
 }
 
 std::vector<std::string> read_strings(hid_t parent, const std::string& name,
-                                      const std::string& file) {
+                                      const std::string& file, size_t max_count) {
   ZF_CHECK(H5Lexists(parent, name.c_str(), H5P_DEFAULT) > 0, "%s: missing /%s", file.c_str(),
            name.c_str());
   H5Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose);
+  ZF_CHECK(d >= 0, "%s: cannot open /%s", file.c_str(), name.c_str());
   H5Handle t(H5Dget_type(d), H5Tclose);
-  ZF_CHECK(H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t),
+  ZF_CHECK(t >= 0 && H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t),
            "%s: /%s is not a fixed-length string array", file.c_str(), name.c_str());
   const size_t len = H5Tget_size(t);
-  H5Handle sp(H5Dget_space(d), H5Sclose);
-  const hssize_t n = H5Sget_simple_extent_npoints(sp);
-  std::vector<char> buf(len * static_cast<size_t>(n > 0 ? n : 0));
+  ZF_CHECK(len >= 1 && len <= (1 << 16), "%s: /%s declares strings of %zu bytes (at most 65536)",
+           file.c_str(), name.c_str(), len);
+  const std::vector<hsize_t> dims = dataset_dims(d, name, file, Expect{{-1}, max_count});
+  const size_t n = static_cast<size_t>(dims[0]);
+  ZF_CHECK(n * len <= kMaxElements, "%s: /%s declares %zu strings of %zu bytes (too large)",
+           file.c_str(), name.c_str(), n, len);
+  std::vector<char> buf(len * n);
   H5Handle mt(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(mt, len);
   H5Tset_strpad(mt, H5T_STR_NULLPAD);
@@ -146,7 +181,7 @@ std::vector<std::string> read_strings(hid_t parent, const std::string& name,
     ZF_CHECK(H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) >= 0, "%s: cannot read /%s",
              file.c_str(), name.c_str());
   std::vector<std::string> v;
-  for (hssize_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < n; ++i) {
     std::string x(buf.data() + i * len, len);
     x.resize(std::strlen(x.c_str()));
     v.push_back(x);
@@ -154,20 +189,51 @@ std::vector<std::string> read_strings(hid_t parent, const std::string& name,
   return v;
 }
 
+std::vector<hsize_t> dataset_dims(hid_t d, const std::string& name, const std::string& file,
+                                  const Expect& expect) {
+  H5Handle sp(H5Dget_space(d), H5Sclose);
+  const int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+  ZF_CHECK(nd >= 0 && nd <= 8, "%s: /%s has %d dimensions", file.c_str(), name.c_str(), nd);
+  std::vector<hsize_t> dims(static_cast<size_t>(nd));
+  ZF_CHECK(H5Sget_simple_extent_dims(sp, dims.data(), nullptr) == nd,
+           "%s: /%s: cannot read its dimensions", file.c_str(), name.c_str());
+  auto shape = [&] {
+    std::string s;
+    for (hsize_t v : dims) s += (s.empty() ? "" : "x") + std::to_string(v);
+    return "[" + s + "]";
+  };
+  if (!expect.dims.empty()) {
+    bool ok = expect.dims.size() == dims.size();
+    for (size_t i = 0; ok && i < dims.size(); ++i)
+      ok = expect.dims[i] < 0 || dims[i] == static_cast<hsize_t>(expect.dims[i]);
+    if (!ok) {
+      std::string want;
+      for (int64_t v : expect.dims)
+        want += (want.empty() ? "" : "x") + (v < 0 ? "*" : std::to_string(v));
+      ZF_THROW("%s: /%s is %s, expected [%s]", file.c_str(), name.c_str(), shape().c_str(),
+               want.c_str());
+    }
+  }
+  // The product, checked step by step: a file may declare dimensions whose product overflows.
+  size_t n = 1;
+  for (hsize_t v : dims) {
+    ZF_CHECK(v == 0 || n <= expect.max_elements / v, "%s: /%s is %s: more than %zu elements",
+             file.c_str(), name.c_str(), shape().c_str(), expect.max_elements);
+    n *= static_cast<size_t>(v);
+  }
+  return dims;
+}
+
 std::vector<hsize_t> read_array(hid_t parent, const std::string& name, hid_t mem,
                                 std::vector<uint8_t>* out, size_t elem_size,
-                                const std::string& file) {
+                                const std::string& file, const Expect& expect) {
   ZF_CHECK(H5Lexists(parent, name.c_str(), H5P_DEFAULT) > 0, "%s: missing /%s", file.c_str(),
            name.c_str());
   H5Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose);
   ZF_CHECK(d >= 0, "%s: cannot open /%s", file.c_str(), name.c_str());
-  H5Handle sp(H5Dget_space(d), H5Sclose);
-  const int nd = H5Sget_simple_extent_ndims(sp);
-  ZF_CHECK(nd >= 0 && nd <= 8, "%s: /%s has %d dimensions", file.c_str(), name.c_str(), nd);
-  std::vector<hsize_t> dims(static_cast<size_t>(nd));
-  H5Sget_simple_extent_dims(sp, dims.data(), nullptr);
+  const std::vector<hsize_t> dims = dataset_dims(d, name, file, expect);
   size_t n = 1;
-  for (hsize_t v : dims) n *= v;
+  for (hsize_t v : dims) n *= static_cast<size_t>(v);
   out->resize(n * elem_size);
   if (n)
     ZF_CHECK(H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, out->data()) >= 0,

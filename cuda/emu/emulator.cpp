@@ -15,6 +15,21 @@
 #include "cublas_v2.h"
 #include "cuda_runtime.h"
 
+// Under AddressSanitizer every stack switch is announced (its fiber API), else ASan takes the fiber
+// stacks for overflows of the thread's own stack and reports false errors (scripts/test.sh
+// --sanitize builds the emulator this way).
+#if defined(__SANITIZE_ADDRESS__)
+#define ZF_EMU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ZF_EMU_ASAN 1
+#endif
+#endif
+#if ZF_EMU_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 dim3 threadIdx, blockIdx, blockDim, gridDim;
 
 // zf_emu_switch(save, load): saves the callee-saved registers on the current stack, stores the
@@ -56,10 +71,11 @@ enum class State { Runnable, AtSync, AtWarp, Done };
 struct Fiber {
   void* sp = nullptr;
   State state = State::Done;
-  unsigned mask = 0;    // lanes of the warp exchange this fiber waits in
-  int src = 0;          // the lane whose value it takes
-  uint64_t value = 0;   // the value it brings
-  uint64_t result = 0;  // the value it takes
+  unsigned mask = 0;           // lanes of the warp exchange this fiber waits in
+  int src = 0;                 // the lane whose value it takes
+  uint64_t value = 0;          // the value it brings
+  uint64_t result = 0;         // the value it takes
+  void* fake_stack = nullptr;  // ASan's use-after-return frames while switched out
 };
 
 constexpr int kMaxThreads = 1024;
@@ -82,10 +98,51 @@ void fail(cudaError_t e, const std::string& text) {
   std::fprintf(stderr, "%s\n", g_error_text.c_str());
 }
 
+// ---- the stack switches, announced to ASan when it is in (its fiber API): to a fiber, from it
+// back to the scheduler, and a finished fiber's last one (ASan may then forget its frames). Without
+// them ASan takes the fiber stacks for overflows of the thread's own stack and reports false
+// errors.
+#if ZF_EMU_ASAN
+const void* g_scheduler_stack = nullptr;  // the stack run_grid runs on, as ASan reports it
+size_t g_scheduler_stack_size = 0;
+void* g_scheduler_fake_stack = nullptr;
+#endif
+
+char* fiber_stack(int t) {  // the lowest address of fiber t's stack (above its guard page)
+  return g_stacks + static_cast<size_t>(t) * (g_page + kStackBytes) + g_page;
+}
+
+// Runs fiber t until it next switches back.
+void enter_fiber(int t) {
+#if ZF_EMU_ASAN
+  __sanitizer_start_switch_fiber(&g_scheduler_fake_stack, fiber_stack(t), kStackBytes);
+#endif
+  zf_emu_switch(&g_scheduler_sp, g_fibers[t].sp);
+#if ZF_EMU_ASAN
+  __sanitizer_finish_switch_fiber(g_scheduler_fake_stack, nullptr, nullptr);
+#endif
+}
+
+// The current fiber switches back to the scheduler; returns when it is resumed.
+void leave_fiber(bool finished) {
+  Fiber& f = g_fibers[g_current];
+#if ZF_EMU_ASAN
+  __sanitizer_start_switch_fiber(finished ? nullptr : &f.fake_stack, g_scheduler_stack,
+                                 g_scheduler_stack_size);
+#endif
+  zf_emu_switch(&f.sp, g_scheduler_sp);
+#if ZF_EMU_ASAN
+  __sanitizer_finish_switch_fiber(f.fake_stack, &g_scheduler_stack, &g_scheduler_stack_size);
+#endif
+}
+
 void fiber_main() {
+#if ZF_EMU_ASAN
+  __sanitizer_finish_switch_fiber(nullptr, &g_scheduler_stack, &g_scheduler_stack_size);
+#endif
   g_body(g_ctx);
   g_fibers[g_current].state = State::Done;
-  zf_emu_switch(&g_fibers[g_current].sp, g_scheduler_sp);
+  leave_fiber(true);
   std::abort();  // a finished fiber is never resumed
 }
 
@@ -94,9 +151,8 @@ void suspend(State s) {
     std::fprintf(stderr, "CUDA emulator: a barrier or shuffle called outside a kernel\n");
     std::abort();
   }
-  Fiber& f = g_fibers[g_current];
-  f.state = s;
-  zf_emu_switch(&f.sp, g_scheduler_sp);
+  g_fibers[g_current].state = s;
+  leave_fiber(false);
 }
 
 void allocate_stacks() {
@@ -116,7 +172,7 @@ void allocate_stacks() {
 // A fresh fiber whose first switch-in "returns" into fiber_main with the stack aligned as after a
 // call (rsp + 8 a multiple of 16).
 void start_fiber(int t) {
-  char* top = g_stacks + static_cast<size_t>(t + 1) * (g_page + kStackBytes);
+  char* top = fiber_stack(t) + kStackBytes;
   void** sp = reinterpret_cast<void**>(top);
   *--sp = nullptr;  // fiber_main's own return address: it never returns
   *--sp = reinterpret_cast<void*>(&fiber_main);
@@ -177,7 +233,7 @@ bool run_block(bool reverse, std::string* why) {
       if (f.state != State::Runnable) continue;
       threadIdx = dim3(t % bx, (t / bx) % blockDim.y, t / bxy);
       g_current = t;
-      zf_emu_switch(&g_scheduler_sp, f.sp);
+      enter_fiber(t);
       g_current = -1;
     }
     int done = 0, at_sync = 0, at_warp = 0;
@@ -250,6 +306,12 @@ void run_grid(dim3 grid, dim3 block, const char* kernel, void (*body)(void*), vo
         blockIdx = dim3(x, y, z);
         std::string why;
         if (!run_block(serial & 1, &why)) {
+#if ZF_EMU_ASAN
+          // The block's fibers are abandoned mid-call: their frames' redzones stay poisoned on
+          // stacks that the next launch reuses.
+          for (int t = 0; t < g_threads; ++t)
+            ASAN_UNPOISON_MEMORY_REGION(fiber_stack(t), kStackBytes);
+#endif
           fail(cudaErrorLaunchFailure, std::string(kernel) + ", block (" + std::to_string(x) + "," +
                                            std::to_string(y) + "," + std::to_string(z) +
                                            "): " + why);
