@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <csignal>
-#include <cstdio>
-#include <filesystem>
+
+#include "core/io/h5io.h"
 
 namespace zf {
 
@@ -78,18 +78,8 @@ void write_text_durably(const std::string& path, const std::string& text) {
     }
     done += static_cast<size_t>(n);
   }
-  const bool synced = ::fsync(fd) == 0;
   ::close(fd);
-  ZF_CHECK(synced, "%s: fsync failed", tmp.c_str());
-  ZF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "%s: cannot rename into place",
-           path.c_str());
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  h5::rename_durably(tmp, path);
 }
 
 }  // namespace zf

@@ -120,6 +120,15 @@ void write_file_atomically(const std::string& path, const std::function<void(hid
       fill(f);
       ZF_CHECK(H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0, "%s: cannot flush", tmp.c_str());
     }  // closed: HDF5 writes its last metadata at close
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  rename_durably(tmp, path);
+}
+
+void rename_durably(const std::string& tmp, const std::string& path) {
+  try {
     fsync_path(tmp, false);
   } catch (...) {
     std::remove(tmp.c_str());

@@ -59,6 +59,9 @@ void quiet_hdf5();
 // file is fsync'ed before the rename and its folder after it, so that after a power loss the name
 // refers to the complete new file or to the old one, never to an empty or partial one.
 void write_file_atomically(const std::string& path, const std::function<void(hid_t)>& fill);
+// Moves the complete, closed file `tmp` to `path` the same way: fsync'ed (removed when that fails),
+// renamed, its folder fsync'ed. For any file written through a temporary name, HDF5 or not.
+void rename_durably(const std::string& tmp, const std::string& path);
 void write_attr_i64(hid_t obj, const char* name, int64_t v);
 void write_attr_f64(hid_t obj, const char* name, double v);
 void write_attr_str(hid_t obj, const char* name, const std::string& v);
