@@ -11,7 +11,8 @@ pkgs=(build-essential cmake pkg-config
       libopenblas-openmp-dev libopenblas0-openmp
       libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
       googletest libgtest-dev libbenchmark-dev
-      dataset-fashion-mnist python3-h5py python3-numpy python3-matplotlib)
+      dataset-fashion-mnist python3-h5py python3-numpy python3-matplotlib
+      nlohmann-json3-dev python3-skimage)
 for opt in "$@"; do
   case "$opt" in
     --bench) pkgs+=(python3-torch) ;;

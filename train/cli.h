@@ -78,6 +78,7 @@ inline void name_ranges(CLI::App& app) {
       v->operation(range_check(opt->get_name(), lo, hi));
     }
   }
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) name_ranges(*sub);
 }
 
 }  // namespace cli_detail

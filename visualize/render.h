@@ -19,7 +19,8 @@ Image display_projection(const float* chw, int c, int h, int w, int zoom);
 Image display_patch(const uint8_t* chw, int c, int h, int w, int zoom);
 Image blank_image(int width, int height, int channels, uint8_t value);
 void paste(Image& dst, const Image& src, int x, int y);
-// Draws `text` (digits, lowercase letters, space, '-', ':', '.') with a 5x7 font scaled by `scale`.
+// Draws `text` (digits, letters as lowercase, space and - : . / ( ) + = , _ % # < >) with a 5x7
+// font scaled by `scale`.
 void draw_text(Image& img, int x, int y, const std::string& text, uint8_t value, int scale = 1);
 int text_width(const std::string& text, int scale = 1);
 
