@@ -34,6 +34,11 @@ class ConvLayer : public Layer {
   void forward(Tensor& y, const Tensor& x, Tensor*, const RunState&) override {
     conv_forward(y, x, w_.value, b_.value, p_);
   }
+  void forward_unpadded(Tensor& y, const Tensor& x, Tensor*, const RunState&) override {
+    ConvParams p = p_;
+    p.pad = 0;
+    conv_forward(y, x, w_.value, b_.value, p);
+  }
   void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor&, const Tensor*,
                 const RunState&) override {
     conv_backward_weight(w_.grad, b_.grad, dy, x, p_);

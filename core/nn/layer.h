@@ -29,9 +29,11 @@ struct RunState {
   const Tensor* labels = nullptr;  // int32 [N], for the loss layer (absent when only predicting)
 };
 
-// Receptive-field geometry of a layer that slides a window (conv, maxpool).
+// Receptive-field geometry of a layer that slides a window (conv, maxpool). `border` is what the
+// layer sees beyond its input's edge: 0 for zero padding, -inf for a max-pool's clipped windows.
 struct Geometry {
   int kernel = 1, stride = 1, pad = 0;
+  float border = 0.f;
 };
 
 // How a deconvnet projection crosses layers (DESIGN section 4).
@@ -105,6 +107,12 @@ class Layer {
   // y = layer(x). x is the previous activation, y this layer's activation buffer in the pass,
   // `saved` this layer's saved buffers in the pass (as declared by saved_buffers).
   virtual void forward(Tensor& y, const Tensor& x, Tensor* saved, const RunState& rs) = 0;
+  // forward on a window cut from this layer's input that already holds what lies beyond the
+  // input's edge (Geometry::border, padding included): no padding of its own. What incremental
+  // recomputation runs (zf_analyze occlusion recomputes only the windows an occluder changes).
+  virtual void forward_unpadded(Tensor& y, const Tensor& x, Tensor* saved, const RunState& rs) {
+    forward(y, x, saved, rs);
+  }
   // Parameter gradients into Param::grad; dx (when non-null) = gradient w.r.t. x. `rs` is the run
   // state of the pass (its labels are the pass's copy).
   virtual void backward(Tensor* dx, const Tensor& dy, const Tensor& x, const Tensor& y,

@@ -1,4 +1,6 @@
 // maxpool: kernel (3), stride (2); ceil mode. Keeps the switches for backward and for unpooling.
+#include <limits>
+
 #include "core/nn/layer.h"
 
 namespace zf {
@@ -35,7 +37,8 @@ class MaxPoolLayer : public Layer {
     return {{out, DType::I32}};
   }
   bool geometry(Geometry* g) const override {
-    *g = Geometry{p_.kernel, p_.stride, 0};
+    // Windows clipped at the far edge (ceil mode) see nothing there: -inf never wins a max.
+    *g = Geometry{p_.kernel, p_.stride, 0, -std::numeric_limits<float>::infinity()};
     return true;
   }
 

@@ -32,6 +32,26 @@ class OneImage : public Dataset {
   int c_, side_;
 };
 
+class SourceImages : public Dataset {
+ public:
+  SourceImages(const std::vector<AnalysisImage>& images, int c, int side)
+      : images_(images), c_(c), side_(side) {}
+  int64_t size() const override { return static_cast<int64_t>(images_.size()); }
+  int channels() const override { return c_; }
+  int height() const override { return side_; }
+  int width() const override { return side_; }
+  int num_classes() const override { return 1; }
+  int32_t label(int64_t i) const override { return std::max(images_[i].label, 0); }
+  void image(int64_t i, uint8_t* chw) const override {
+    std::copy(images_[i].src.begin(), images_[i].src.end(), chw);
+  }
+  std::string source() const override { return images_.empty() ? "" : images_[0].source; }
+
+ private:
+  const std::vector<AnalysisImage>& images_;
+  int c_, side_;
+};
+
 int num_classes(const Net& net) {
   const Shape& in = net.input_chw();
   Shape s{1, in[0], in[1], in[2]};
@@ -92,6 +112,10 @@ std::vector<AnalysisImage> load_images(const Session& s, const ImageSelection& s
   }
   ZF_CHECK(!out.empty(), "no images: give --image FILE... or --samples I,J,...");
   return out;
+}
+
+std::unique_ptr<Dataset> images_dataset(const Session& s, const std::vector<AnalysisImage>& images) {
+  return std::make_unique<SourceImages>(images, source_channels(s), source_side(s));
 }
 
 NetView net_view(const Session& s, const uint8_t* src) {

@@ -42,6 +42,10 @@ struct AnalysisImage {
 // or a label outside the net's classes fails naming it).
 std::vector<AnalysisImage> load_images(const Session& s, const ImageSelection& sel);
 
+// The images as a data set (their labels, 0 where unknown), for the visualization library's
+// functions that take one (project_full, mining). Refers to `images`, which must outlive it.
+std::unique_ptr<Dataset> images_dataset(const Session& s, const std::vector<AnalysisImage>& images);
+
 // The data set's image side S and channels C the sources have.
 int source_side(const Session& s);
 int source_channels(const Session& s);

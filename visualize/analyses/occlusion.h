@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "visualize/analyses/common.h"
+#include "visualize/analyses/occlusion_engine.h"
 
 namespace zf {
 
@@ -32,27 +33,6 @@ struct OcclusionOptions {
   int64_t others_limit = 2000;  // images mined for the others
   std::string method = "incremental";  // or "full": every occluded copy through the whole net
 };
-
-// The grid of square positions over an h x w view: top-left corners every `stride` pixels, the last
-// one flush with the far edge when the stride does not reach it.
-std::vector<int> occluder_starts(int side, int size, int stride);
-
-// What one image's occlusion gives, at each of gy x gx positions (row-major).
-struct OcclusionMaps {
-  std::vector<int> ys, xs;    // square corners along each axis
-  std::vector<float> map_sum; // (b) the chosen map's summed activity
-  std::vector<float> p_true;  // (d) probability of the true class
-  std::vector<int> top;       // (e) most probable class
-  std::vector<float> top_p;   // its probability
-};
-
-// The occluded inputs' maps for one view x [C,H,W] (normalized): `fill` [C,H,W] is what the square
-// paints (normalized). `act` is the activation index of the chosen map's layer, `feature` the map.
-// `method` "incremental" or "full"; both batch `batch` positions per pass. Deterministic: the
-// result does not depend on `batch`.
-OcclusionMaps occlude(Session& s, const std::vector<float>& x, const std::vector<float>& fill,
-                      int size, int stride, int act, int feature, int true_class,
-                      const std::string& method, int batch);
 
 // zf_analyze occlusion: every input checked first, then per image <out>/<name>.h5 and
 // <out>/<name>.png (Fig. 7's panels).
