@@ -80,11 +80,14 @@ void invariance_command(CLI::App& app, InvarianceOptions& o) {
       ->delimiter(',')
       ->check(CLI::IsMember({"translate", "scale", "rotate"}));
   c->add_option("--range", o.ranges,
-                "NAME=LO:HI per transform (default translate=-60:60 px at 224, scale=1:1.8, "
-                "rotate=0:350 degrees)")
+                "NAME=LO:HI per transform: translate in input pixels (vertical, + moves the "
+                "content down), scale as a ratio (> 1 zooms in), rotate in degrees "
+                "counter-clockwise (default translate=-60:60 px at 224, scaled to the input "
+                "side, scale=1:1.8, rotate=0:350)")
       ->delimiter(',');
   c->add_option("--steps", o.steps,
-                "NAME=STEP per transform (default translate=1 px at 224, scale=0.02, rotate=5)")
+                "NAME=STEP per transform (default translate=1 px at 224, scaled to the input "
+                "side, scale=0.02, rotate=5)")
       ->delimiter(',');
   c->add_option("--layers", o.layers,
                 "layers compared (default: the first conv layer and the last fc before the "
