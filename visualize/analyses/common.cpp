@@ -90,7 +90,12 @@ std::vector<AnalysisImage> load_images(const Session& s, const ImageSelection& s
     a.source = sel.files[i];
     a.name = fs::path(sel.files[i]).stem().string();
     if (!sel.labels.empty()) a.label = sel.labels[sel.labels.size() == 1 ? 0 : i];
-    a.src = hwc_to_chw(resize_center_square(decode_image_file(sel.files[i], C), S));
+    // The net's channels are the image's: a colour photo is not silently greyed for a grey net
+    // (nor a grey one coloured), since the analysis would then be of another image.
+    const Image img = decode_image_file(sel.files[i], 0);
+    ZF_CHECK(img.channels == C, "%s: %s image, but the net takes %s images", sel.files[i].c_str(),
+             img.channels == 3 ? "an RGB" : "a grey", C == 3 ? "RGB" : "grey (1-channel)");
+    a.src = hwc_to_chw(resize_center_square(img, S));
     out.push_back(std::move(a));
   }
   if (!sel.samples.empty()) {

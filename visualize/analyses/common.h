@@ -38,8 +38,8 @@ struct AnalysisImage {
   std::vector<uint8_t> src;  // [C, S, S] 8-bit, S = the data set's image side (before padding)
 };
 
-// Opens and checks every image before any work (a file that does not decode, a sample out of range
-// or a label outside the net's classes fails naming it).
+// Opens and checks every image before any work (a file that does not decode or whose channels are
+// not the net's, a sample out of range or a label outside the net's classes fails naming it).
 std::vector<AnalysisImage> load_images(const Session& s, const ImageSelection& sel);
 
 // The images as a data set (their labels, 0 where unknown), for the visualization library's
