@@ -130,8 +130,9 @@ void filters_command(CLI::App& app, FiltersOptions& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"the paper's analyses of a trained net: occlusion (Fig. 7), invariance (Fig. 5), "
-               "correspondence (Table 1, Fig. 8), filters (Fig. 6)"};
+  CLI::App app{
+      "the paper's analyses of a trained net: occlusion (Fig. 7), invariance (Fig. 5), "
+      "correspondence (Table 1, Fig. 8), filters (Fig. 6)"};
   app.name("zf_analyze");
   app.require_subcommand(1);
   OcclusionOptions occ;
@@ -142,6 +143,12 @@ int main(int argc, char** argv) {
   invariance_command(app, inv);
   correspondence_command(app, cor);
   filters_command(app, fil);
+  // CLI11 answers an unknown subcommand with "A subcommand is required": name it instead (the
+  // program itself has no option but --help, so a first word without '-' is the analysis).
+  if (argc > 1 && argv[1][0] != '-' &&
+      app.get_subcommands([&](CLI::App* sub) { return sub->get_name() == argv[1]; }).empty())
+    return cli_fail(app, std::string("unknown analysis '") + argv[1] +
+                             "' (occlusion, invariance, correspondence, filters)");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
   try {
     if (app.got_subcommand("occlusion")) run_occlusion(occ);
