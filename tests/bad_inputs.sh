@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# The bad-input catalogue: every command (zf_train, zf_project, zf_evolve, zf_prepare, zf_bench) given
-# broken configs, data, checkpoints, images and options, one named case a row. Each case must exit 1
+# The bad-input catalogue: every command (zf_train, zf_project, zf_evolve, zf_prepare, zf_analyze,
+# zf_bench) given broken configs, data, checkpoints, images and options, one named case a row. Each case must exit 1
 # (bad input) or 2 (bad command line), never by a signal, print exactly one line on stderr that
 # contains the expected text (the file, key or value at fault), and leave nothing behind: its --out
 # folder ($out) never appears, the working directory stays empty (the tools' default output folders)
 # and the fixtures, a trained run among them, are unchanged. The broken inputs are built below in a
 # temporary folder from configs/tiny.yaml and Fashion-MNIST.
-# usage: bad_inputs.sh REPO_DIR ZF_TRAIN ZF_PROJECT ZF_EVOLVE ZF_PREPARE [ZF_BENCH]
+# usage: bad_inputs.sh REPO_DIR ZF_TRAIN ZF_PROJECT ZF_EVOLVE ZF_PREPARE ZF_ANALYZE [ZF_BENCH]
 set -u
-repo=$1 T=$2 P=$3 E=$4 R=$5 B=${6:-}
+if (($# < 6)); then
+  echo "usage: bad_inputs.sh REPO_DIR ZF_TRAIN ZF_PROJECT ZF_EVOLVE ZF_PREPARE ZF_ANALYZE [ZF_BENCH]" >&2
+  exit 2
+fi
+repo=$1 T=$2 P=$3 E=$4 R=$5 A=$6 B=${7:-}
+# The cases run in a scratch working directory: relative paths are made absolute here.
+abs() { [[ -z $1 || $1 == /* ]] && printf '%s' "$1" || printf '%s/%s' "$PWD" "$1"; }
+repo=$(abs "$repo") T=$(abs "$T") P=$(abs "$P") E=$(abs "$E") R=$(abs "$R") A=$(abs "$A") B=$(abs "$B")
 fm=/usr/share/datasets/fashion-mnist
 if [[ ! -e $fm/t10k-images-idx3-ubyte.gz ]]; then
   echo "skipped: the catalogue needs Fashion-MNIST in $fm"
@@ -88,7 +95,8 @@ data d_missing "$fx/d/nope"
 data d_valmissing "$fm/train" "$fx/d/nope"
 data d_valbadlab "$fm/train" "$fx/d/badlab"
 
-# Images: a good 28x28 grey PNG, junk, a truncated PNG, a JPEG header with nothing after it; image
+# Images: a good 28x28 grey PNG, an 8x8 RGB PNG (for the grey net: refused, never greyed), junk, a
+# truncated PNG, a JPEG header with nothing after it; image
 # folders: none, classes without images, 40 good images and one corrupt, the same without input
 # statistics (so nothing decodes the images before training); a packed "HDF5" file that is not one.
 base64 -d >"$fx/img/good.png" <<'PNG'
@@ -99,6 +107,9 @@ mYdBTt3A0sk7JDYtv6Kxa/Kcpeu2Hzh56faTt9/+cwgyKOuY2rkHRCZll9S29c9YuGrznqPnrj94+ek3
 95S5y9bvOHjq8p2n776D/M+Aw/9/QP5nwOF/RpD/GXD4nw3kfwYc/ucG+Z8Bh/8FQP5nwOF/UZD/GXD4XwrkfwYc/pcH+Z8Bh//B
 8c+Aw//g+GfA4X9w/DPg8D84/hlw+B8c/ww4/A+OfwYc/gfHPwMO/4PjnwGH/8Hxz4DD/+D4Z8Dhf3D8AwAcBYjg9ifhPgAAAABJ
 RU5ErkJggg==
+PNG
+base64 -d >"$fx/img/rgb.png" <<'PNG'
+iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAn0lEQVR42h2OoRECQRAERyAQiBeIEy9GIF6eRCBWIhEfwAgCePlyA0AQwkrCWEEgGwp12Kmp7gYAAgYIcCCABAr/mTwYj+LJOQXPyVacx5l2NJtkzY1hS1ovuw4EdTI16eLqoVvqXloHmD6ZU97dLfyRrvJt6Bhni0Vx83hEPDP2iteIYDbLrrx7KnLPfFd+RhprtrqqVq8t6pX1qfr+ACA0REE/G9poAAAAAElFTkSuQmCC
 PNG
 echo 'junk' >"$fx/img/junk.png"
 head -c 100 "$fx/img/good.png" >"$fx/img/trunc.png"
@@ -143,6 +154,9 @@ cp "$fx/junk/ckpt/last.h5" "$fx/ev/junk/epoch_002.h5"
 cp "$fx/other/ckpt/last.h5" "$fx/ev/arch/epoch_002.h5"
 mkdir -p "$fx/ev/none"
 cp "$fx/run/ckpt/last.h5" "$fx/ev/none/last.h5"
+
+# zf_analyze: a class names file with 2 names for the 10-class net.
+printf 'T-shirt/top\nTrouser\n' >"$fx/classes2.txt"
 
 # zf_prepare trees: none, no class folders, classes without images, only a corrupt image, a good
 # tree with its validation folder, and labels files: empty, malformed, unknown class, incomplete.
@@ -285,6 +299,74 @@ evolve-layer-loss          | 1 | layer 'loss' is the loss layer                |
 evolve-data-missing        | 1 | d/nope-images-idx3-ubyte: no such file        | $E --checkpoints $fx/run/ckpt --data $fx/d/nope --out $out
 evolve-data-wrong-magic    | 1 | magic-images-idx3-ubyte: not an IDX image file | $E --checkpoints $fx/run/ckpt --data $fx/d/magic --out $out
 evolve-data-20x20          | 1 | small: gives 1x20x20 samples                  | $E --checkpoints $fx/run/ckpt --data $fx/d/small --out $out
+analyze-no-analysis        | 2 | A subcommand is required                      | $A
+analyze-unknown-analysis   | 2 | unknown analysis 'occlude'                    | $A occlude --checkpoint $ck --samples 0 --out $out
+occlusion-option-no-checkpoint | 2 | --checkpoint is required                  | $A occlusion --samples 0 --out $out
+occlusion-option-unknown   | 2 | --bogus                                       | $A occlusion --checkpoint $ck --samples 0 --bogus --out $out
+occlusion-option-size-0    | 2 | --size 0: must be in 1..65536                 | $A occlusion --checkpoint $ck --samples 0 --size 0 --out $out
+occlusion-option-stride-0  | 2 | --stride 0: must be in 1..65536               | $A occlusion --checkpoint $ck --samples 0 --stride 0 --out $out
+occlusion-option-strongest | 2 | --strongest: mean                             | $A occlusion --checkpoint $ck --samples 0 --strongest mean --out $out
+occlusion-option-method    | 2 | --method: fast                                | $A occlusion --checkpoint $ck --samples 0 --method fast --out $out
+occlusion-option-others-17 | 2 | --others 17: must be in 0..16                 | $A occlusion --checkpoint $ck --samples 0 --others 17 --out $out
+occlusion-option-others-limit-0 | 2 | --others-limit 0: must be >= 1           | $A occlusion --checkpoint $ck --samples 0 --others-limit 0 --out $out
+occlusion-option-batch-0   | 2 | --batch 0: must be in 1..4096                 | $A occlusion --checkpoint $ck --samples 0 --batch 0 --out $out
+occlusion-option-device    | 2 | --device: tpu                                 | $A occlusion --checkpoint $ck --samples 0 --device tpu --out $out
+occlusion-option-samples-abc | 2 | --samples abc: not an integer               | $A occlusion --checkpoint $ck --samples abc --out $out
+occlusion-option-label-neg | 2 | --label -1: must be in 0..                    | $A occlusion --checkpoint $ck --image $fx/img/good.png --label -1 --out $out
+occlusion-size-40          | 2 | --size 40: larger than the 28x28 input        | $A occlusion --checkpoint $ck --samples 0 --size 40 --out $out
+occlusion-fill-word        | 2 | --fill grey: expected mean or a pixel value 0..255 | $A occlusion --checkpoint $ck --samples 0 --fill grey --out $out
+occlusion-fill-300         | 2 | --fill 300: expected mean or a pixel value 0..255 | $A occlusion --checkpoint $ck --samples 0 --fill 300 --out $out
+occlusion-fill-empty       | 2 | --fill : expected mean                        | $A occlusion --checkpoint $ck --samples 0 --fill '' --out $out
+occlusion-checkpoint-missing | 1 | nope.h5: cannot open checkpoint             | $A occlusion --checkpoint $fx/nope.h5 --samples 0 --out $out
+occlusion-checkpoint-truncated | 1 | trunc/ckpt/last.h5: cannot open as HDF5   | $A occlusion --checkpoint $fx/trunc/ckpt/last.h5 --samples 0 --out $out
+occlusion-checkpoint-not-hdf5 | 1 | junk/ckpt/last.h5: not an HDF5 file        | $A occlusion --checkpoint $fx/junk/ckpt/last.h5 --samples 0 --out $out
+occlusion-config-other-arch | 1 | checkpoint of another architecture           | $A occlusion --checkpoint $ck --config $fx/c/other.yaml --samples 0 --out $out
+occlusion-no-images        | 1 | no images: give --image FILE... or --samples  | $A occlusion --checkpoint $ck --out $out
+occlusion-image-missing    | 1 | img/nope.png: cannot open                     | $A occlusion --checkpoint $ck --image $fx/img/nope.png --out $out
+occlusion-image-junk       | 1 | img/junk.png: not an image                    | $A occlusion --checkpoint $ck --image $fx/img/junk.png --out $out
+occlusion-image-truncated  | 1 | img/trunc.png: corrupt PNG                    | $A occlusion --checkpoint $ck --image $fx/img/good.png $fx/img/trunc.png --out $out
+occlusion-image-jpeg-header | 1 | img/header.jpg: not an image                 | $A occlusion --checkpoint $ck --image $fx/img/header.jpg --out $out
+occlusion-image-rgb-on-grey | 1 | img/rgb.png: an RGB image, but the net takes grey | $A occlusion --checkpoint $ck --image $fx/img/rgb.png --out $out
+occlusion-layer-unknown    | 1 | no layer named 'conv9'                        | $A occlusion --checkpoint $ck --samples 0 --layer conv9 --out $out
+occlusion-layer-loss       | 1 | layer 'loss' is the loss layer                | $A occlusion --checkpoint $ck --samples 0 --layer loss --out $out
+occlusion-label-10         | 1 | --label 10: outside the net's classes 0..9    | $A occlusion --checkpoint $ck --image $fx/img/good.png --label 10 --out $out
+occlusion-label-count      | 1 | --label: 3 labels for 2 images                | $A occlusion --checkpoint $ck --image $fx/img/good.png $fx/img/good.png --label 1,2,3 --out $out
+occlusion-samples-beyond   | 1 | --samples 99999: outside                      | $A occlusion --checkpoint $ck --samples 0,99999 --out $out
+occlusion-data-missing     | 1 | d/nope-images-idx3-ubyte: no such file        | $A occlusion --checkpoint $ck --samples 0 --data $fx/d/nope --out $out
+occlusion-data-20x20       | 1 | small: gives 1x20x20 samples but the net takes 1x28x28 | $A occlusion --checkpoint $ck --samples 0 --data $fx/d/small --out $out
+occlusion-others-data-missing | 1 | d/nope-images-idx3-ubyte: no such file     | $A occlusion --checkpoint $ck --samples 0 --others-data $fx/d/nope --out $out
+occlusion-others-data-20x20 | 1 | small: gives 1x20x20 samples                 | $A occlusion --checkpoint $ck --samples 0 --others-data $fx/d/small --out $out
+occlusion-classes-missing  | 1 | nope.txt: cannot open the class names file    | $A occlusion --checkpoint $ck --samples 0 --classes $fx/nope.txt --out $out
+occlusion-classes-count    | 1 | classes2.txt: 2 class names, the net has 10 classes | $A occlusion --checkpoint $ck --samples 0 --classes $fx/classes2.txt --out $out
+invariance-option-no-checkpoint | 2 | --checkpoint is required                 | $A invariance --samples 0 --out $out
+invariance-option-transform | 2 | --transform: shear                           | $A invariance --checkpoint $ck --samples 0 --transform shear --out $out
+invariance-option-transform-twice | 2 | --transform scale: given twice         | $A invariance --checkpoint $ck --samples 0 --transform scale,scale --out $out
+invariance-range-no-colon  | 2 | --range translate=5: expected NAME=LO:HI      | $A invariance --checkpoint $ck --samples 0 --range translate=5 --out $out
+invariance-range-no-name   | 2 | --range 0:5: expected NAME=VALUE              | $A invariance --checkpoint $ck --samples 0 --range 0:5 --out $out
+invariance-range-not-a-number | 2 | --range translate=a:5: 'a' is not a number | $A invariance --checkpoint $ck --samples 0 --range translate=a:5 --out $out
+invariance-range-lo-above-hi | 2 | --range translate=5:1: LO is above HI       | $A invariance --checkpoint $ck --samples 0 --range translate=5:1 --out $out
+invariance-range-scale-0   | 2 | --range scale=0:2: a scale must be > 0        | $A invariance --checkpoint $ck --samples 0 --range scale=0:2 --out $out
+invariance-range-unknown   | 2 | --range shear=0:1: unknown transform 'shear'  | $A invariance --checkpoint $ck --samples 0 --range shear=0:1 --out $out
+invariance-range-twice     | 2 | --range translate=3:4: translate given twice  | $A invariance --checkpoint $ck --samples 0 --range translate=1:2,translate=3:4 --out $out
+invariance-range-not-swept | 2 | --range rotate=0:10: rotate is not among --transform | $A invariance --checkpoint $ck --samples 0 --transform scale --range rotate=0:10 --out $out
+invariance-steps-no-value  | 2 | --steps scale: expected NAME=VALUE            | $A invariance --checkpoint $ck --samples 0 --steps scale --out $out
+invariance-steps-not-a-number | 2 | --steps scale=x: 'x' is not a number       | $A invariance --checkpoint $ck --samples 0 --steps scale=x --out $out
+invariance-steps-0         | 2 | --steps rotate=0: the step must be > 0        | $A invariance --checkpoint $ck --samples 0 --steps rotate=0 --out $out
+invariance-steps-negative  | 2 | --steps translate=-1: the step must be > 0    | $A invariance --checkpoint $ck --samples 0 --steps translate=-1 --out $out
+invariance-steps-too-many  | 2 | is more than 10000 steps                      | $A invariance --checkpoint $ck --samples 0 --steps rotate=0.0001 --out $out
+invariance-checkpoint-not-hdf5 | 1 | junk/ckpt/last.h5: not an HDF5 file       | $A invariance --checkpoint $fx/junk/ckpt/last.h5 --samples 0 --out $out
+invariance-checkpoint-truncated | 1 | trunc/ckpt/last.h5: cannot open as HDF5  | $A invariance --checkpoint $fx/trunc/ckpt/last.h5 --samples 0 --out $out
+invariance-no-images       | 1 | no images: give --image FILE... or --samples  | $A invariance --checkpoint $ck --out $out
+invariance-image-junk      | 1 | img/junk.png: not an image                    | $A invariance --checkpoint $ck --image $fx/img/junk.png --out $out
+invariance-image-rgb-on-grey | 1 | img/rgb.png: an RGB image, but the net takes grey | $A invariance --checkpoint $ck --image $fx/img/rgb.png --out $out
+invariance-image-twice     | 2 | img/good.png: given twice                     | $A invariance --checkpoint $ck --image $fx/img/good.png $fx/img/good.png --out $out
+invariance-samples-twice   | 2 | #0: given twice                               | $A invariance --checkpoint $ck --samples 0,0 --out $out
+invariance-samples-beyond  | 1 | --samples 99999: outside                      | $A invariance --checkpoint $ck --samples 99999 --out $out
+invariance-label-10        | 1 | --label 10: outside the net's classes 0..9    | $A invariance --checkpoint $ck --image $fx/img/good.png --label 10 --out $out
+invariance-layers-unknown  | 1 | no layer named 'conv9'                        | $A invariance --checkpoint $ck --samples 0 --layers conv1,conv9 --out $out
+invariance-layers-loss     | 1 | layer 'loss' is the loss layer                | $A invariance --checkpoint $ck --samples 0 --layers loss --out $out
+invariance-layers-twice    | 2 | --layers conv1: given twice                   | $A invariance --checkpoint $ck --samples 0 --layers conv1,conv1 --out $out
+invariance-classes-count   | 1 | classes2.txt: 2 class names, the net has 10 classes | $A invariance --checkpoint $ck --samples 0 --classes $fx/classes2.txt --out $out
 prepare-option-no-out      | 2 | --out is required                             | $R --train $fx/p/train
 prepare-option-no-train    | 2 | --train is required                           | $R --out $out
 prepare-option-val-no-labels | 2 | --val requires --val-labels                 | $R --train $fx/p/train --val $fx/p/val --out $out
