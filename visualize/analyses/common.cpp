@@ -5,7 +5,9 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
+#include "train/cli.h"
 #include "train/image_io.h"
 
 namespace fs = std::filesystem;
@@ -67,6 +69,18 @@ std::vector<uint8_t> hwc_to_chw(const Image& img) {
   return chw;
 }
 
+// Outputs are named after the images: two of the same name would overwrite each other.
+void check_unique_names(const std::vector<AnalysisImage>& images) {
+  std::map<std::string, std::string> seen;
+  for (const AnalysisImage& a : images) {
+    const auto [it, fresh] = seen.emplace(a.name, a.source);
+    if (!fresh && it->second == a.source) throw CliError(a.source + ": given twice");
+    if (!fresh)
+      throw CliError(a.source + " and " + it->second + " share the name '" + a.name +
+                     "': their outputs would overwrite each other");
+  }
+}
+
 }  // namespace
 
 int source_side(const Session& s) {
@@ -79,6 +93,8 @@ int source_channels(const Session& s) {
 std::vector<AnalysisImage> load_images(const Session& s, const ImageSelection& sel) {
   const int K = num_classes(*s.net), S = source_side(s), C = source_channels(s);
   const size_t n_files = sel.files.size();
+  if (!sel.labels.empty() && n_files == 0)
+    throw CliError("--label: only for --image files (--samples carry their data set's labels)");
   ZF_CHECK(sel.labels.empty() || sel.labels.size() == n_files || sel.labels.size() == 1,
            "--label: %zu labels for %zu images (give one per image, or one for all)",
            sel.labels.size(), n_files);
@@ -107,6 +123,8 @@ std::vector<AnalysisImage> load_images(const Session& s, const ImageSelection& s
       AnalysisImage a;
       a.source = ds->source() + "#" + std::to_string(i);
       a.name = "sample" + std::to_string(i);
+      a.dataset = ds->source();
+      a.sample = i;
       a.label = ds->label(i);
       ZF_CHECK(a.label >= 0 && a.label < K, "%s: label %d outside the net's classes 0..%d",
                a.source.c_str(), a.label, K - 1);
@@ -116,6 +134,7 @@ std::vector<AnalysisImage> load_images(const Session& s, const ImageSelection& s
     }
   }
   ZF_CHECK(!out.empty(), "no images: give --image FILE... or --samples I,J,...");
+  check_unique_names(out);
   return out;
 }
 

@@ -35,11 +35,15 @@ struct AnalysisImage {
   std::string name;          // file stem, or "sample<index>"
   std::string source;        // the file, or the data set and index
   int label = -1;            // -1: not known
+  std::string dataset;       // the data set of a sample ("" for a file)
+  int64_t sample = -1;       // its index there
   std::vector<uint8_t> src;  // [C, S, S] 8-bit, S = the data set's image side (before padding)
 };
 
 // Opens and checks every image before any work (a file that does not decode or whose channels are
-// not the net's, a sample out of range or a label outside the net's classes fails naming it).
+// not the net's, a sample out of range or a label outside the net's classes fails naming it). Two
+// images whose outputs would share a name, and --label without --image files, are command-line
+// errors (CliError).
 std::vector<AnalysisImage> load_images(const Session& s, const ImageSelection& sel);
 
 // The images as a data set (their labels, 0 where unknown), for the visualization library's

@@ -515,17 +515,6 @@ Image figure_row(const Session& s, const AnalysisImage& img, const Sweep& sw,
                 strprintf("%s (%s)", transform_name(sw.transform), unit_name(sw.transform)));
 }
 
-void check_unique_names(const std::vector<AnalysisImage>& images) {
-  std::map<std::string, std::string> seen;
-  for (const AnalysisImage& a : images) {
-    const auto [it, fresh] = seen.emplace(a.name, a.source);
-    if (!fresh && it->second == a.source) throw CliError(a.source + ": given twice");
-    if (!fresh)
-      throw CliError(a.source + " and " + it->second + " share the name '" + a.name +
-                     "': their outputs would overwrite each other");
-  }
-}
-
 // One image: its sweeps, then its CSV, HDF5 file and figure.
 void write_image(Session& s, const InvarianceOptions& o, const AnalysisImage& img,
                  const std::vector<Sweep>& sweeps, const std::vector<FeatureLayer>& layers,
@@ -564,7 +553,6 @@ void run_invariance(const InvarianceOptions& o) {
       parse_sweeps(o.transforms, o.ranges, o.steps, static_cast<int>(s.net->input_chw()[1]));
   const std::vector<FeatureLayer> layers = invariance_layers(*s.net, o.layers);
   const std::vector<AnalysisImage> images = load_images(s, o.images);
-  check_unique_names(images);
   const std::vector<std::string> classes = class_names(s, o.common.classes);
   fs::create_directories(o.common.out);
   for (const AnalysisImage& img : images) write_image(s, o, img, sweeps, layers, classes);

@@ -144,8 +144,12 @@ class OtherImages {
   }
   std::string source() const { return ds_ ? ds_->source() : "the other images given"; }
   // Mines the data set (before the first image; nothing when the given images serve).
+  // Mines one hit more than asked, so that an image analysed as a sample of this data set can be
+  // left out of its own others.
   void mine() {
-    if (ds_) tops_ = mine_topk(s_, *ds_, {L_}, o_.others, o_.common.batch);
+    if (ds_)
+      tops_ = mine_topk(s_, *ds_, {L_}, static_cast<int>(std::min<int64_t>(o_.others + 1, ds_->size())),
+                        o_.common.batch);
   }
   Others get(int feature, int64_t self, const std::vector<AnalysisImage>& images,
              const Tensor& acts, const ProjectOptions& po) const {
@@ -153,7 +157,11 @@ class OtherImages {
     r.source = source();
     std::vector<ProjectRequest> req;
     if (ds_) {
-      for (const Hit& h : tops_[0].sorted(feature)) req.push_back(ProjectRequest{feature, h});
+      const AnalysisImage& me = images[self];
+      for (const Hit& h : tops_[0].sorted(feature))
+        if (static_cast<int>(req.size()) < o_.others &&
+            !(me.dataset == ds_->source() && h.image == me.sample))
+          req.push_back(ProjectRequest{feature, h});
     } else {
       const MapSize ms = map_size(acts.shape());
       const int64_t F = acts.dim(1), per = static_cast<int64_t>(ms.h) * ms.w;
