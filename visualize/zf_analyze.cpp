@@ -121,6 +121,12 @@ void filters_command(CLI::App& app, FiltersOptions& o) {
   c->add_option("--scale", o.scales, "shared, each, or both (default: shared,each)")
       ->delimiter(',')
       ->check(CLI::IsMember({"shared", "each"}));
+  c->add_option("--dead", o.dead,
+                "a filter is dead when its RMS is below this fraction of the layer's largest "
+                "(default 0.01)")
+      ->check(CLI::Range(0.0, 0.999999));
+  c->add_option("--columns", o.columns, "filters per picture row (default 16)")
+      ->check(IntRange(1, 4096));
   c->add_option("--out", o.out, "output folder (default ./analyze)");
 }
 
