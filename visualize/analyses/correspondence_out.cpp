@@ -30,7 +30,7 @@ Choices choices(const CorrespondenceOptions& o, const Session& s,
   c.add("parts", o.parts);
   std::string names;
   for (const FeatureLayer& L : layers)
-    names += (names.empty() ? "" : ",") + L.name + " (shown: " + s.net->layer(L.act).name() + ")";
+    names += (names.empty() ? "" : ", ") + L.name + " (shown: " + s.net->layer(L.act).name() + ")";
   c.add("layers", names);
   c.add("features",
         "each layer's shown activation (rectified when a rectifier follows), flattened");
