@@ -26,6 +26,18 @@ Image display_projection(const float* chw, int c, int h, int w, int zoom) {
   return img;
 }
 
+Image display_signed(const float* chw, int c, int h, int w, int zoom, float max_abs) {
+  const float s = max_abs > 0.f ? 127.f / max_abs : 0.f;
+  Image img = blank_image(w * zoom, h * zoom, c, 128);
+  for (int y = 0; y < h * zoom; ++y)
+    for (int x = 0; x < w * zoom; ++x)
+      for (int k = 0; k < c; ++k) {
+        const float v = 128.f + s * chw[(static_cast<size_t>(k) * h + y / zoom) * w + x / zoom];
+        img.at(y, x, k) = static_cast<uint8_t>(std::lround(std::min(std::max(v, 0.f), 255.f)));
+      }
+  return img;
+}
+
 Image display_patch(const uint8_t* chw, int c, int h, int w, int zoom) {
   Image img = blank_image(w * zoom, h * zoom, c, 0);
   for (int y = 0; y < h * zoom; ++y)

@@ -16,6 +16,9 @@ namespace zf {
 // A projection [C,h,w] for display: mid-gray is 0, and the largest |value| maps to 0 or 255 (one
 // scale for all channels, so colours keep their balance). Scaled up by `zoom`.
 Image display_projection(const float* chw, int c, int h, int w, int zoom);
+// The same on a given scale: mid-gray is 0, +-max_abs maps to 255 and 0 (clamped beyond): pictures
+// that must be compared by brightness (filters of several checkpoints on one scale).
+Image display_signed(const float* chw, int c, int h, int w, int zoom, float max_abs);
 Image display_patch(const uint8_t* chw, int c, int h, int w, int zoom);
 Image blank_image(int width, int height, int channels, uint8_t value);
 void paste(Image& dst, const Image& src, int x, int y);

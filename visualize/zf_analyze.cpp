@@ -101,16 +101,24 @@ void correspondence_command(CLI::App& app, CorrespondenceOptions& o) {
       "mask the same part in several images: how consistently each layer encodes it (Table 1) "
       "and the masked images (Fig. 8)");
   common_options(c, o.common);
-  c->add_option("--parts", o.parts, "parts file (JSON): images, their part boxes and object box")
+  c->add_option("--parts", o.parts,
+                "parts file (JSON): {\"images\": [{\"file\": F, \"label\": optional class, "
+                "\"object\": [x,y,w,h], \"parts\": {\"left_eye\": [x,y,w,h], ...}}, ...]}, "
+                "boxes in pixels of the file as decoded, files relative to the JSON's folder "
+                "($SKIMAGE/ = python3-skimage's photos); e.g. configs/parts/skimage_faces.json")
       ->required();
-  c->add_option("--random", o.random, "random boxes per part and image (default 10)")
+  c->add_option("--random", o.random,
+                "random boxes per part and image, of the part's size inside the object box "
+                "(default 10; 0: no random row)")
       ->check(IntRange(0, 1000));
   c->add_option("--seed", o.seed, "seed of the random boxes (default 1)");
   c->add_option("--layers", o.layers,
                 "layers compared (default: the last conv layer and the last fc before the "
                 "classifier)")
       ->delimiter(',');
-  c->add_option("--fill", o.fill, "what a mask holds: mean (default) or a pixel value 0..255");
+  c->add_option("--fill", o.fill,
+                "what a mask holds: mean (the data mean: 0 after normalization, the default) or a "
+                "pixel value 0..255");
 }
 
 void filters_command(CLI::App& app, FiltersOptions& o) {
@@ -124,6 +132,12 @@ void filters_command(CLI::App& app, FiltersOptions& o) {
   c->add_option("--scale", o.scales, "shared, each, or both (default: shared,each)")
       ->delimiter(',')
       ->check(CLI::IsMember({"shared", "each"}));
+  c->add_option("--dead", o.dead,
+                "a filter is dead when its RMS is below this fraction of the layer's largest "
+                "(default 0.01)")
+      ->check(CLI::Range(0.0, 0.999999));
+  c->add_option("--columns", o.columns, "filters per picture row (default 16)")
+      ->check(IntRange(1, 4096));
   c->add_option("--out", o.out, "output folder (default ./analyze)");
 }
 
