@@ -225,6 +225,16 @@ Forward forward_host(Session& s, const Tensor& x, const std::vector<int>& acts, 
   return f;
 }
 
+std::string penultimate_fc(Net& net) {
+  std::vector<std::string> fc;
+  for (int i = 0; i < net.size(); ++i) {
+    Geometry g;
+    if (!net.layer(i).params().empty() && !net.layer(i).geometry(&g) && !net.layer(i).is_loss())
+      fc.push_back(net.layer(i).name());
+  }
+  return fc.size() >= 2 ? fc[fc.size() - 2] : "";
+}
+
 std::vector<FeatureLayer> feature_layers(Net& net, const std::vector<std::string>& names) {
   std::vector<FeatureLayer> layers;
   for (const auto& n : names) layers.push_back(find_feature_layer(net, n));

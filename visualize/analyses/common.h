@@ -81,6 +81,11 @@ struct Forward {
 Forward forward_host(Session& s, const Tensor& x, const std::vector<int>& acts, bool probs,
                      int batch);
 
+// The paper's "layer 7": the last layer with parameters and no sliding window (an fc) before the
+// classifier (the last such layer); "" when the net has fewer than two. The analyses' default
+// high layer.
+std::string penultimate_fc(Net& net);
+
 // Feature layers by name (any layer but the loss), each checked.
 std::vector<FeatureLayer> feature_layers(Net& net, const std::vector<std::string>& names);
 

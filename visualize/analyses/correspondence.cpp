@@ -275,19 +275,10 @@ std::vector<CorrespondenceImage> prepare_parts_images(const Session& s, const Pa
 }
 
 std::vector<std::string> default_correspondence_layers(Net& net) {
-  std::string conv;
-  std::vector<std::string> fcs;
-  for (int i = 0; i < net.size(); ++i) {
-    Geometry g;
-    if (net.layer(i).params().empty()) continue;
-    if (net.layer(i).geometry(&g))
-      conv = net.layer(i).name();
-    else
-      fcs.push_back(net.layer(i).name());
-  }
+  const std::vector<FeatureLayer> convs = filtering_layers(net);
   std::vector<std::string> names;
-  if (!conv.empty()) names.push_back(conv);
-  if (fcs.size() >= 2) names.push_back(fcs[fcs.size() - 2]);
+  if (!convs.empty()) names.push_back(convs.back().name);
+  if (const std::string fc = penultimate_fc(net); !fc.empty()) names.push_back(fc);
   ZF_CHECK(!names.empty(),
            "the net has no conv layer and no fc before its classifier: give --layers");
   return names;

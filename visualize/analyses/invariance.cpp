@@ -185,16 +185,6 @@ std::vector<Sweep> parse_sweeps(const std::vector<std::string>& transforms,
 namespace {
 
 // The fully connected layers: parameters, no sliding window, a 2-D output.
-std::vector<int> fc_layers(Net& net) {
-  std::vector<int> fc;
-  Geometry g;
-  for (int i = 0; i < net.size(); ++i)
-    if (!net.layer(i).is_loss() && !net.layer(i).params().empty() && !net.layer(i).geometry(&g) &&
-        net.output_shape(i).ndim == 2)
-      fc.push_back(i);
-  return fc;
-}
-
 }  // namespace
 
 std::vector<FeatureLayer> invariance_layers(Net& net, const std::vector<std::string>& names) {
@@ -204,9 +194,8 @@ std::vector<FeatureLayer> invariance_layers(Net& net, const std::vector<std::str
   if (!names.empty()) return feature_layers(net, names);
   const std::vector<FeatureLayer> convs = filtering_layers(net);
   ZF_CHECK(!convs.empty(), "the net has no conv layer: give --layers");
-  const std::vector<int> fc = fc_layers(net);
-  // fc.back() is the classifier; the one before it is the paper's "layer 7".
-  const std::string high = fc.size() >= 2 ? net.layer(fc[fc.size() - 2]).name() : convs.back().name;
+  const std::string fc = penultimate_fc(net);
+  const std::string high = fc.empty() ? convs.back().name : fc;
   std::vector<FeatureLayer> out{convs.front()};
   if (high != convs.front().name) out.push_back(find_feature_layer(net, high));
   return out;
