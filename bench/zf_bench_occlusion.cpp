@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "core/rng.h"
 #include "core/nn/net_spec.h"
+#include "core/rng.h"
 #include "train/config.h"
 #include "visualize/analyses/occlusion_engine.h"
 
@@ -69,9 +69,12 @@ int main(int argc, char** argv) {
   CLI::App app{"time zf_analyze occlusion's full and incremental methods on a random image"};
   app.add_option("--config", config, "net config (default configs/zfnet.yaml)");
   app.add_option("--size", size, "square side (default 48)")->check(CLI::PositiveNumber);
-  app.add_option("--stride", stride, "step between positions (default 8)")->check(CLI::PositiveNumber);
-  app.add_option("--batch", batch, "occluded copies per pass (default 64)")->check(CLI::PositiveNumber);
-  app.add_option("--reps", reps, "timed repeats after one untimed (default 3)")->check(CLI::PositiveNumber);
+  app.add_option("--stride", stride, "step between positions (default 8)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--batch", batch, "occluded copies per pass (default 64)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--reps", reps, "timed repeats after one untimed (default 3)")
+      ->check(CLI::PositiveNumber);
   app.add_flag("--json", json, "also one JSON line per method");
   CLI11_PARSE(app, argc, argv);
   try {
@@ -122,10 +125,11 @@ int main(int argc, char** argv) {
     std::printf("%-10s %14.1f %14.1f   (%d positions; full per layer = one batch x %.0f)\n",
                 "total", ms[0], ms[1], positions, batches);
     for (int inc = 0; json && inc < 2; ++inc)
-      std::printf("{\"bench\": \"occlusion\", \"method\": \"%s\", \"size\": %d, \"stride\": %d, "
-                  "\"positions\": %d, \"batch\": %d, \"ms_median\": %.1f, \"img_s\": %.1f}\n",
-                  inc ? "incremental" : "full", size, stride, positions, batch, ms[inc],
-                  positions * 1e3 / ms[inc]);
+      std::printf(
+          "{\"bench\": \"occlusion\", \"method\": \"%s\", \"size\": %d, \"stride\": %d, "
+          "\"positions\": %d, \"batch\": %d, \"ms_median\": %.1f, \"img_s\": %.1f}\n",
+          inc ? "incremental" : "full", size, stride, positions, batch, ms[inc],
+          positions * 1e3 / ms[inc]);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "zf_bench_occlusion: %s\n", e.what());

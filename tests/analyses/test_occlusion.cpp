@@ -20,9 +20,9 @@ using namespace zf;
 namespace {
 
 Net yaml_net(int c, int h, int w, const std::string& layers) {
-  const std::string yaml = strprintf("input: {channels: %d, height: %d, width: %d}\nlayers:\n", c,
-                                     h, w) +
-                           layers + "data: {train: unused}\n";
+  const std::string yaml =
+      strprintf("input: {channels: %d, height: %d, width: %d}\nlayers:\n", c, h, w) + layers +
+      "data: {train: unused}\n";
   return build_net(parse_config(yaml, "test_occlusion.yaml").net);
 }
 
@@ -43,18 +43,19 @@ std::vector<float> random_values(size_t n, uint64_t stream) {
 // reach the next conv (no ReLU between: what lies beyond the edge matters), LRN, a padded conv,
 // ReLU, a pool, two fc layers with dropout between.
 Net small_zfnet() {
-  Net net = yaml_net(3, 25, 25,
-                     "  - {name: conv1, type: conv, filters: 6, kernel: 5, stride: 2, pad: 1, std: 0.3}\n"
-                     "  - {name: pool1, type: maxpool, kernel: 3, stride: 2}\n"
-                     "  - {name: norm1, type: lrn, size: 3, alpha: 0.1, beta: 0.75, k: 2}\n"
-                     "  - {name: conv2, type: conv, filters: 8, kernel: 3, pad: 1, std: 0.3}\n"
-                     "  - {name: relu2, type: relu}\n"
-                     "  - {name: pool2, type: maxpool, kernel: 2, stride: 2}\n"
-                     "  - {name: fc3, type: fc, outputs: 12, std: 0.3}\n"
-                     "  - {name: relu3, type: relu}\n"
-                     "  - {name: drop3, type: dropout, p: 0.5}\n"
-                     "  - {name: fc4, type: fc, outputs: 5, std: 0.3}\n"
-                     "  - {name: loss, type: softmax_loss}\n");
+  Net net =
+      yaml_net(3, 25, 25,
+               "  - {name: conv1, type: conv, filters: 6, kernel: 5, stride: 2, pad: 1, std: 0.3}\n"
+               "  - {name: pool1, type: maxpool, kernel: 3, stride: 2}\n"
+               "  - {name: norm1, type: lrn, size: 3, alpha: 0.1, beta: 0.75, k: 2}\n"
+               "  - {name: conv2, type: conv, filters: 8, kernel: 3, pad: 1, std: 0.3}\n"
+               "  - {name: relu2, type: relu}\n"
+               "  - {name: pool2, type: maxpool, kernel: 2, stride: 2}\n"
+               "  - {name: fc3, type: fc, outputs: 12, std: 0.3}\n"
+               "  - {name: relu3, type: relu}\n"
+               "  - {name: drop3, type: dropout, p: 0.5}\n"
+               "  - {name: fc4, type: fc, outputs: 5, std: 0.3}\n"
+               "  - {name: loss, type: softmax_loss}\n");
   net.setup(1);
   net.init_params(7);
   return net;
@@ -102,7 +103,8 @@ TEST(Occlusion, ClosedFormIdentityFilter) {
       int zeros = 0;
       for (int py = 0; py < 4; ++py)
         for (int px = 0; px < 4; ++px) {
-          const bool covered = 2 * py >= y && 2 * py + 1 < y + 3 && 2 * px >= xx && 2 * px + 1 < xx + 3;
+          const bool covered =
+              2 * py >= y && 2 * py + 1 < y + 3 && 2 * px >= xx && 2 * px + 1 < xx + 3;
           zeros += covered;
         }
       const double logit = 0.25 * (16 - zeros);

@@ -138,7 +138,8 @@ std::vector<AnalysisImage> load_images(const Session& s, const ImageSelection& s
   return out;
 }
 
-std::unique_ptr<Dataset> images_dataset(const Session& s, const std::vector<AnalysisImage>& images) {
+std::unique_ptr<Dataset> images_dataset(const Session& s,
+                                        const std::vector<AnalysisImage>& images) {
   return std::make_unique<SourceImages>(images, source_channels(s), source_side(s));
 }
 
@@ -252,9 +253,12 @@ std::string figure_text(const std::string& s) {
   std::string t;
   for (char ch : s) {
     const unsigned char u = static_cast<unsigned char>(ch);
-    if (std::isalnum(u)) t += static_cast<char>(std::tolower(u));
-    else if (std::string(" -:./()+=,_%#<>").find(ch) != std::string::npos) t += ch;
-    else t += '-';
+    if (std::isalnum(u))
+      t += static_cast<char>(std::tolower(u));
+    else if (std::string(" -:./()+=,_%#<>").find(ch) != std::string::npos)
+      t += ch;
+    else
+      t += '-';
   }
   return t;
 }

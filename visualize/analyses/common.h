@@ -26,9 +26,9 @@ struct AnalysisCommon {
 // set (`data`, "" = the config's validation set), which carry their labels.
 struct ImageSelection {
   std::vector<std::string> files;
-  std::vector<int> labels;        // one per file, or empty (unknown), or one for all files
-  std::string data;               // with `samples`
-  std::vector<int64_t> samples;   // data-set indices
+  std::vector<int> labels;       // one per file, or empty (unknown), or one for all files
+  std::string data;              // with `samples`
+  std::vector<int64_t> samples;  // data-set indices
 };
 
 struct AnalysisImage {

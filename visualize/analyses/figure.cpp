@@ -16,7 +16,7 @@ constexpr Rgb kViridis[] = {{68, 1, 84},    {71, 44, 122},  {59, 82, 139},
                             {44, 113, 142}, {33, 145, 140}, {39, 173, 129},
                             {92, 200, 99},  {170, 220, 50}, {253, 231, 37}};
 // tab10's colours; later classes get hues spread by the golden ratio.
-constexpr Rgb kCategories[] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},
+constexpr Rgb kCategories[] = {{31, 119, 180},  {255, 127, 14}, {44, 160, 44},   {214, 39, 40},
                                {148, 103, 189}, {140, 86, 75},  {227, 119, 194}, {127, 127, 127},
                                {188, 189, 34},  {23, 190, 207}};
 
@@ -68,12 +68,18 @@ Rgb category_colour(int i) {
   const auto mid = static_cast<uint8_t>(lo + f * (hi - lo));
   const auto down = static_cast<uint8_t>(hi - f * (hi - lo));
   switch (sector % 6) {
-    case 0: return {hi, mid, lo};
-    case 1: return {down, hi, lo};
-    case 2: return {lo, hi, mid};
-    case 3: return {lo, down, hi};
-    case 4: return {mid, lo, hi};
-    default: return {hi, lo, down};
+    case 0:
+      return {hi, mid, lo};
+    case 1:
+      return {down, hi, lo};
+    case 2:
+      return {lo, hi, mid};
+    case 3:
+      return {lo, down, hi};
+    case 4:
+      return {mid, lo, hi};
+    default:
+      return {hi, lo, down};
   }
 }
 
@@ -98,7 +104,8 @@ Image heatmap(const float* v, int h, int w, float lo, float hi, int cell) {
 Image category_map(const int* cls, int h, int w, int cell) {
   Image img = blank_image(w * cell, h * cell, 3, 0);
   for (int y = 0; y < h * cell; ++y)
-    for (int x = 0; x < w * cell; ++x) set(img, y, x, category_colour(cls[(y / cell) * w + x / cell]));
+    for (int x = 0; x < w * cell; ++x)
+      set(img, y, x, category_colour(cls[(y / cell) * w + x / cell]));
   return img;
 }
 
@@ -117,7 +124,8 @@ Image colour_bar(float lo, float hi, int height) {
 Image legend(const std::vector<int>& classes, const std::vector<std::string>& names) {
   int width = 0;
   for (int c : classes) width = std::max(width, text_width(names.at(c)));
-  Image img = blank_image(14 + width, std::max<int>(1, static_cast<int>(classes.size()) * 11), 3, 255);
+  Image img =
+      blank_image(14 + width, std::max<int>(1, static_cast<int>(classes.size()) * 11), 3, 255);
   for (size_t i = 0; i < classes.size(); ++i) {
     const int y = static_cast<int>(i) * 11;
     for (int dy = 0; dy < 9; ++dy)

@@ -14,8 +14,8 @@ namespace zf {
 
 using Rgb = std::array<uint8_t, 3>;
 
-Rgb colormap(float t);          // t in [0, 1], clamped
-Rgb category_colour(int i);     // distinct colours for classes 0, 1, 2, ...
+Rgb colormap(float t);           // t in [0, 1], clamped
+Rgb category_colour(int i);      // distinct colours for classes 0, 1, 2, ...
 Image to_rgb(const Image& img);  // gray -> RGB; RGB unchanged
 
 // A value map [h, w] as colours over [lo, hi], each value a cell x cell block.
@@ -36,8 +36,7 @@ struct Series {
   Rgb colour;
 };
 Image line_plot(const std::vector<float>& xs, const std::vector<Series>& series,
-                const std::string& title, int width, int height, float ylo = 0.f,
-                float yhi = 0.f);
+                const std::string& title, int width, int height, float ylo = 0.f, float yhi = 0.f);
 
 // Panels side by side, `gap` pixels apart, top-aligned, on white, each with its title above.
 Image hstack(const std::vector<Image>& panels, const std::vector<std::string>& titles, int gap = 8);

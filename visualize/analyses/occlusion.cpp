@@ -106,9 +106,9 @@ ImageResult analyze_image(const OcclusionOptions& o, Session& s, const Resolved&
   res.clean_probs.assign(f.probs.f32(), f.probs.f32() + f.probs.numel());
   res.true_class = img.label >= 0 ? img.label : res.predicted;
   // load_images lists the files first, then the data-set samples.
-  res.label_source = img.label < 0                                            ? "predicted"
+  res.label_source = img.label < 0                                         ? "predicted"
                      : index < static_cast<int64_t>(o.images.files.size()) ? "given"
-                                                                            : "dataset";
+                                                                           : "dataset";
   const MapSize ms = map_size(f.acts[0].shape());
   const int64_t per = static_cast<int64_t>(ms.h) * ms.w;
   res.self = ProjectRequest{res.feature,
@@ -148,8 +148,9 @@ class OtherImages {
   // left out of its own others.
   void mine() {
     if (ds_)
-      tops_ = mine_topk(s_, *ds_, {L_}, static_cast<int>(std::min<int64_t>(o_.others + 1, ds_->size())),
-                        o_.common.batch);
+      tops_ =
+          mine_topk(s_, *ds_, {L_}, static_cast<int>(std::min<int64_t>(o_.others + 1, ds_->size())),
+                    o_.common.batch);
   }
   Others get(int feature, int64_t self, const std::vector<AnalysisImage>& images,
              const Tensor& acts, const ProjectOptions& po) const {
@@ -169,9 +170,10 @@ class OtherImages {
         if (j != self)
           req.push_back(ProjectRequest{
               feature, strongest_unit(acts.f32() + (j * F + feature) * per, ms.h, ms.w, j)});
-      std::stable_sort(req.begin(), req.end(), [](const ProjectRequest& a, const ProjectRequest& b) {
-        return a.hit.value > b.hit.value;
-      });
+      std::stable_sort(req.begin(), req.end(),
+                       [](const ProjectRequest& a, const ProjectRequest& b) {
+                         return a.hit.value > b.hit.value;
+                       });
       if (static_cast<int>(req.size()) > o_.others) req.resize(o_.others);
     }
     for (const ProjectRequest& q : req) r.index.push_back(q.hit.image);
@@ -237,8 +239,7 @@ void write_dump(const std::string& path, const OcclusionOptions& o, const Resolv
 
 // The position where the true class is least likely: the one panel (a) shows.
 size_t worst_position(const OcclusionMaps& m) {
-  return static_cast<size_t>(std::min_element(m.p_true.begin(), m.p_true.end()) -
-                             m.p_true.begin());
+  return static_cast<size_t>(std::min_element(m.p_true.begin(), m.p_true.end()) - m.p_true.begin());
 }
 
 // Fig. 7's panels for one image, left to right: (a) the image with the square at the position
@@ -273,8 +274,8 @@ Image occlusion_figure(const Session& s, const Resolved& r, const ImageResult& r
   draw_rect(proj[0], 0, 0, proj[0].width, proj[0].height, Rgb{0, 0, 0}, 2);
   for (const auto& p : others.proj) proj.push_back(display_projection(p.data(), C, H, W, zoom));
   Image c = hstack(proj, {}, 4);
-  Image d = hstack({heatmap(m.p_true.data(), gy, gx, 0.f, 1.f, cell), colour_bar(0.f, 1.f, gy * cell)},
-                   {}, 4);
+  Image d = hstack(
+      {heatmap(m.p_true.data(), gy, gx, 0.f, 1.f, cell), colour_bar(0.f, 1.f, gy * cell)}, {}, 4);
   std::vector<int> seen(m.top.begin(), m.top.end());
   std::sort(seen.begin(), seen.end());
   seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
@@ -282,11 +283,12 @@ Image occlusion_figure(const Session& s, const Resolved& r, const ImageResult& r
   for (const auto& n : names) fig_names.push_back(figure_text(n));
   Image e = hstack({category_map(m.top.data(), gy, gx, cell), legend(seen, fig_names)}, {}, 4);
   const std::string map = r.layer.name + " map " + std::to_string(res.feature);
-  Image row = hstack({a, b, c, d, e},
-                     {"(a) " + figure_text(names[res.true_class]), "(b) " + map + " activity",
-                      "(c) projections: this image, " + std::to_string(others.proj.size()) + " others",
-                      "(d) p(true class)", "(e) most probable class"},
-                     12);
+  Image row =
+      hstack({a, b, c, d, e},
+             {"(a) " + figure_text(names[res.true_class]), "(b) " + map + " activity",
+              "(c) projections: this image, " + std::to_string(others.proj.size()) + " others",
+              "(d) p(true class)", "(e) most probable class"},
+             12);
   return vstack({titled(blank_image(1, 1, 3, 255), title), row}, 4);
 }
 
@@ -300,8 +302,8 @@ std::string image_title(const AnalysisImage& img, const Resolved& r, const Image
 }  // namespace
 
 void run_occlusion(const OcclusionOptions& o) {
-  Session s = open_session(o.common.checkpoint, o.common.config,
-                           backend::resolve_device(o.common.device));
+  Session s =
+      open_session(o.common.checkpoint, o.common.config, backend::resolve_device(o.common.device));
   const Resolved r = resolve(o, s);
   const std::vector<AnalysisImage> images = load_images(s, o.images);
   const std::vector<std::string> names = class_names(s, o.common.classes);

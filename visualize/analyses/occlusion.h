@@ -22,15 +22,15 @@ namespace zf {
 struct OcclusionOptions {
   AnalysisCommon common;
   ImageSelection images;
-  int size = 0;                 // square side in input pixels; 0 = round(side / 5)
-  int stride = 0;               // 0 = max(1, round(8 * side / 224))
-  std::string fill = "mean";    // "mean" (0 after normalization) or a pixel value 0..255
-  std::string layer;            // "" = the last conv (filtering) layer
+  int size = 0;                   // square side in input pixels; 0 = round(side / 5)
+  int stride = 0;                 // 0 = max(1, round(8 * side / 224))
+  std::string fill = "mean";      // "mean" (0 after normalization) or a pixel value 0..255
+  std::string layer;              // "" = the last conv (filtering) layer
   std::string strongest = "max";  // the map with the largest maximum, or "sum"
-  int others = 3;               // projections of the same map in K other images
-  std::string others_data;      // mined from this data set ("" = the config's validation set);
-                                // without a data set, from the other images given
-  int64_t others_limit = 2000;  // images mined for the others
+  int others = 3;                 // projections of the same map in K other images
+  std::string others_data;        // mined from this data set ("" = the config's validation set);
+                                  // without a data set, from the other images given
+  int64_t others_limit = 2000;    // images mined for the others
   std::string method = "incremental";  // or "full": every occluded copy through the whole net
 };
 

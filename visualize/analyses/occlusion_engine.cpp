@@ -174,7 +174,8 @@ std::vector<float> map_sums(const Tensor& t, int f) {
 // The view with the square of position p painted, for positions p0..p0+b-1: [b, C, H, W].
 void occluded_copies(Tensor& t, const std::vector<float>& x, const std::vector<float>& fill,
                      const Shape& chw, const std::vector<Box>& sq, int p0, int b) {
-  const int C = static_cast<int>(chw[0]), H = static_cast<int>(chw[1]), W = static_cast<int>(chw[2]);
+  const int C = static_cast<int>(chw[0]), H = static_cast<int>(chw[1]),
+            W = static_cast<int>(chw[2]);
   const size_t per = static_cast<size_t>(C) * H * W;
   t.ensure(Shape{b, C, H, W}, Device::CPU);
   for (int n = 0; n < b; ++n) {
@@ -199,7 +200,8 @@ void square_windows(Tensor& t, const std::vector<float>& fill, const Stage& in,
     for (int c = 0; c < in.C; ++c)
       for (int y = 0; y < size; ++y)
         for (int x = 0; x < size; ++x)
-          *d++ = fill[(static_cast<size_t>(c) * in.H + sq[p0 + n].y0 + y) * in.W + sq[p0 + n].x0 + x];
+          *d++ =
+              fill[(static_cast<size_t>(c) * in.H + sq[p0 + n].y0 + y) * in.W + sq[p0 + n].x0 + x];
 }
 
 void occlude_full(Net& net, const std::vector<float>& x, const std::vector<float>& fill,
@@ -222,8 +224,7 @@ void occlude_full(Net& net, const std::vector<float>& x, const std::vector<float
 }  // namespace
 
 std::vector<int> occluder_starts(int side, int size, int stride) {
-  ZF_CHECK(size >= 1 && size <= side, "occluder of %d px does not fit the %d px side", size,
-           side);
+  ZF_CHECK(size >= 1 && size <= side, "occluder of %d px does not fit the %d px side", size, side);
   ZF_CHECK(stride >= 1, "occluder stride %d must be >= 1", stride);
   std::vector<int> s;
   for (int v = 0; v + size <= side; v += stride) s.push_back(v);
@@ -297,9 +298,8 @@ OcclusionMaps occlude(Net& net, const std::vector<float>& x, const std::vector<f
     for (int i = prefix; i < net.size(); ++i)
       run_layer(net.layer(i), tail[i], tail[i - 1], false, saved[i]);
     const std::vector<float> sums =
-        spec.act < prefix
-            ? window_map_sums(st[spec.act + 1], win[spec.act + 1], q, b, spec.feature)
-            : map_sums(tail[spec.act], spec.feature);
+        spec.act < prefix ? window_map_sums(st[spec.act + 1], win[spec.act + 1], q, b, spec.feature)
+                          : map_sums(tail[spec.act], spec.feature);
     record(m, spec, sums, tail[net.size() - 1], q);
     if (spec.seconds) (*spec.seconds)[prefix] += now() - t0;
   }

@@ -15,17 +15,17 @@ namespace zf {
 std::vector<int> occluder_starts(int side, int size, int stride);
 
 struct OcclusionMaps {
-  std::vector<int> ys, xs;      // square corners along each axis; positions are ys x xs, row-major
-  std::vector<float> map_sum;   // (b) the chosen map's activity summed over its extent
-  std::vector<float> p_true;    // (d) probability of the true class
-  std::vector<int> top;         // (e) the most probable class
-  std::vector<float> top_p;     // and its probability
+  std::vector<int> ys, xs;     // square corners along each axis; positions are ys x xs, row-major
+  std::vector<float> map_sum;  // (b) the chosen map's activity summed over its extent
+  std::vector<float> p_true;   // (d) probability of the true class
+  std::vector<int> top;        // (e) the most probable class
+  std::vector<float> top_p;    // and its probability
 };
 
 struct OcclusionSpec {
   int size = 1, stride = 1;
-  int act = 0;          // activation index of the chosen map's layer
-  int feature = 0;      // the map
+  int act = 0;      // activation index of the chosen map's layer
+  int feature = 0;  // the map
   int true_class = 0;
   bool incremental = true;
   int batch = 64;
