@@ -483,7 +483,10 @@ TEST(Correspondence, CommandRefusesBadInputBeforeWriting) {
             std::string::npos);
   o.layers = {};
   o.fill = "grey";
-  EXPECT_NE(error_of([&] { run_correspondence(o); }).find("--fill 'grey'"), std::string::npos);
+  EXPECT_NE(error_of([&] {
+              run_correspondence(o);
+            }).find("--fill grey: expected mean or a pixel value 0..255"),
+            std::string::npos);
   o.fill = "mean";
   o.parts = f.path("missing.json");
   EXPECT_NE(error_of([&] { run_correspondence(o); }).find("missing.json: cannot open"),
