@@ -355,6 +355,10 @@ TEST(Correspondence, BadPartsFilesFailInOneLineNamingTheField) {
        "images[1].label: must be >= 0"},
       {two(R"({"file": "b.png", "object": [0, 0, 400, 300], "parts": {}})"),
        "images[1].parts: missing"},
+      {two(R"({"file": "b.png", "object": [0, 0, 400, 300], "parts": {"eye/left": [4, 10, 20, 20]}})"),
+       "images[1].parts.eye/left: a part's name is letters, digits, '_' and '-', and not 'random'"},
+      {two(R"({"file": "b.png", "object": [0, 0, 400, 300], "parts": {"random": [4, 10, 20, 20]}})"),
+       "images[1].parts.random: a part's name is"},
   };
   for (const auto& c : cases) {
     const std::string e = parse_error(c.first);
