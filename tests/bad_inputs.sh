@@ -158,6 +158,34 @@ cp "$fx/run/ckpt/last.h5" "$fx/ev/none/last.h5"
 # zf_analyze: a class names file with 2 names for the 10-class net.
 printf 'T-shirt/top\nTrouser\n' >"$fx/classes2.txt"
 
+# zf_analyze correspondence: parts files (parts.h) for the grey 28x28 net, on copies of the grey
+# good.png (two names: an image given twice is refused) and the RGB one; good.json is valid.
+mkdir -p "$fx/parts"
+cp "$fx/img/good.png" "$fx/parts/a.png"
+cp "$fx/img/good.png" "$fx/parts/b.png"
+cp "$fx/img/rgb.png" "$fx/parts/rgb.png"
+parts() { # parts NAME IMAGE0 IMAGE1: $fx/parts/NAME.json with the two images' entries
+  printf '{"images": [%s, %s]}\n' "$2" "$3" >"$fx/parts/$1.json"
+}
+pa='{"file": "a.png", "object": [2, 2, 24, 24], "parts": {"eye": [6, 6, 6, 6], "nose": [10, 14, 8, 6]}}'
+pb='{"file": "b.png", "object": [1, 1, 26, 26], "parts": {"eye": [8, 5, 6, 6], "nose": [9, 15, 8, 6]}}'
+parts good "$pa" "$pb"
+parts outside "$pa" '{"file": "b.png", "object": [1, 1, 26, 26], "parts": {"eye": [20, 20, 10, 10], "nose": [9, 15, 8, 6]}}'
+parts empty "$pa" '{"file": "b.png", "object": [1, 1, 26, 26], "parts": {"eye": [8, 5, 0, 6], "nose": [9, 15, 8, 6]}}'
+parts once "$pa" '{"file": "b.png", "object": [1, 1, 26, 26], "parts": {"eye": [8, 5, 6, 6]}}'
+parts big "$pa" '{"file": "b.png", "object": [10, 10, 8, 8], "parts": {"eye": [10, 10, 6, 6], "nose": [10, 10, 8, 9]}}'
+parts prats "$pa" '{"file": "b.png", "object": [1, 1, 26, 26], "prats": {"eye": [8, 5, 6, 6]}}'
+parts noobject "$pa" '{"file": "b.png", "parts": {"eye": [8, 5, 6, 6], "nose": [9, 15, 8, 6]}}'
+parts nofile "$pa" '{"file": "nope.png", "object": [1, 1, 26, 26], "parts": {"eye": [8, 5, 6, 6]}}'
+parts rgb "$pa" '{"file": "rgb.png", "object": [0, 0, 8, 8], "parts": {"eye": [1, 1, 3, 3], "nose": [2, 4, 3, 3]}}'
+parts twice "$pa" "$pa"
+parts slash "$pa" '{"file": "b.png", "object": [1, 1, 26, 26], "parts": {"eye/left": [8, 5, 6, 6], "nose": [9, 15, 8, 6]}}'
+parts random "$pa" '{"file": "b.png", "object": [1, 1, 26, 26], "parts": {"random": [8, 5, 6, 6], "nose": [9, 15, 8, 6]}}'
+parts label "$pa" '{"file": "b.png", "label": 10, "object": [1, 1, 26, 26], "parts": {"eye": [8, 5, 6, 6], "nose": [9, 15, 8, 6]}}'
+printf '{"images": [%s]}\n' "$pa" >"$fx/parts/one.json"
+printf '[%s, %s]\n' "$pa" "$pb" >"$fx/parts/list.json"
+printf '{"images": [%s,\n' "$pa" >"$fx/parts/notjson.json"
+
 # zf_prepare trees: none, no class folders, classes without images, only a corrupt image, a good
 # tree with its validation folder, and labels files: empty, malformed, unknown class, incomplete.
 mkdir -p "$fx/p/empty" "$fx/p/noimg/n01" "$fx/p/corrupt/n01" "$fx/p/train/n01" "$fx/p/train/n02" \
@@ -367,6 +395,44 @@ invariance-layers-unknown  | 1 | no layer named 'conv9'                        |
 invariance-layers-loss     | 1 | layer 'loss' is the loss layer                | $A invariance --checkpoint $ck --samples 0 --layers loss --out $out
 invariance-layers-twice    | 2 | --layers conv1: given twice                   | $A invariance --checkpoint $ck --samples 0 --layers conv1,conv1 --out $out
 invariance-classes-count   | 1 | classes2.txt: 2 class names, the net has 10 classes | $A invariance --checkpoint $ck --samples 0 --classes $fx/classes2.txt --out $out
+correspondence-option-no-parts | 2 | --parts is required                   | $A correspondence --checkpoint $ck --out $out
+correspondence-option-no-checkpoint | 2 | --checkpoint is required             | $A correspondence --parts $fx/parts/good.json --out $out
+correspondence-option-random-neg | 2 | --random -1: must be in 0..1000          | $A correspondence --checkpoint $ck --parts $fx/parts/good.json --random -1 --out $out
+correspondence-option-seed-abc | 2 | --seed                                     | $A correspondence --checkpoint $ck --parts $fx/parts/good.json --seed abc --out $out
+correspondence-fill-word   | 2 | --fill grey: expected mean or a pixel value 0..255 | $A correspondence --checkpoint $ck --parts $fx/parts/good.json --fill grey --out $out
+correspondence-fill-256    | 2 | --fill 256: expected mean or a pixel value 0..255 | $A correspondence --checkpoint $ck --parts $fx/parts/good.json --fill 256 --out $out
+correspondence-checkpoint-not-hdf5 | 1 | junk/ckpt/last.h5: not an HDF5 file   | $A correspondence --checkpoint $fx/junk/ckpt/last.h5 --parts $fx/parts/good.json --out $out
+correspondence-layers-unknown | 1 | no layer named 'conv9'                     | $A correspondence --checkpoint $ck --parts $fx/parts/good.json --layers conv2,conv9 --out $out
+correspondence-layers-loss | 1 | layer 'loss' is the loss layer                | $A correspondence --checkpoint $ck --parts $fx/parts/good.json --layers loss --out $out
+correspondence-layers-twice | 2 | --layers conv2: given twice                  | $A correspondence --checkpoint $ck --parts $fx/parts/good.json --layers conv2,conv2 --out $out
+correspondence-parts-name-slash | 1 | images[1].parts.eye/left: a part's name is letters | $A correspondence --checkpoint $ck --parts $fx/parts/slash.json --out $out
+correspondence-parts-name-random | 1 | images[1].parts.random: a part's name is   | $A correspondence --checkpoint $ck --parts $fx/parts/random.json --out $out
+correspondence-parts-missing | 1 | parts/nope.json: cannot open the parts file | $A correspondence --checkpoint $ck --parts $fx/parts/nope.json --out $out
+correspondence-parts-not-json | 1 | notjson.json: not JSON                     | $A correspondence --checkpoint $ck --parts $fx/parts/notjson.json --out $out
+correspondence-parts-list  | 1 | list.json: not a JSON object                  | $A correspondence --checkpoint $ck --parts $fx/parts/list.json --out $out
+correspondence-parts-one-image | 1 | one.json: images: missing, or fewer than 2 images | $A correspondence --checkpoint $ck --parts $fx/parts/one.json --out $out
+correspondence-parts-unknown-key | 1 | prats.json: images[1].prats: unknown key | $A correspondence --checkpoint $ck --parts $fx/parts/prats.json --out $out
+correspondence-parts-no-object | 1 | noobject.json: images[1].object: missing  | $A correspondence --checkpoint $ck --parts $fx/parts/noobject.json --out $out
+correspondence-parts-box-outside | 1 | images[1].parts.eye: box [20,20,10,10] outside the 28x28 image | $A correspondence --checkpoint $ck --parts $fx/parts/outside.json --out $out
+correspondence-parts-box-empty | 1 | images[1].parts.eye: box [8,5,0,6] is empty | $A correspondence --checkpoint $ck --parts $fx/parts/empty.json --out $out
+correspondence-parts-larger-than-object | 1 | images[1].parts.nose: box [10,10,8,9] larger than the object box | $A correspondence --checkpoint $ck --parts $fx/parts/big.json --out $out
+correspondence-parts-in-one-image | 1 | once.json: parts.nose: in only 1 image    | $A correspondence --checkpoint $ck --parts $fx/parts/once.json --out $out
+correspondence-parts-image-missing | 1 | images[1].file: $fx/parts/nope.png: cannot open | $A correspondence --checkpoint $ck --parts $fx/parts/nofile.json --out $out
+correspondence-parts-image-rgb-on-grey | 1 | parts/rgb.png: an RGB image, but the net takes grey | $A correspondence --checkpoint $ck --parts $fx/parts/rgb.json --out $out
+correspondence-parts-image-twice | 2 | parts/a.png: given twice                  | $A correspondence --checkpoint $ck --parts $fx/parts/twice.json --out $out
+correspondence-parts-label-10 | 1 | images[1].label: 10 outside the net's classes 0..9 | $A correspondence --checkpoint $ck --parts $fx/parts/label.json --out $out
+filters-option-no-checkpoints | 2 | --checkpoints is required                | $A filters --out $out
+filters-option-unknown     | 2 | --bogus                                       | $A filters --checkpoints $ck --bogus --out $out
+filters-option-scale       | 2 | --scale: both                                 | $A filters --checkpoints $ck --scale both --out $out
+filters-option-dead-1      | 2 | --dead: Value 1 not in range                  | $A filters --checkpoints $ck --dead 1 --out $out
+filters-option-dead-abc    | 2 | --dead                                        | $A filters --checkpoints $ck --dead abc --out $out
+filters-option-columns-0   | 2 | --columns 0: must be in 1..4096               | $A filters --checkpoints $ck --columns 0 --out $out
+filters-checkpoint-missing | 1 | nope.h5: cannot open checkpoint               | $A filters --checkpoints $fx/nope.h5 --out $out
+filters-checkpoint-not-hdf5 | 1 | junk/ckpt/last.h5: not an HDF5 file          | $A filters --checkpoints $ck $fx/junk/ckpt/last.h5 --out $out
+filters-checkpoint-truncated | 1 | trunc/ckpt/last.h5: cannot open as HDF5     | $A filters --checkpoints $ck $fx/trunc/ckpt/last.h5 --out $out
+filters-layer-relu         | 1 | layer 'relu1' is not a conv layer             | $A filters --checkpoints $ck --layer relu1 --out $out
+filters-layer-fc           | 1 | layer 'fc3' is not a conv layer               | $A filters --checkpoints $ck --layer fc3 --out $out
+filters-layer-unknown      | 1 | no layer named 'conv9'                        | $A filters --checkpoints $ck --layer conv9 --out $out
 prepare-option-no-out      | 2 | --out is required                             | $R --train $fx/p/train
 prepare-option-no-train    | 2 | --train is required                           | $R --out $out
 prepare-option-val-no-labels | 2 | --val requires --val-labels                 | $R --train $fx/p/train --val $fx/p/val --out $out

@@ -355,6 +355,10 @@ TEST(Correspondence, BadPartsFilesFailInOneLineNamingTheField) {
        "images[1].label: must be >= 0"},
       {two(R"({"file": "b.png", "object": [0, 0, 400, 300], "parts": {}})"),
        "images[1].parts: missing"},
+      {two(R"({"file": "b.png", "object": [0, 0, 400, 300], "parts": {"eye/left": [4, 10, 20, 20]}})"),
+       "images[1].parts.eye/left: a part's name is letters, digits, '_' and '-', and not 'random'"},
+      {two(R"({"file": "b.png", "object": [0, 0, 400, 300], "parts": {"random": [4, 10, 20, 20]}})"),
+       "images[1].parts.random: a part's name is"},
   };
   for (const auto& c : cases) {
     const std::string e = parse_error(c.first);
@@ -483,7 +487,10 @@ TEST(Correspondence, CommandRefusesBadInputBeforeWriting) {
             std::string::npos);
   o.layers = {};
   o.fill = "grey";
-  EXPECT_NE(error_of([&] { run_correspondence(o); }).find("--fill 'grey'"), std::string::npos);
+  EXPECT_NE(error_of([&] {
+              run_correspondence(o);
+            }).find("--fill grey: expected mean or a pixel value 0..255"),
+            std::string::npos);
   o.fill = "mean";
   o.parts = f.path("missing.json");
   EXPECT_NE(error_of([&] { run_correspondence(o); }).find("missing.json: cannot open"),

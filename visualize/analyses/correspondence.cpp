@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "core/rng.h"
+#include "train/cli.h"
 
 namespace zf {
 
@@ -82,8 +83,9 @@ MaskFill mask_fill(const Session& s, const std::string& fill) {
   }
   char* end = nullptr;
   const long v = std::strtol(fill.c_str(), &end, 10);
-  ZF_CHECK(!fill.empty() && *end == '\0' && v >= 0 && v <= 255,
-           "--fill '%s': give mean or a pixel value 0..255", fill.c_str());
+  // Refused like occlusion's --fill: a command-line error (exit code 2), in the same words.
+  if (fill.empty() || *end != '\0' || v < 0 || v > 255)
+    throw CliError("--fill " + fill + ": expected mean or a pixel value 0..255");
   for (size_t i = 0; i < mean.size(); ++i) {
     const size_t c = i / plane;
     f.x[i] = (static_cast<float>(v) - mean[i]) * s.norm.inv_std[c] * s.norm.scale;

@@ -4,8 +4,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "core/io/h5io.h"
+#include "train/cli.h"
 #include "visualize/analyses/correspondence.h"
 #include "visualize/analyses/figure.h"
 #include "visualize/render.h"
@@ -186,6 +188,9 @@ Image masks_montage(const std::vector<CorrespondenceImage>& images,
 // view) before --out is created.
 void run_correspondence(const CorrespondenceOptions& o) {
   ZF_CHECK(o.random >= 0, "--random %d: must be >= 0", o.random);
+  std::set<std::string> seen;  // a layer named twice would name its HDF5 group twice
+  for (const std::string& n : o.layers)
+    if (!seen.insert(n).second) throw CliError("--layers " + n + ": given twice");
   Session s =
       open_session(o.common.checkpoint, o.common.config, backend::resolve_device(o.common.device));
   const std::vector<FeatureLayer> layers =

@@ -100,6 +100,13 @@ PartsImage read_image(const json& e, const std::string& source, const std::strin
     fail(source, field + ".parts", "missing (an object of named boxes)");
   for (auto it = e["parts"].begin(); it != e["parts"].end(); ++it) {
     const std::string pf = field + ".parts." + it.key();
+    // A part's name names HDF5 groups and datasets beside the rows "random" and "random:<part>".
+    const bool plain =
+        !it.key().empty() && it.key().find_first_not_of(
+                                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                 "0123456789_-") == std::string::npos;
+    if (!plain || it.key() == "random")
+      fail(source, pf, "a part's name is letters, digits, '_' and '-', and not 'random'");
     const Box b = read_box(it.value(), im.width, im.height, source, pf);
     if (b.w > im.object.w || b.h > im.object.h)
       fail(source, pf,

@@ -13,7 +13,9 @@
 //                "note": "optional"}, ...]}
 // A part may be absent from some images but must be in at least 2 (Delta compares pairs); every
 // box lies inside its image and is not empty; each part fits inside its image's object box (random
-// boxes of its size go there). Unknown keys are errors, so that a misspelt "parts" is not ignored.
+// boxes of its size go there). A part's name is letters, digits, '_' and '-', and not "random" (it
+// names HDF5 groups beside the random rows). Unknown keys are errors, so that a misspelt "parts" is
+// not ignored.
 #pragma once
 
 #include <functional>
