@@ -61,7 +61,13 @@ Resolved resolve(const OcclusionOptions& o, Session& s) {
   if (r.size > side)
     throw CliError("--size " + std::to_string(r.size) + ": larger than the " +
                    std::to_string(in[1]) + "x" + std::to_string(in[2]) + " input");
-  r.layer = o.layer.empty() ? filtering_layers(*s.net).back() : find_feature_layer(*s.net, o.layer);
+  if (o.layer.empty()) {
+    const std::vector<FeatureLayer> convs = filtering_layers(*s.net);
+    ZF_CHECK(!convs.empty(), "the net has no conv layer: give --layer");
+    r.layer = convs.back();
+  } else {
+    r.layer = find_feature_layer(*s.net, o.layer);
+  }
   r.fill = parse_fill(s, o.fill, &r.fill_desc);
   r.incremental = o.method == "incremental" && s.net->device() == Device::CPU;
   return r;
