@@ -22,7 +22,7 @@ constexpr Rgb kCategories[] = {{31, 119, 180},  {255, 127, 14}, {44, 160, 44},  
 
 void set(Image& img, int y, int x, Rgb c) {
   if (y < 0 || y >= img.height || x < 0 || x >= img.width) return;
-  for (int k = 0; k < 3; ++k) img.at(y, x, k) = c[k];
+  for (int k = 0; k < std::min(img.channels, 3); ++k) img.at(y, x, k) = c[k];
 }
 
 void line(Image& img, int x0, int y0, int x1, int y1, Rgb c) {

@@ -276,7 +276,7 @@ Image occlusion_figure(const Session& s, const Resolved& r, const ImageResult& r
   for (float v : m.map_sum) lo = std::min(lo, v), hi = std::max(hi, v);
   Image b = hstack({heatmap(m.map_sum.data(), gy, gx, lo, hi, cell), colour_bar(lo, hi, gy * cell)},
                    {}, 4);
-  std::vector<Image> proj{display_projection(self_proj.data(), C, H, W, zoom)};
+  std::vector<Image> proj{to_rgb(display_projection(self_proj.data(), C, H, W, zoom))};
   draw_rect(proj[0], 0, 0, proj[0].width, proj[0].height, Rgb{0, 0, 0}, 2);
   for (const auto& p : others.proj) proj.push_back(display_projection(p.data(), C, H, W, zoom));
   Image c = hstack(proj, {}, 4);
