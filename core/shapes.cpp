@@ -17,6 +17,7 @@ int pool_out_size(int in, const PoolParams& p, const char* op) {
   ZF_CHECK(p.kernel >= 1, "%s: kernel %d must be >= 1", op, p.kernel);
   ZF_CHECK(p.stride >= 1, "%s: stride %d must be >= 1", op, p.stride);
   ZF_CHECK(in >= p.kernel, "%s: kernel %d larger than the input %d", op, p.kernel, in);
+  if (!p.ceil) return (in - p.kernel) / p.stride + 1;  // floor mode: whole windows only
   int out = (in - p.kernel + p.stride - 1) / p.stride + 1;  // ceil mode
   if ((out - 1) * p.stride >= in) --out;  // the last window must start inside the input
   return out;

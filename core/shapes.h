@@ -16,6 +16,9 @@ struct ConvParams {
 struct PoolParams {
   int kernel = 3;  // square window
   int stride = 2;
+  // ceil mode (Caffe, cuda-convnet, ZFNet): the last window may be clipped at the border; floor
+  // mode (PyTorch's default, torchvision's AlexNet): only whole windows. Same switches and ties.
+  bool ceil = true;
 };
 
 struct LrnParams {

@@ -46,8 +46,12 @@ int conv_out(int in, int kernel, int stride, int pad) {
 // Ceil mode: window starts j*stride are kept while the window's unclipped end j*stride + kernel
 // stays less than one stride past the input (ceil((in - k)/s) + 1 of them), and (Caffe) the start
 // itself must lie inside the input.
-int pool_out(int in, int kernel, int stride) {
+int pool_out(int in, int kernel, int stride, bool ceil) {
   int count = 0;
+  if (!ceil) {  // floor mode: windows that end inside the input
+    while (count * stride + kernel <= in) ++count;
+    return count;
+  }
   while (count * stride < in - kernel + stride && count * stride < in) ++count;
   return count;
 }
@@ -153,10 +157,11 @@ DT relu_project(const DT& r, const DT& x, zf::ReluRule rule) {
 // ---- max-pooling
 // ----------------------------------------------------------------------------------------
 
-void maxpool_forward(DT& y, std::vector<int32_t>& switches, const DT& x, int kernel, int stride) {
+void maxpool_forward(DT& y, std::vector<int32_t>& switches, const DT& x, int kernel, int stride,
+                     bool ceil) {
   const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
-  const int64_t OH = pool_out(static_cast<int>(H), kernel, stride);
-  const int64_t OW = pool_out(static_cast<int>(W), kernel, stride);
+  const int64_t OH = pool_out(static_cast<int>(H), kernel, stride, ceil);
+  const int64_t OW = pool_out(static_cast<int>(W), kernel, stride, ceil);
   y = DT(Shape{N, C, OH, OW});
   switches.assign(static_cast<size_t>(y.numel()), -1);
   for (int64_t n = 0; n < N; ++n)

@@ -32,7 +32,7 @@ std::vector<int32_t> ints(const zf::Tensor& t);  // an i32 CPU tensor's values
 // Output sizes, written from the DESIGN text (conv floors; pool counts ceil-mode window starts that
 // lie inside the input).
 int conv_out(int in, int kernel, int stride, int pad);
-int pool_out(int in, int kernel, int stride);
+int pool_out(int in, int kernel, int stride, bool ceil = true);
 
 // ---- convolution (cross-correlation, zero padding)
 // ---------------------------------------------------
@@ -49,7 +49,8 @@ DT relu_project(const DT& r, const DT& x, zf::ReluRule rule);
 
 // ---- max-pooling
 // ----------------------------------------------------------------------------------------
-void maxpool_forward(DT& y, std::vector<int32_t>& switches, const DT& x, int kernel, int stride);
+void maxpool_forward(DT& y, std::vector<int32_t>& switches, const DT& x, int kernel, int stride,
+                     bool ceil = true);
 // dx[i] = sum of dy over the outputs whose switch is i (also the deconvnet's unpooling).
 DT maxpool_backward(const DT& dy, const std::vector<int32_t>& switches, const zf::Shape& x_shape);
 

@@ -45,6 +45,17 @@ TEST(Shapes, ZFNetSizesOneAxis) {
   EXPECT_EQ(pool_out_size(13, PoolParams{3, 2}), 6);
 }
 
+// Floor mode (PyTorch's default, `ceil: false`): the clipped last window is dropped.
+TEST(Shapes, PoolFloorMode) {
+  EXPECT_EQ(pool_out_size(110, PoolParams{3, 2, false}), 54);
+  EXPECT_EQ(pool_out_size(26, PoolParams{3, 2, false}), 12);
+  EXPECT_EQ(pool_out_size(8, PoolParams{2, 3, false}), 3);
+  EXPECT_EQ(pool_out_size(3, PoolParams{3, 2, false}), 1);
+  // torchvision's AlexNet at 224: both modes agree on every pool (55 -> 27, 27 -> 13, 13 -> 6).
+  for (int in : {55, 27, 13})
+    EXPECT_EQ(pool_out_size(in, PoolParams{3, 2, false}), pool_out_size(in, PoolParams{3, 2}));
+}
+
 TEST(Shapes, PoolOutSizeEdgeCases) {
   struct Case {
     int in, kernel, stride, out;

@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -141,6 +142,7 @@ DataConfig parse_data(Section&& d) {
   if (dc.eval_crops != 1 && dc.eval_crops != 10) d.fail("eval_crops", "must be 1 or 10");
   dc.threads = d.get<int>("threads", 2);
   at_least(d, "threads", dc.threads, 1);
+  dc.classes = d.get<std::string>("classes", "");
   d.finish();
   return dc;
 }
@@ -302,6 +304,33 @@ Normalize parse_normalize(const std::string& s) {
   if (s == "channel_standardize") return Normalize::ChannelStandardize;
   ZF_THROW("normalize '%s': expected none, pixel_mean, channel_mean or channel_standardize",
            s.c_str());
+}
+
+std::vector<std::string> read_class_names(const std::string& path) {
+  std::ifstream in(path);
+  ZF_CHECK(in.good(), "%s: cannot open the class names file", path.c_str());
+  std::vector<std::string> names;
+  for (std::string line; std::getline(in, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    ZF_CHECK(line.size() <= 4096, "%s: line %zu is longer than 4096 bytes", path.c_str(),
+             names.size() + 1);
+    if (!line.empty()) names.push_back(line);
+  }
+  ZF_CHECK(!names.empty(), "%s: no class names in it", path.c_str());
+  return names;
+}
+
+std::vector<std::string> class_names_of(const Config& cfg, const Dataset& train) {
+  const std::string& f = cfg.data.classes;
+  if (f.empty()) return train.class_names();
+  std::filesystem::path p(f);
+  if (!std::filesystem::exists(p) && p.is_relative())
+    p = std::filesystem::path(cfg.source).parent_path() / p;
+  std::vector<std::string> names = read_class_names(p.string());
+  ZF_CHECK(static_cast<int>(names.size()) >= train.num_classes(),
+           "%s: data.classes: %s names %zu classes, the data set has %d", cfg.source.c_str(),
+           p.string().c_str(), names.size(), train.num_classes());
+  return names;
 }
 
 Config load_config(const std::string& path, const std::vector<ConfigOverride>& overrides) {

@@ -25,7 +25,17 @@ struct DataConfig {
   TransformSpec transform;
   int eval_crops = 1;  // 1 (center) or 10 (corners + center, with flips)
   int threads = 2;     // loader threads
+  // A text file with one class name per line (as given; a relative path is also looked up beside
+  // the config), stored in checkpoints for predictions and figures; empty: the data set's names.
+  std::string classes;
 };
+
+struct Config;
+// The class names a run stores: data.classes' file when set (a relative path that does not exist
+// as given is looked up beside the config file), else the data set's own names.
+std::vector<std::string> class_names_of(const Config& cfg, const Dataset& train);
+// One name per line of `path` (blank lines and a trailing newline ignored); errors name the file.
+std::vector<std::string> read_class_names(const std::string& path);
 
 struct ScheduleConfig {
   std::string type = "none";  // none | step | plateau

@@ -47,9 +47,13 @@ void read_state(hid_t f, const std::string& path, TrainState& s) {
   s.run_seen = read_attr_i64(st, "run_seen", path);
 }
 
-void write_norm(hid_t f, const Normalizer& n) {
-  if (n.mean.empty()) return;
+void write_data(hid_t f, const TrainState& s) {
+  const Normalizer& n = s.norm;
+  if (n.mean.empty() && s.classes.empty() && s.imported_from.empty()) return;
   H5Handle dg(make_group(f, "data"), H5Gclose);
+  if (!s.classes.empty()) write_strings(dg, "classes", s.classes);
+  if (!s.imported_from.empty()) write_attr_str(dg, "imported_from", s.imported_from);
+  if (n.mean.empty()) return;
   Tensor mean(Shape{n.c, n.h, n.w}), inv(Shape{static_cast<int64_t>(n.inv_std.size())});
   ZF_CHECK(mean.numel() == static_cast<int64_t>(n.mean.size()), "data mean of %zu values for %s",
            n.mean.size(), mean.shape().str().c_str());
@@ -60,10 +64,14 @@ void write_norm(hid_t f, const Normalizer& n) {
   write_attr_f64(dg, "scale", n.scale);
 }
 
-void read_norm(hid_t f, const std::string& path, Normalizer& n) {
+void read_data(hid_t f, const std::string& path, TrainState& s) {
+  Normalizer& n = s.norm;
   if (H5Lexists(f, "data", H5P_DEFAULT) <= 0) return;
   H5Handle dg(H5Gopen2(f, "data", H5P_DEFAULT), H5Gclose);
   ZF_CHECK(dg >= 0, "%s: /data is not a group", path.c_str());
+  if (H5Lexists(dg, "classes", H5P_DEFAULT) > 0) s.classes = read_strings(dg, "classes", path);
+  if (has_attr(dg, "imported_from")) s.imported_from = read_attr_str(dg, "imported_from", path);
+  if (H5Lexists(dg, "mean", H5P_DEFAULT) <= 0) return;
   // [C, H, W] of the padded input: each side bounded, so the products below fit an int.
   std::vector<hsize_t> dims;
   n.mean = read_vector<float>(f, "data/mean", H5T_NATIVE_FLOAT, path, &dims,
@@ -123,7 +131,7 @@ void save_run_checkpoint(const std::string& path, Net& net, const std::string& c
   const CheckpointHeader h{s.epoch, s.iteration, net.arch(), config};
   save_checkpoint(path, net, h, [&](hid_t f) {
     write_state(f, s);
-    write_norm(f, s.norm);
+    write_data(f, s);
     write_metrics(f, s.metrics);
   });
 }
@@ -132,7 +140,7 @@ RunCheckpoint read_run_checkpoint(const std::string& path) {
   TrainState s;
   const CheckpointHeader h = read_checkpoint(path, [&](hid_t f) {
     read_state(f, path, s);
-    read_norm(f, path, s.norm);
+    read_data(f, path, s);
     read_metrics(f, path, s.metrics);
   });
   return from_header(h, std::move(s));
@@ -142,7 +150,7 @@ RunCheckpoint load_run_checkpoint(const std::string& path, Net& net) {
   TrainState s;
   const CheckpointHeader h = load_checkpoint(path, net, [&](hid_t f) {
     read_state(f, path, s);
-    read_norm(f, path, s.norm);
+    read_data(f, path, s);
     read_metrics(f, path, s.metrics);
   });
   return from_header(h, std::move(s));

@@ -6,6 +6,7 @@
 //   /state attrs: seed, lr, position, best_metric, plateau_count, run_loss, run_correct, run_seen
 //   /metrics/<column>                      one value per finished epoch
 //   /data/mean [C,H,W], /data/inv_std [C], attr scale: the input normalization (our addition)
+//   /data/classes [K] strings: the class names, when known; attr imported_from (zf_import)
 #pragma once
 
 #include <cstdint>
@@ -38,6 +39,10 @@ struct TrainState {
   // inv_std [c], scale), so that visualization normalizes exactly as training did; an empty mean
   // when the checkpoint stores none.
   Normalizer norm;
+  // The name of each output class (empty when unknown: predictions then show the index), and for a
+  // checkpoint zf_import wrote, the weights file it came from.
+  std::vector<std::string> classes;
+  std::string imported_from;
 };
 
 // What a run's checkpoint holds besides the parameters.

@@ -124,18 +124,66 @@ Run open_run(const TrainOptions& opt) {
   return r;
 }
 
-// Fresh parameters, or the state and parameters of <out>/ckpt/last.h5.
-void start_or_resume(Run& r, bool resume) {
-  if (resume) {
+// The normalization stored in `from` (another run's or an imported checkpoint) as it applies to
+// images of `ours`' size: as it is at the same size; a per-channel one (constant over each plane)
+// broadcast to another size; else none (empty mean).
+Normalizer adapt_normalizer(const Normalizer& from, const Normalizer& ours) {
+  if (from.mean.empty() || from.c != ours.c) return {};
+  if (from.h == ours.h && from.w == ours.w) return from;
+  const size_t plane = static_cast<size_t>(from.h) * from.w;
+  for (int c = 0; c < from.c; ++c)
+    for (size_t i = 1; i < plane; ++i)
+      if (from.mean[c * plane + i] != from.mean[c * plane]) return {};
+  Normalizer n = from;
+  n.h = ours.h, n.w = ours.w;
+  const size_t our_plane = static_cast<size_t>(n.h) * n.w;
+  n.mean.resize(static_cast<size_t>(n.c) * our_plane);
+  for (int c = 0; c < n.c; ++c)
+    std::fill_n(n.mean.begin() + c * our_plane, our_plane, from.mean[c * plane]);
+  return n;
+}
+
+// Weights from another checkpoint (--init-from), all but the layers in `reinit`.
+void init_from(Run& r, const TrainOptions& opt) {
+  for (const std::string& l : opt.reinit) {
+    const int i = r.net.find(l);
+    ZF_CHECK(i >= 0, "--reinit %s: no such layer in %s", l.c_str(), r.cfg.source.c_str());
+    bool has_params = false;
+    for (auto& np : r.net.params()) has_params |= np.layer == l;
+    ZF_CHECK(has_params, "--reinit %s: layer %s has no parameters", l.c_str(), l.c_str());
+  }
+  const int64_t loaded = load_params_by_name(opt.init_from, r.net, opt.reinit);
+  const RunCheckpoint from = read_run_checkpoint(opt.init_from);
+  std::string what = "the data's own normalization";
+  if (Normalizer n = adapt_normalizer(from.state.norm, r.norm); !n.mean.empty()) {
+    r.norm = n;
+    what = "its input normalization";
+  }
+  std::string re;
+  for (const std::string& l : opt.reinit) re += (re.empty() ? "" : ",") + l;
+  std::fprintf(stderr, "initialized from %s: %lld weights loaded%s%s; %s\n",
+               opt.init_from.c_str(), static_cast<long long>(loaded),
+               re.empty() ? "" : ", re-initialized ", re.c_str(), what.c_str());
+}
+
+// Fresh parameters (random, or another checkpoint's), or the state and parameters of
+// <out>/ckpt/last.h5.
+void start_or_resume(Run& r, const TrainOptions& opt) {
+  if (opt.resume) {
     ZF_CHECK(fs::exists(r.last), "--resume: %s does not exist", r.last.c_str());
     r.st = load_run_checkpoint(r.last, r.net).state;
     r.cfg.train.seed = r.st.seed;
     std::fprintf(stderr, "resuming from %s: epoch %d, iteration %lld\n", r.last.c_str(),
                  r.st.epoch, static_cast<long long>(r.st.iteration));
+    // A run keeps the normalization it started with (--init-from's may differ from the data's).
+    if (!r.st.norm.mean.empty()) r.norm = r.st.norm;
+    if (r.st.classes.empty()) r.st.classes = class_names_of(r.cfg, *r.train_ds);
   } else {
     r.net.init_params(r.cfg.train.seed);
+    if (!opt.init_from.empty()) init_from(r, opt);
     r.st.seed = r.cfg.train.seed;
     r.st.lr = r.cfg.train.lr;
+    r.st.classes = class_names_of(r.cfg, *r.train_ds);
   }
   r.st.norm = r.norm;
 }
@@ -307,6 +355,7 @@ TrainResult evaluate_only(Run& r) {
   ZF_CHECK(fs::exists(r.last), "--evaluate: %s does not exist", r.last.c_str());
   TrainResult res;
   res.state = load_run_checkpoint(r.last, r.net).state;
+  if (!res.state.norm.mean.empty()) r.norm = res.state.norm;  // the run's own normalization
   r.net.to(r.device);
   EvalResult ev = evaluate(r.net, *r.val_ds, r.cfg.data, r.norm, r.cfg.train.batch);
   EpochMetrics m;
@@ -369,7 +418,7 @@ EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Nor
 TrainResult train(const TrainOptions& opt) {
   Run r = open_run(opt);
   if (opt.evaluate_only) return evaluate_only(r);
-  start_or_resume(r, opt.resume);
+  start_or_resume(r, opt);
   r.net.to(r.device);
   r.net.reserve_memory();  // fails here, before any work, when the batch does not fit
   if (opt.resume) repair_outputs(r);

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/nn/net.h"
 #include "train/config.h"
@@ -28,6 +29,12 @@ struct TrainOptions {
   int batch = 0;                             // override train.batch
   std::string train_data, val_data;          // override data.train / data.val
   bool evaluate_only = false;                // evaluate <out>/ckpt/last.h5 on the validation set
+  // Start from another checkpoint's weights (a zf_import'ed net, another run) instead of random
+  // ones, loaded by layer name; the layers in `reinit` (e.g. the last one, for a new number of
+  // classes) are initialized as the config says instead. The input normalization is taken from
+  // that checkpoint too when it fits the data (same channels; a per-channel one at any size).
+  std::string init_from;
+  std::vector<std::string> reinit;
 };
 
 // The result of a run, for the CLI and the tests.

@@ -35,6 +35,16 @@ int main(int argc, char** argv) {
                "only evaluate <out>/ckpt/last.h5 on the validation set (data.eval_crops views) and "
                "print it")
       ->excludes(resume);
+  auto* init = app.add_option("--init-from", o.init_from,
+                               "start from this checkpoint's weights (zf_import's, or another "
+                               "run's), loaded by layer name, and its input normalization")
+                    ->check(CLI::ExistingFile)
+                    ->excludes(resume);
+  app.add_option("--reinit", o.reinit,
+                 "with --init-from: layers initialized as the config says instead of loaded "
+                 "(e.g. fc8, for a new number of classes); comma-separated")
+      ->delimiter(',')
+      ->needs(init);
   app.name("zf_train");
   if (int rc = zf::parse_cli(app, argc, argv); rc >= 0) return rc;
   try {

@@ -4,6 +4,7 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -155,6 +156,30 @@ CheckpointHeader read_checkpoint(const std::string& path, const std::function<vo
   CheckpointHeader h = read_header(f, path);
   if (read) read(f);
   return h;
+}
+
+int64_t load_params_by_name(const std::string& path, Net& net,
+                            const std::vector<std::string>& skip) {
+  H5Handle f(open_for_read(path), H5Fclose);
+  read_header(f, path);
+  int64_t loaded = 0;
+  for (auto& np : net.params()) {
+    if (std::find(skip.begin(), skip.end(), np.layer) != skip.end()) continue;
+    Param& p = *np.param;
+    const std::string name = "params/" + np.layer + "/" + p.name;
+    ZF_CHECK(H5Lexists(f, "params", H5P_DEFAULT) > 0 &&
+                 H5Lexists(f, ("params/" + np.layer).c_str(), H5P_DEFAULT) > 0,
+             "%s: no layer '%s' with parameters (name it in the layers to re-initialize?)",
+             path.c_str(), np.layer.c_str());
+    try {
+      read_f32(f, name, p.value, path);
+    } catch (const Error& e) {
+      throw Error(std::string(e.what()) + "; layer '" + np.layer +
+                  "' can be re-initialized instead of loaded");
+    }
+    loaded += p.value.numel();
+  }
+  return loaded;
 }
 
 CheckpointHeader load_checkpoint(const std::string& path, Net& net,

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/io/h5io.h"
 #include "core/nn/net.h"
@@ -37,6 +38,13 @@ CheckpointHeader read_checkpoint(const std::string& path,
 // architecture (one line names the first layer that differs); then calls `read`.
 CheckpointHeader load_checkpoint(const std::string& path, Net& net,
                                  const std::function<void(hid_t)>& read = {});
+
+// Loads the parameters (not the momenta) of `net`'s layers from the checkpoint at `path` by layer
+// and parameter name, whatever the rest of its architecture: for starting a run from another one's
+// weights (zf_train --init-from). Layers named in `skip` keep what they hold; every other parameter
+// must be in the file with the same shape (one line names the first that is not). Returns the
+// number of values loaded.
+int64_t load_params_by_name(const std::string& path, Net& net, const std::vector<std::string>& skip);
 
 // A float32 dataset with the tensor's shape (any device).
 void write_f32(hid_t parent, const std::string& name, const Tensor& t);

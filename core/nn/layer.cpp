@@ -75,6 +75,16 @@ float LayerSpec::get_float(const std::string& key, float def, float min_value,
   return static_cast<float>(r);
 }
 
+bool LayerSpec::get_bool(const std::string& key, bool def) const {
+  const std::string* v = find(key);
+  if (!v) return def;
+  for (const char* t : {"true", "True", "TRUE", "yes", "on"})
+    if (*v == t) return true;
+  for (const char* f : {"false", "False", "FALSE", "no", "off"})
+    if (*v == f) return false;
+  fail(key, "'" + *v + "' is not true or false");
+}
+
 void LayerSpec::finish() const {
   std::vector<std::string> present;
   for (const auto& kv : values_) present.push_back(kv.first);

@@ -77,6 +77,7 @@ class LayerSpec {
   int get_int(const std::string& key, int def, int min_value) const;
   int require_int(const std::string& key, int min_value) const;
   float get_float(const std::string& key, float def, float min_value, float max_value) const;
+  bool get_bool(const std::string& key, bool def) const;  // true/false (YAML's spellings)
   void finish() const;  // throws on keys no getter asked for
   [[noreturn]] void fail(const std::string& key, const std::string& msg) const;
 

@@ -1,4 +1,4 @@
-// maxpool: kernel (3), stride (2); ceil mode. Keeps the switches for backward and for unpooling.
+// maxpool: kernel (3), stride (2), ceil (true: ceil mode; false: floor mode, as PyTorch's default). Keeps the switches for backward and for unpooling.
 #include <limits>
 
 #include "core/nn/layer.h"
@@ -11,6 +11,7 @@ class MaxPoolLayer : public Layer {
   explicit MaxPoolLayer(const LayerSpec& s) : Layer(s.name()) {
     p_.kernel = s.get_int("kernel", 3, 1);
     p_.stride = s.get_int("stride", 2, 1);
+    p_.ceil = s.get_bool("ceil", true);
   }
   const char* type() const override { return "maxpool"; }
   Shape output_shape(const Shape& in) const override {

@@ -32,7 +32,7 @@ struct PoolCase {
 
 std::ostream& operator<<(std::ostream& os, const PoolCase& t) {
   return os << t.name << ": x " << t.x.str() << " pool " << t.p.kernel << "/" << t.p.stride
-            << " levels " << t.levels.size();
+            << (t.p.ceil ? " ceil" : " floor") << " levels " << t.levels.size();
 }
 
 const PoolCase kPoolCases[] = {
@@ -84,6 +84,15 @@ const PoolCase kPoolCases[] = {
     {"pool2", Shape{2, 256, 26, 26}, PoolParams{3, 2}, {-2.f, -1.f, 1.f, 2.f}, kCuda},
     {"pool5", Shape{2, 256, 13, 13}, PoolParams{3, 2}, {-2.f, -1.f, 1.f, 2.f}, kCuda},
     {"pool1 uniform", Shape{2, 96, 110, 110}, PoolParams{3, 2}, kUniform, kCuda},
+    // Floor mode (PyTorch's default): only whole windows, the clipped last one dropped.
+    {"floor: 8 -> 3, the clipped window dropped", Shape{2, 3, 8, 8}, PoolParams{3, 2, false}, kTies,
+     kNaive | kCuda},
+    {"floor: odd, non-square, exact fit in H", Shape{1, 4, 7, 10}, PoolParams{3, 2, false}, kTies,
+     kNaive | kCuda},
+    {"floor: stride > kernel", Shape{2, 2, 8, 8}, PoolParams{2, 3, false}, kUniform,
+     kNaive | kCuda},
+    {"floor: AlexNet pool1 55 -> 27", Shape{1, 8, 55, 55}, PoolParams{3, 2, false}, kTies,
+     kNaive | kCuda},
 };
 
 Tensor pool_input(const PoolCase& t, Rng& g) {
@@ -112,7 +121,7 @@ TEST(Maxpool, MatchesNaive) {
     Tensor x = pool_input(t, g);
     naive::DT ny;
     std::vector<int32_t> nsw;
-    naive::maxpool_forward(ny, nsw, naive::of(x), t.p.kernel, t.p.stride);
+    naive::maxpool_forward(ny, nsw, naive::of(x), t.p.kernel, t.p.stride, t.p.ceil);
 
     Tensor y = poisoned(ny.shape), sw = poisoned(ny.shape, Device::CPU, DType::I32);
     maxpool_forward(y, sw, x, t.p);

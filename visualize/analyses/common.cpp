@@ -171,16 +171,12 @@ std::vector<std::string> class_names(const Session& s, const std::string& file) 
   const int K = num_classes(*s.net);
   std::vector<std::string> names;
   if (!file.empty()) {
-    std::ifstream in(file);
-    ZF_CHECK(in.good(), "%s: cannot open the class names file", file.c_str());
-    for (std::string line; std::getline(in, line);) {
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-      if (!line.empty()) names.push_back(line);
-    }
+    names = read_class_names(file);
     ZF_CHECK(static_cast<int>(names.size()) == K, "%s: %zu class names, the net has %d classes",
              file.c_str(), names.size(), K);
     return names;
   }
+  if (static_cast<int>(s.meta.state.classes.size()) == K) return s.meta.state.classes;
   try {
     names = open_session_data(s, "", 1)->class_names();
   } catch (const std::exception&) {

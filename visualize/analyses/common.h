@@ -67,8 +67,9 @@ NetView net_view(const Session& s, const uint8_t* src);
 // floats in pixel units): what "grey" means for an occluder or a mask. [C, H, W] of the view.
 std::vector<float> view_mean(const Session& s);
 
-// Class names: one per line of `file` when given, else the names of the config's data set when it
-// opens (an image folder's classes), else "0", "1", ... Exactly as many as the net's outputs.
+// Class names: one per line of `file` when given, else those the checkpoint stores (/data/classes),
+// else the names of the config's data set when it opens (an image folder's classes), else "0",
+// "1", ... Exactly as many as the net's outputs.
 std::vector<std::string> class_names(const Session& s, const std::string& file);
 
 // Runs x [N,C,H,W] (host) through the net in eval mode in chunks of `batch`, and returns on the
