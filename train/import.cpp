@@ -69,6 +69,7 @@ std::string shape_str(const Shape& s) {
   return r + "]";
 }
 
+
 // The side of the padded image the normalization covers: what data.image_size (or the input,
 // without a crop) and data.pad say.
 void padded_size(const Config& cfg, const Net& net, int* h, int* w) {
@@ -151,11 +152,13 @@ ImportResult import_weights(const ImportOptions& o) {
     const Shape s = net.output_shape(i);
     ZF_CHECK(s.ndim == 4 && s[2] == map.avgpool_h && s[3] == map.avgpool_w,
              "%s: the source net's adaptive average pooling to %dx%d after %s is the identity only "
-             "when %s gives %dx%d; with input %lldx%lld it gives %s: use a %s input size",
+             "when %s gives %dx%d, but with the config's %lldx%lld input it gives %lldx%lld: "
+             "change input: (torchvision's AlexNet: 224x224)",
              o.map.c_str(), map.avgpool_h, map.avgpool_w, map.avgpool_after.c_str(),
              map.avgpool_after.c_str(), map.avgpool_h, map.avgpool_w,
              static_cast<long long>(net.input_chw()[1]), static_cast<long long>(net.input_chw()[2]),
-             shape_str(s).c_str(), "matching");
+             static_cast<long long>(s.ndim == 4 ? s[2] : 1),
+             static_cast<long long>(s.ndim == 4 ? s[3] : 1));
   }
 
   // Every parameter from its tensor, shapes and values checked.

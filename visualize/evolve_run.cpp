@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "core/io/checkpoint.h"
 #include "core/rng.h"
 #include "visualize/dumps.h"
 #include "visualize/render.h"
@@ -16,7 +17,9 @@ namespace fs = std::filesystem;
 namespace zf {
 
 std::vector<Snapshot> find_snapshots(const std::string& dir) {
-  ZF_CHECK(fs::is_directory(dir), "%s: no such directory", dir.c_str());
+  // One checkpoint file (an imported net, a run's last.h5): a single column, at its epoch.
+  if (fs::is_regular_file(dir)) return {Snapshot{read_checkpoint(dir).epoch, dir}};
+  ZF_CHECK(fs::is_directory(dir), "%s: no such directory or checkpoint file", dir.c_str());
   std::vector<Snapshot> s;
   const std::regex re("epoch_([0-9]+)\\.h5");
   for (const auto& e : fs::directory_iterator(dir)) {

@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
       "snapshot and the same random features, the strongest activation's projection"};
   app.name("zf_evolve");
   app.add_option("--checkpoints", o.checkpoints,
-                 "folder with epoch_NNN.h5 snapshots (zf_train's <out>/ckpt)")
+                 "folder with epoch_NNN.h5 snapshots (zf_train's <out>/ckpt), or one checkpoint "
+                 "file (an imported net: one column)")
       ->required();
   app.add_option("--data", o.data,
                  "data set to search (default: the stored config's validation set, else "
