@@ -11,7 +11,7 @@ seconds=${1:-30}
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -ge 1 ]] || { echo "usage: scripts/fuzz.sh [SECONDS]" >&2; exit 2; }
 bash scripts/setup.sh --fuzz
 build=${ZF_FUZZ_BUILD_DIR:-build-fuzz}
-targets=(idx image config checkpoint shard)
+targets=(idx image config checkpoint shard safetensors)
 # -fsanitize=fuzzer-no-link instruments the libraries for coverage; each target links libFuzzer.
 # RelWithDebInfo: -O2 -g, so that reports carry line numbers. -Wno-pass-failed: the instrumentation
 # keeps clang from vectorizing the `omp simd` loops, which -Werror would otherwise stop at.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs zfnet's build and runtime dependencies from Debian's packages. Idempotent: packages already
 # present are skipped, so a second run costs one dpkg query.
-#   scripts/setup.sh            build + test dependencies, Fashion-MNIST
-#   scripts/setup.sh --bench    also PyTorch (the CPU reference zf_bench is compared against)
+#   scripts/setup.sh            build + test dependencies, Fashion-MNIST, PyTorch and torchvision
+#                               (zf_import's tests compare with them; ~20 s more on a fresh machine)
+#   scripts/setup.sh --bench    the same (PyTorch is also the CPU reference zf_bench is compared against)
 #   scripts/setup.sh --fuzz     also clang with libFuzzer and its OpenMP (scripts/fuzz.sh)
 set -euo pipefail
 
@@ -12,10 +13,11 @@ pkgs=(build-essential cmake pkg-config
       libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
       googletest libgtest-dev libbenchmark-dev
       dataset-fashion-mnist python3-h5py python3-numpy python3-matplotlib
-      nlohmann-json3-dev python3-skimage)
+      nlohmann-json3-dev python3-skimage
+      python3-torch python3-torchvision python3-pil)
 for opt in "$@"; do
   case "$opt" in
-    --bench) pkgs+=(python3-torch) ;;
+    --bench) ;;  # PyTorch is in the default list now
     --fuzz) pkgs+=(clang-14 libclang-rt-14-dev libomp-14-dev) ;;
     *) echo "setup: unknown option $opt (--bench, --fuzz)" >&2; exit 2 ;;
   esac

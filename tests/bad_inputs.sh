@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # The bad-input catalogue: every command (zf_train, zf_project, zf_evolve, zf_prepare, zf_analyze,
-# zf_bench) given broken configs, data, checkpoints, images and options, one named case a row. Each case must exit 1
+# zf_import, zf_predict, zf_bench) given broken configs, data, checkpoints, images and options, one named case a row. Each case must exit 1
 # (bad input) or 2 (bad command line), never by a signal, print exactly one line on stderr that
 # contains the expected text (the file, key or value at fault), and leave nothing behind: its --out
 # folder ($out) never appears, the working directory stays empty (the tools' default output folders)
 # and the fixtures, a trained run among them, are unchanged. The broken inputs are built below in a
 # temporary folder from configs/tiny.yaml and Fashion-MNIST.
-# usage: bad_inputs.sh REPO_DIR ZF_TRAIN ZF_PROJECT ZF_EVOLVE ZF_PREPARE ZF_ANALYZE [ZF_BENCH]
+# usage: bad_inputs.sh REPO_DIR ZF_TRAIN ZF_PROJECT ZF_EVOLVE ZF_PREPARE ZF_ANALYZE ZF_IMPORT ZF_PREDICT
+#                      [ZF_BENCH]
 set -u
-if (($# < 6)); then
-  echo "usage: bad_inputs.sh REPO_DIR ZF_TRAIN ZF_PROJECT ZF_EVOLVE ZF_PREPARE ZF_ANALYZE [ZF_BENCH]" >&2
+if (($# < 8)); then
+  echo "usage: bad_inputs.sh REPO_DIR ZF_TRAIN ZF_PROJECT ZF_EVOLVE ZF_PREPARE ZF_ANALYZE ZF_IMPORT" \
+    "ZF_PREDICT [ZF_BENCH]" >&2
   exit 2
 fi
-repo=$1 T=$2 P=$3 E=$4 R=$5 A=$6 B=${7:-}
+repo=$1 T=$2 P=$3 E=$4 R=$5 A=$6 I=$7 D=$8 B=${9:-}
 # The cases run in a scratch working directory: relative paths are made absolute here.
 abs() { [[ -z $1 || $1 == /* ]] && printf '%s' "$1" || printf '%s/%s' "$PWD" "$1"; }
 repo=$(abs "$repo") T=$(abs "$T") P=$(abs "$P") E=$(abs "$E") R=$(abs "$R") A=$(abs "$A") B=$(abs "$B")
+I=$(abs "$I") D=$(abs "$D")
 fm=/usr/share/datasets/fashion-mnist
 if [[ ! -e $fm/t10k-images-idx3-ubyte.gz ]]; then
   echo "skipped: the catalogue needs Fashion-MNIST in $fm"
@@ -200,6 +203,25 @@ printf 'v1.png n01\nv2.png n02\n' >"$fx/p/labels.txt"
 printf 'v1.png\n' >"$fx/p/labels_malformed.txt"
 printf 'v1.png n01\nv2.png n09\n' >"$fx/p/labels_unknown.txt"
 printf 'v1.png n01\n' >"$fx/p/labels_incomplete.txt"
+
+# zf_import: tiny.yaml's parameters as safetensors (numpy's writer in scripts/export_torch.py), one
+# file whose header length is larger than the file, and name maps that are not maps.
+mkdir -p "$fx/st"
+/usr/bin/python3 - "$repo/scripts" "$fx/st" <<'PY'
+import sys, numpy as np
+sys.path.insert(0, sys.argv[1])
+import export_torch
+rng = np.random.default_rng(0)
+shapes = {"conv1.weight": (8, 1, 5, 5), "conv1.bias": (8,), "conv2.weight": (16, 8, 3, 3),
+          "conv2.bias": (16,), "fc3.weight": (32, 784), "fc3.bias": (32,), "fc4.weight": (10, 32),
+          "fc4.bias": (10,)}
+t = {k: rng.standard_normal(v).astype(np.float32) for k, v in shapes.items()}
+export_torch.write_safetensors(sys.argv[2] + "/tiny.safetensors", export_torch.numpy_tensors(t))
+PY
+printf '\x00\x10\x00\x00\x00\x00\x00\x00{}' >"$fx/st/headerlen.safetensors"
+printf 'conv1.weight: [a, b]\n' >"$fx/st/map_list.yaml"
+printf 'conv1: x\n' >"$fx/st/map_nodot.yaml"
+printf 'a: [\n' >"$fx/st/map_syntax.yaml"
 
 # ---- the catalogue ---------------------------------------------------------------------------------
 # name | exit code | text the one stderr line must contain | command (run in $cwd; $out must not
@@ -455,6 +477,32 @@ prepare-labels-unknown-class | 1 | is labelled n09, which is not a training clas
 prepare-labels-incomplete  | 1 | no label for $fx/p/val/v2.png                 | $R --train $fx/p/train --val $fx/p/val --val-labels $fx/p/labels_incomplete.txt --out $out
 prepare-synsets-missing    | 1 | p/nope.txt: cannot open the class names (--synsets) | $R --train $fx/p/train --synsets $fx/p/nope.txt --out $out
 prepare-measure-no-shards  | 1 | p/empty/train: no such file                   | $R --out $fx/p/empty --measure 4
+import-option-no-weights   | 2 | --weights is required                         | $I --config $tiny --out $out
+import-option-no-out       | 2 | --out is required                             | $I --weights $fx/st/tiny.safetensors --config $tiny
+import-option-weights-missing | 2 | st/nope.safetensors                        | $I --weights $fx/st/nope.safetensors --config $tiny --out $out
+import-option-mean-and-pixel-mean | 2 | excludes                              | $I --weights $fx/st/tiny.safetensors --config $tiny --mean 0.5 --pixel-mean $fx/st/tiny.safetensors --out $out
+import-option-mean-abc     | 2 | --mean                                        | $I --weights $fx/st/tiny.safetensors --config $tiny --mean abc --out $out
+import-config-misspelt     | 1 | layers[0].kernal: unknown key                 | $I --weights $fx/st/tiny.safetensors --config $fx/c/kernal.yaml --out $out
+import-config-other-net    | 1 | tensor 'fc4.weight' is F32 [10, 32], but fc4.weight | $I --weights $fx/st/tiny.safetensors --config $fx/c/fc5.yaml --out $out
+import-weights-not-safetensors | 1 | header length                            | $I --weights $tiny --config $tiny --out $out
+import-weights-header-too-long | 1 | header length 4096 is larger than the file | $I --weights $fx/st/headerlen.safetensors --config $tiny --out $out
+import-map-syntax          | 1 | map_syntax.yaml: invalid YAML                 | $I --weights $fx/st/tiny.safetensors --config $tiny --map $fx/st/map_syntax.yaml --out $out
+import-map-list            | 1 | map_list.yaml: conv1.weight: expected a tensor name | $I --weights $fx/st/tiny.safetensors --config $tiny --map $fx/st/map_list.yaml --out $out
+import-map-no-dot          | 1 | map_nodot.yaml: key 'conv1': expected <layer>.<weight | $I --weights $fx/st/tiny.safetensors --config $tiny --map $fx/st/map_nodot.yaml --out $out
+import-mean-count          | 1 | --mean: 2 values for the net's 1 channels     | $I --weights $fx/st/tiny.safetensors --config $tiny --mean 0.5,0.5 --out $out
+import-std-0               | 1 | --std 0: must be > 0                          | $I --weights $fx/st/tiny.safetensors --config $tiny --std 0 --out $out
+import-classes-count       | 1 | classes2.txt: 2 class names, the net has 10 outputs | $I --weights $fx/st/tiny.safetensors --config $tiny --classes $fx/classes2.txt --out $out
+import-out-no-folder       | 1 | nope/x.h5                                     | $I --weights $fx/st/tiny.safetensors --config $tiny --out $fx/nope/x.h5
+predict-option-no-images   | 2 | images is required                            | $D --checkpoint $ck
+predict-option-top-0       | 2 | --top 0: must be in 1..                       | $D --checkpoint $ck --top 0 $fx/img/good.png
+predict-option-device      | 2 | --device: tpu                                 | $D --checkpoint $ck --device tpu $fx/img/good.png
+predict-checkpoint-missing | 1 | nope.h5: cannot open checkpoint               | $D --checkpoint $fx/nope.h5 $fx/img/good.png
+predict-checkpoint-not-hdf5 | 1 | not an HDF5 file                             | $D --checkpoint $tiny $fx/img/good.png
+predict-image-missing      | 1 | img/nope.png                                  | $D --checkpoint $ck $fx/img/nope.png
+predict-image-junk         | 1 | img/junk.png                                  | $D --checkpoint $ck $fx/img/junk.png
+predict-image-truncated    | 1 | img/trunc.png                                 | $D --checkpoint $ck $fx/img/trunc.png
+predict-classes-count      | 1 | classes2.txt: 2 class names, the net has 10 classes | $D --checkpoint $ck --classes $fx/classes2.txt $fx/img/good.png
+predict-dump-no-folder     | 1 | nope/l.h5                                     | $D --checkpoint $ck --dump $fx/nope/l.h5 $fx/img/good.png
 bench-option-batch-0       | 2 | --batch 0: must be >= 1                       | $B --config $tiny --batch 0
 bench-option-reps-0        | 2 | --reps 0: must be >= 1                        | $B --config $tiny --reps 0
 bench-option-warmup-neg    | 2 | --warmup -1: must be >= 0                     | $B --config $tiny --warmup -1

@@ -6,6 +6,7 @@
     import_check.py small DIR SRC         tiny.yaml's net built by to_torch.py, 5 SGD steps in PyTorch
     import_check.py compare DIR NAME TOL  PyTorch's logits of DIR/img*.png against zf_predict's dump
     import_check.py same_params A B       /params of two checkpoints equal bit for bit
+    import_check.py corpus DIR            the seed corpus of fuzz_safetensors (tests/fuzz/corpus/)
 Exit 0 on success; any failure prints one line and exits 1.
 """
 import json
@@ -64,6 +65,24 @@ def badfiles(d):
         f.write(struct.pack("<Q", 8) + b"{oops!!}")
     raw_file(os.path.join(d, "baddtype.safetensors"),
              {"a": {"dtype": "F33", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4)
+
+
+def corpus(d):
+    """Small valid files: every float dtype, metadata, a scalar, an empty tensor."""
+    rng = np.random.default_rng(9)
+    t = export_torch.numpy_tensors({"w": rng.standard_normal((2, 3)).astype(np.float32),
+                                    "b": np.arange(3, dtype=np.float64),
+                                    "h": rng.standard_normal(4).astype(np.float16),
+                                    "i": np.arange(2, dtype=np.int64),
+                                    "s": np.array(1.5, np.float32),
+                                    "e": np.zeros((0, 4), np.float32)})
+    bf = rng.standard_normal(3).astype(np.float32).view(np.uint32) >> 16
+    t["bf"] = ("BF16", [3], bf.astype("<u2").tobytes())
+    export_torch.write_safetensors(os.path.join(d, "dtypes.safetensors"), t, {"format": "pt"})
+    export_torch.write_safetensors(
+        os.path.join(d, "conv.safetensors"),
+        export_torch.numpy_tensors({"conv1.weight": rng.standard_normal((2, 1, 3, 3)).astype(
+            np.float32), "conv1.bias": np.zeros(2, np.float32)}))
 
 
 def make_images(d, n, size, channels, seed):
@@ -176,6 +195,8 @@ def main():
         small(sys.argv[2], sys.argv[3])
     elif cmd == "compare":
         compare(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+    elif cmd == "corpus":
+        corpus(sys.argv[2])
     elif cmd == "same_params":
         same_params(sys.argv[2], sys.argv[3])
     else:

@@ -64,6 +64,9 @@ expect_error "adaptive pool not the identity" "identity only when conv1 gives 6x
   imp --weights "$work/good.safetensors" --map "$work/pool_map.yaml"
 expect_error "mean of the wrong length" "--mean: 3 values for the net's 1 channels" \
   imp --weights "$work/good.safetensors" --mean 0.4,0.5,0.6
+sed 's/type: relu}/type: relu}\n  - {name: pool1, type: maxpool, kernel: 2, ceil: maybe}/' "$cfg" >"$work/badceil.yaml"
+expect_error "maxpool ceil not a boolean" "layers\[2\]\.ceil: 'maybe' is not true or false" \
+  "$import" --config "$work/badceil.yaml" --weights "$work/good.safetensors" --out "$work/x.h5"
 expect_error "predict: not a checkpoint" "not an HDF5 file" \
   "$predict" --checkpoint "$work/good.safetensors" "$work/good.safetensors"
 

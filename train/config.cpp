@@ -5,7 +5,6 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -317,19 +316,6 @@ std::vector<std::string> read_class_names(const std::string& path) {
     if (!line.empty()) names.push_back(line);
   }
   ZF_CHECK(!names.empty(), "%s: no class names in it", path.c_str());
-  return names;
-}
-
-std::vector<std::string> class_names_of(const Config& cfg, const Dataset& train) {
-  const std::string& f = cfg.data.classes;
-  if (f.empty()) return train.class_names();
-  std::filesystem::path p(f);
-  if (!std::filesystem::exists(p) && p.is_relative())
-    p = std::filesystem::path(cfg.source).parent_path() / p;
-  std::vector<std::string> names = read_class_names(p.string());
-  ZF_CHECK(static_cast<int>(names.size()) >= train.num_classes(),
-           "%s: data.classes: %s names %zu classes, the data set has %d", cfg.source.c_str(),
-           p.string().c_str(), names.size(), train.num_classes());
   return names;
 }
 

@@ -30,10 +30,6 @@ struct DataConfig {
   std::string classes;
 };
 
-struct Config;
-// The class names a run stores: data.classes' file when set (a relative path that does not exist
-// as given is looked up beside the config file), else the data set's own names.
-std::vector<std::string> class_names_of(const Config& cfg, const Dataset& train);
 // One name per line of `path` (blank lines and a trailing newline ignored); errors name the file.
 std::vector<std::string> read_class_names(const std::string& path);
 

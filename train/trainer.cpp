@@ -124,6 +124,21 @@ Run open_run(const TrainOptions& opt) {
   return r;
 }
 
+// The class names a run stores: data.classes' file when set (a relative path that does not exist
+// as given is looked up beside the config file), else the data set's own names.
+std::vector<std::string> class_names_of(const Config& cfg, const Dataset& train) {
+  const std::string& f = cfg.data.classes;
+  if (f.empty()) return train.class_names();
+  fs::path p(f);
+  if (!fs::exists(p) && p.is_relative())
+    p = fs::path(cfg.source).parent_path() / p;
+  std::vector<std::string> names = read_class_names(p.string());
+  ZF_CHECK(static_cast<int>(names.size()) >= train.num_classes(),
+           "%s: data.classes: %s names %zu classes, the data set has %d", cfg.source.c_str(),
+           p.string().c_str(), names.size(), train.num_classes());
+  return names;
+}
+
 // The normalization stored in `from` (another run's or an imported checkpoint) as it applies to
 // images of `ours`' size: as it is at the same size; a per-channel one (constant over each plane)
 // broadcast to another size; else none (empty mean).

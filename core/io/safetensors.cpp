@@ -123,6 +123,15 @@ void SafetensorsFile::parse(uint64_t file_size) {
   data_start_ = 8 + n;
   data_size_ = file_size - data_start_;
 
+  try {
+    parse_header(text);
+  } catch (const nlohmann::json::exception& e) {  // anything the checks did not foresee
+    throw Error(path_ + ": header: " + e.what());
+  }
+}
+
+void SafetensorsFile::parse_header(const std::string& text) {
+  const char* p = path_.c_str();
   nlohmann::json h = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   ZF_CHECK(!h.is_discarded(), "%s: the header is not valid JSON", p);
   ZF_CHECK(h.is_object(), "%s: the header is JSON %s, expected an object of tensors", p,

@@ -47,6 +47,7 @@ class SafetensorsFile {
 
  private:
   void parse(uint64_t file_size);
+  void parse_header(const std::string& text);
   std::string path_;
   std::function<void(uint64_t offset, size_t n, char* dst)> read_;  // absolute file offsets
   uint64_t data_start_ = 0, data_size_ = 0;
