@@ -12,7 +12,8 @@ pkgs=(build-essential cmake pkg-config
       libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
       googletest libgtest-dev libbenchmark-dev
       dataset-fashion-mnist python3-h5py python3-numpy python3-matplotlib
-      nlohmann-json3-dev python3-skimage)
+      nlohmann-json3-dev python3-skimage
+      python3-jinja2 python3-yaml chromium chromium-driver python3-selenium)  # zf_report + its test
 for opt in "$@"; do
   case "$opt" in
     --bench) pkgs+=(python3-torch) ;;
