@@ -131,7 +131,7 @@ class Writer:
         thumb = grid([shrink(a, f) for a in imgs], cols, 1)
         self.write(rel + ".png", png_bytes(thumb))
         self.write(rel + "_full.png", png_bytes(grid([zoom(a, z) for a in imgs], cols, 4)))
-        dw = thumb.shape[1] * max(1, min(8, 260 // thumb.shape[1]))
+        dw = thumb.shape[1] * max(1, min(16, 300 // thumb.shape[1]))  # integer zoom: even gaps
         return {"thumb": rel + ".png", "full": rel + "_full.png", "w": thumb.shape[1], "h": thumb.shape[0],
                 "dw": dw}
 
@@ -691,7 +691,7 @@ TEMPLATES["base.html"] = """<!DOCTYPE html>
 <main><h1>{{ title }}</h1>
 {% block body %}{% endblock %}
 <p class="src">Report by <code>scripts/zf_report.py {{ run }}</code>: reads the run's files, writes nothing
-else; RUN below stands for {{ run }}.</p>
+else; RUN stands for {{ run }}.</p>
 </main>{% block script %}{% endblock %}</body></html>
 """
 
