@@ -274,6 +274,16 @@ def rel_run(run, path):
     return path if r.startswith("..") else f"RUN/{r}"
 
 
+def fill_option(fill):
+    """A fill attribute in words ('mean (...)', 'pixel value 0') as the --fill option."""
+    fill = str(fill)
+    return "mean" if fill.startswith("mean") else fill.replace("pixel value", "").split()[0] if fill.strip() else "?"
+
+
+def first_word(text):
+    return str(text).split()[0] if str(text).split() else "?"
+
+
 def sample_option(image):
     """An image attribute ('<data set>#<i>' or a file) as the zf_analyze option that names it."""
     if "#" in image:
@@ -524,7 +534,8 @@ class Report:
             fig = self.w.figure(f"img/analyze/{name}_occlusion", png) if os.path.isfile(png) else None
             a["command"] = (f"zf_analyze occlusion --checkpoint {rel_run(self.run, a.get('checkpoint', '?'))} "
                             f"{sample_option(a.get('image', '?'))} --layer {a.get('layer')} --size {a.get('size')} "
-                            f"--stride {a.get('stride')} --strongest {a.get('strongest')} --method "
+                            f"--stride {a.get('stride')} --fill {fill_option(a.get('fill', ''))} "
+                            f"--strongest {a.get('strongest')} --method "
                             f"{a.get('method')} --out RUN/analyze")
             out.append({"name": name, "attrs": a, "fig": fig, "layer": a.get("layer"),
                         "feature": a.get("feature"), "anchor": f"{name}",
@@ -593,10 +604,10 @@ class Report:
                 figs.append({"scale": scale, "fig": self.w.figure(f"img/analyze/filters_{scale}", png)})
         csvp = os.path.join(self.run, "analyze", "filters.csv")
         csvrel = self.w.copy("data/filters.csv", csvp) if os.path.isfile(csvp) else None
-        layer = groups[0].get("layer") if groups else "?"
+        layer = "" if str(a.get("layer", "")).startswith("(") else f"--layer {a.get('layer')} "
         a["command"] = (f"zf_analyze filters --checkpoints "
                         f"{' '.join(rel_run(self.run, g.get('checkpoint', '?')) for g in groups)} "
-                        f"--layer {layer} --dead {a.get('dead_fraction')} --out RUN/analyze")
+                        f"{layer}--dead {a.get('dead_fraction')} --out RUN/analyze")
         return {"attrs": a, "groups": groups, "figs": figs, "csv": csvrel}
 
     def correspondence(self):
@@ -622,8 +633,10 @@ class Report:
         md = os.path.join(self.run, "analyze", "correspondence.md")
         table = open(md, encoding="utf-8", errors="replace").read() if os.path.isfile(md) else None
         a["command"] = (f"zf_analyze correspondence --checkpoint {rel_run(self.run, a.get('checkpoint', '?'))} "
-                        f"--parts {a.get('parts')} --random {a.get('random')} --seed {a.get('seed')} "
-                        f"--out RUN/analyze")
+                        f"--parts {a.get('parts')} --layers "
+                        f"{','.join(first_word(l) for l in str(a.get('layers', '?')).split('),'))} "
+                        f"--random {first_word(a.get('random'))} --seed {first_word(a.get('seed'))} "
+                        f"--fill {fill_option(a.get('fill', ''))} --out RUN/analyze")
         return {"attrs": a, "rows": rows, "fig": fig, "table": table}
 
     def build(self):
