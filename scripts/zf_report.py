@@ -101,6 +101,7 @@ class Writer:
 
     def __init__(self, out):
         self.out, self.files, self.bytes, self.pages = out, 0, 0, 0
+        self.unreadable = []  # pictures that could not be read: warnings
 
     def write(self, rel, data):
         path = os.path.join(self.out, rel)
@@ -138,10 +139,14 @@ class Writer:
     def figure(self, rel, src):
         """A PNG the tools drew (src): copied as the full size, plus a thumbnail at most 640 px wide."""
         import matplotlib.image as mpimg
+        try:
+            a = mpimg.imread(src)
+        except (OSError, ValueError, SyntaxError) as e:
+            self.unreadable.append(f"{src}: not a readable PNG ({e})")
+            return None
         with open(src, "rb") as f:
             data = f.read()
         self.write(rel + "_full.png", data)
-        a = mpimg.imread(src)
         a = np.rint(a * 255).astype(np.uint8) if a.dtype != np.uint8 else a
         if a.ndim == 3 and a.shape[2] == 4 and a[..., 3].min() == 255:
             a = a[..., :3]
@@ -334,7 +339,11 @@ class Report:
         self.cfg = cfg
         self.layers = net_table(cfg) if cfg else []
         self.check_arch(info.get("arch"))
-        metrics, msource = read_metrics(self.run, ckpt)
+        try:
+            metrics, msource = read_metrics(self.run, ckpt)
+        except (OSError, KeyError, ValueError, TypeError) as e:
+            self.warnings.append(f"the metrics cannot be read ({e})")
+            metrics, msource = None, None
         if ckpt is not None:
             ckpt.close()
         curves, final = None, None
@@ -449,62 +458,11 @@ class Report:
         fconv, filters = self.first_conv_filters()
         layer_pages = []
         for name in names:
-            p, e = self.project.get(name), self.evolve.get(name)
-            pf = [int(x) for x in p["feature_ids"][()]] if p is not None else []
-            ef = [int(x) for x in e["feature_ids"][()]] if e is not None else []
-            feats = sorted(set(pf) | set(ef))
-            pidx, eidx = {f: i for i, f in enumerate(pf)}, {f: i for i, f in enumerate(ef)}
-            if p is not None:
-                values, images, pos = p["values"][()], p["image_index"][()], p["position"][()]
-                projs, patches = p["projections"], p["patches"]
-            if e is not None:
-                epochs, evals, eimgs, eprojs = e["epochs"][()], e["values"][()], e["image_index"][()], e["projections"]
-            cards = []
-            for n, feat in enumerate(feats):
-                unit = {"feature": feat, "href": f"units/{name}/{feat}.html", "top": [], "evolution": [],
-                        "filters": [], "occlusion": [], "value": None}
-                base = f"img/{name}/{feat}"
-                unit["proj"] = unit["patch"] = unit["evo"] = unit["filt"] = unit["thumb"] = None
-                if feat in pidx:
-                    i = pidx[feat]
-                    pr = [to_hwc(show_signed(x)) for x in projs[i]]
-                    pa = [to_hwc(x) for x in patches[i]]
-                    for j in range(len(pr)):
-                        unit["top"].append({"rank": j + 1, "value": float(values[i, j]),
-                                            "image": int(images[i, j]), "pos": (int(pos[i, j, 0]), int(pos[i, j, 1]))})
-                    cols = math.ceil(math.sqrt(len(pr)))
-                    unit["proj"] = self.w.montage(f"{base}_projections", pr, cols)
-                    unit["patch"] = self.w.montage(f"{base}_patches", pa, cols)
-                    unit["thumb"] = self.w.pic(f"{base}_strongest", pr[0])
-                    unit["value"] = float(values[i, 0])
-                if feat in eidx:
-                    i = eidx[feat]
-                    ev = [to_hwc(show_signed(x)) for x in eprojs[i]]
-                    for j in range(len(epochs)):
-                        unit["evolution"].append({"epoch": int(epochs[j]), "value": float(evals[i, j]),
-                                                  "image": int(eimgs[i, j])})
-                    unit["evo"] = self.w.montage(f"{base}_evolution", ev, len(ev))
-                    if unit["thumb"] is None:
-                        unit["thumb"] = self.w.pic(f"{base}_strongest", ev[-1])
-                if name == fconv:
-                    fs = [(label, to_hwc(show_signed(wt[feat]))) for label, wt in filters.items()
-                          if feat < wt.shape[0]]
-                    if fs:
-                        unit["filters"] = [label for label, _ in fs]
-                        unit["filt"] = self.w.montage(f"{base}_filters", [a for _, a in fs], len(fs))
-                unit["occlusion"] = [o for o in occlusions if o["layer"] == name and o["feature"] == feat]
-                cards.append(unit)
-            src = []
-            if p is not None:
-                src.append(self.source_project(p, name))
-            if e is not None:
-                src.append(self.source_evolve(e, name))
-            layer = {"name": name, "href": f"layers/{name}.html", "units": cards, "sources": src,
-                     "row": by_name.get(name), "invariance": name in invariance_layers,
-                     "k": int(attr(p, "k")) if p is not None else 0,
-                     "best": max(cards, key=lambda u: -1e300 if u["value"] is None else u["value"]) if cards else None,
-                     "evolve_epochs": [int(x) for x in epochs] if e is not None else []}
-            layer_pages.append(layer)
+            try:
+                layer_pages.append(self.layer_units(name, by_name, fconv, filters, occlusions,
+                                                    invariance_layers))
+            except (OSError, KeyError, ValueError, IndexError, TypeError) as e:
+                self.warnings.append(f"layer {name}: its dumps cannot be read ({e}): no pages for it")
         for li, layer in enumerate(layer_pages):
             cards = layer["units"]
             for n, unit in enumerate(cards):
@@ -516,6 +474,65 @@ class Report:
                       prev=layer_pages[li - 1]["href"] if li > 0 else None,
                       next=layer_pages[li + 1]["href"] if li + 1 < len(layer_pages) else None)
         return layer_pages
+
+    def layer_units(self, name, by_name, fconv, filters, occlusions, invariance_layers):
+        """One layer's page data and the pictures of its units (from its project and evolve dumps)."""
+        p, e = self.project.get(name), self.evolve.get(name)
+        pf = [int(x) for x in p["feature_ids"][()]] if p is not None else []
+        ef = [int(x) for x in e["feature_ids"][()]] if e is not None else []
+        feats = sorted(set(pf) | set(ef))
+        pidx, eidx = {f: i for i, f in enumerate(pf)}, {f: i for i, f in enumerate(ef)}
+        if p is not None:
+            values, images, pos = p["values"][()], p["image_index"][()], p["position"][()]
+            projs, patches = p["projections"], p["patches"]
+        if e is not None:
+            epochs, evals, eimgs, eprojs = e["epochs"][()], e["values"][()], e["image_index"][()], e["projections"]
+        cards = []
+        for n, feat in enumerate(feats):
+            unit = {"feature": feat, "href": f"units/{name}/{feat}.html", "top": [], "evolution": [],
+                    "filters": [], "occlusion": [], "value": None}
+            base = f"img/{name}/{feat}"
+            unit["proj"] = unit["patch"] = unit["evo"] = unit["filt"] = unit["thumb"] = None
+            if feat in pidx:
+                i = pidx[feat]
+                pr = [to_hwc(show_signed(x)) for x in projs[i]]
+                pa = [to_hwc(x) for x in patches[i]]
+                for j in range(len(pr)):
+                    unit["top"].append({"rank": j + 1, "value": float(values[i, j]),
+                                        "image": int(images[i, j]), "pos": (int(pos[i, j, 0]), int(pos[i, j, 1]))})
+                cols = math.ceil(math.sqrt(len(pr)))
+                unit["proj"] = self.w.montage(f"{base}_projections", pr, cols)
+                unit["patch"] = self.w.montage(f"{base}_patches", pa, cols)
+                unit["thumb"] = self.w.pic(f"{base}_strongest", pr[0])
+                unit["value"] = float(values[i, 0])
+            if feat in eidx:
+                i = eidx[feat]
+                ev = [to_hwc(show_signed(x)) for x in eprojs[i]]
+                for j in range(len(epochs)):
+                    unit["evolution"].append({"epoch": int(epochs[j]), "value": float(evals[i, j]),
+                                              "image": int(eimgs[i, j])})
+                unit["evo"] = self.w.montage(f"{base}_evolution", ev, len(ev))
+                if unit["thumb"] is None:
+                    unit["thumb"] = self.w.pic(f"{base}_strongest", ev[-1])
+            if name == fconv:
+                fs = [(label, to_hwc(show_signed(wt[feat]))) for label, wt in filters.items()
+                      if feat < wt.shape[0]]
+                if fs:
+                    unit["filters"] = [label for label, _ in fs]
+                    unit["filt"] = self.w.montage(f"{base}_filters", [a for _, a in fs], len(fs))
+            unit["occlusion"] = [o for o in occlusions if o["layer"] == name and o["feature"] == feat]
+            cards.append(unit)
+        src = []
+        if p is not None:
+            src.append(self.source_project(p, name))
+        if e is not None:
+            src.append(self.source_evolve(e, name))
+        layer = {"name": name, "href": f"layers/{name}.html", "units": cards, "sources": src,
+                 "row": by_name.get(name), "invariance": name in invariance_layers,
+                 "k": int(attr(p, "k")) if p is not None else 0,
+                 "best": max(cards, key=lambda u: -1e300 if u["value"] is None else u["value"]) if cards else None,
+                 "evolve_epochs": [int(x) for x in epochs] if e is not None else []}
+        return layer
 
     # ---- analyses
     def occlusion(self):
@@ -650,7 +667,6 @@ class Report:
         layers = self.units(occ, inv_layers)
         analyses = []
         if occ:
-            self.page("occlusion.html", "occlusion.html", title="occlusion (Fig. 7)", items=occ)
             analyses.append(("occlusion.html", f"occlusion (Fig. 7): {len(occ)} image(s)"))
         if inv:
             self.page("invariance.html", "invariance.html", title="invariance (Fig. 5)", items=inv,
@@ -664,6 +680,12 @@ class Report:
             self.page("filters.html", "filters.html", title="filters (Fig. 6)", item=fil)
             analyses.append(("filters.html", f"filters (Fig. 6): {len(fil['groups'])} checkpoint(s)"))
         shown = {l["name"]: l for l in layers}
+        hrefs = {u["href"] for l in layers for u in l["units"]}
+        for o in occ:  # link the occlusion's map to its unit page where there is one
+            href = f"units/{o['layer']}/{o['feature']}.html"
+            o["unit_href"] = href if href in hrefs else None
+        if occ:
+            self.page("occlusion.html", "occlusion.html", title="occlusion (Fig. 7)", items=occ)
         for r in self.layers:
             r["page"] = shown[r["name"]]["href"] if r["name"] in shown else None
             r["units"] = len(shown[r["name"]]["units"]) if r["name"] in shown else 0
@@ -837,7 +859,7 @@ TEMPLATES["occlusion.html"] = """{% extends "base.html" %}{% import "macros.html
 {% for o in items %}<h2 id="{{ o.anchor }}">{{ o.name }}</h2>
 <p class="src">Command (options as the dump records them): <code>{{ o.attrs.command }}</code></p>
 {% if o.fig %}{{ m.pic(o.fig, root, o.name, "fig") }}{% endif %}
-<p>Map: <a href="{{ root }}units/{{ o.layer }}/{{ o.feature }}.html">{{ o.layer }} feature {{ o.feature }}</a>{% if o.p_clean is not none %};
+<p>Map: {% if o.unit_href %}<a href="{{ root }}{{ o.unit_href }}">{{ o.layer }} feature {{ o.feature }}</a>{% else %}{{ o.layer }} feature {{ o.feature }} (no unit page: no dump of {{ o.layer }}){% endif %}{% if o.p_clean is not none %};
 P(true class) unoccluded {{ "%.3f"|format(o.p_clean) }}, lowest when occluded {{ "%.3f"|format(o.p_true_min) }}{% endif %}.</p>
 {{ m.attrs(o.attrs) }}
 {% endfor %}
@@ -913,7 +935,7 @@ def main():
     os.rename(tmp, out)
     for what, cmd in rep.missing:
         print(f"missing: {what}: {cmd}")
-    for w in rep.warnings:
+    for w in rep.warnings + rep.w.unreadable:
         print(f"warning: {w}")
     print(f"zf_report: {rep.w.pages} pages ({units} units), {rep.w.files} files, "
           f"{rep.w.bytes / 1e6:.2f} MB in {time.time() - t0:.1f} s: {os.path.join(out, 'index.html')}")

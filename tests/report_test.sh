@@ -104,6 +104,16 @@ for part in 'project/' 'evolve/' 'analyze/\*_occlusion.h5' 'analyze/\*_invarianc
 done
 grep -q 'Not in this report' "$tmp/bare/report/index.html" || fail "bare: the index does not list what is missing"
 run bare-browser "$py" "$repo/tests/report_check.py" "$tmp/bare/report" "$tmp/bare" "$tmp/bare_shots"
+# Broken dumps: one line each, the report of the rest, exit 0, and the pages still check out.
+cp -r "$tmp/bare" "$tmp/junk" && rm -rf "$tmp/junk/report" && cp -r "$r/project" "$r/evolve" "$r/analyze" "$tmp/junk/"
+truncate -s 4000 "$tmp/junk/project/conv2.h5"
+head -c 3000 /dev/urandom >"$tmp/junk/evolve/conv1.h5"
+echo junk >"$tmp/junk/analyze/sample0_occlusion.png"
+echo junk >"$tmp/junk/analyze/filters.h5"
+run junk "$py" "$report" "$tmp/junk"
+[[ $(grep -c '^warning: .*junk/\(project/conv2.h5\|evolve/conv1.h5\|analyze/sample0_occlusion.png\|analyze/filters.h5\)' \
+  "$tmp/junk.out") == 4 ]] || fail "junk: not a warning per broken file"
+run junk-browser "$py" "$repo/tests/report_check.py" "$tmp/junk/report" "$tmp/junk" "$tmp/junk_shots" --any-units
 if "$py" "$report" "$tmp/none" >"$tmp/none.out" 2>&1; then fail "a missing run folder gave exit code 0"; fi
 [[ $(wc -l <"$tmp/none.out") == 1 ]] || fail "a missing run folder: not one line"
 
