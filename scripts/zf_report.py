@@ -689,7 +689,9 @@ class Report:
         for r in self.layers:
             r["page"] = shown[r["name"]]["href"] if r["name"] in shown else None
             r["units"] = len(shown[r["name"]]["units"]) if r["name"] in shown else 0
-        self.page("index.html", "index.html", title=f"run {os.path.basename(os.path.abspath(self.run))}",
+        folder = os.path.basename(os.path.abspath(self.run))
+        name = self.cfg.get("name", folder) if isinstance(self.cfg, dict) else folder
+        self.page("index.html", "index.html", title=f"run {name}" + (f" ({folder})" if name != folder else ""),
                   ov=ov, net=self.layers, layers=layers, analyses=analyses, missing=self.missing,
                   warnings=self.warnings, units=sum(len(l["units"]) for l in layers))
         self.w.write("style.css", STYLE)
