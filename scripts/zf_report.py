@@ -181,7 +181,8 @@ def strs(a):
 def net_table(cfg):
     """The net's layers from its config: output shape and receptive field (size, jump, first), the same
     arithmetic as zf's shapes.h and visualize/feature_layers.cpp (DESIGN.md sections 2 and 4): conv floor
-    mode, max-pool ceil mode with its last window starting inside the input, a layer that mixes all
+    mode, max-pool ceil mode with its last window starting inside the input (floor mode with
+    `ceil: false`), a layer that mixes all
     positions (fc) sees the union of its inputs' fields, clipped to the image, from there on."""
     inp = cfg.get("input", {})
     c, h, w = int(inp.get("channels", 3)), int(inp.get("height", 0)), int(inp.get("width", 0))
@@ -198,13 +199,16 @@ def net_table(cfg):
             geometry = f"{c} filters {k}x{k}, stride {s}, pad {p}"
         elif kind == "maxpool":
             k, s, p = int(spec.get("kernel", 3)), int(spec.get("stride", 2)), 0
+            ceil = spec.get("ceil", True) is not False
 
             def pooled(n):
+                if not ceil:
+                    return (n - k) // s + 1
                 o = -(-(n - k) // s) + 1
                 return o - 1 if (o - 1) * s >= n else o
 
             h, w = pooled(h), pooled(w)
-            geometry = f"max {k}x{k}, stride {s}"
+            geometry = f"max {k}x{k}, stride {s}" + ("" if ceil else ", floor mode")
         elif kind == "fc":
             c, h, w = int(spec.get("outputs", 1)), 1, 1
             geometry = f"{c} outputs"
@@ -325,6 +329,10 @@ class Report:
             try:
                 ckpt = h5py.File(self.ckpt_path, "r")
                 info = {k: attr(ckpt, k) for k in ("epoch", "iteration", "arch", "config")}
+                if "data" in ckpt and "classes" in ckpt["data"]:
+                    info["classes"] = strs(ckpt["data/classes"][()])
+                if "data" in ckpt:
+                    info["imported_from"] = attr(ckpt["data"], "imported_from")
             except OSError as e:
                 self.warnings.append(f"{self.ckpt_path}: cannot be read ({e})")
                 ckpt = None
@@ -760,6 +768,8 @@ TEMPLATES["index.html"] = """{% extends "base.html" %}{% import "macros.html" as
  validation {{ d.get("val", "none") }}{% if d.get("limit_val") %} (first {{ d.limit_val }}){% endif %};
  input {{ ov.cfg.get("input", {}).get("channels", "?") }}x{{ ov.cfg.get("input", {}).get("height", "?") }}x{{ ov.cfg.get("input", {}).get("width", "?") }},
  normalize {{ d.get("normalize", "?") }}</td></tr>
+{% if ov.info.get("classes") %}<tr><th>classes</th><td>{{ ov.info.classes|length }}: {{ ov.info.classes[:20]|join(", ") }}{% if ov.info.classes|length > 20 %}, ...{% endif %}</td></tr>{% endif %}
+{% if ov.info.get("imported_from") %}<tr><th>imported from</th><td>{{ ov.info.imported_from }} (zf_import)</td></tr>{% endif %}
 <tr><th>device</th><td>not recorded in the checkpoint (zf_train's <code>--device</code>, default cpu)</td></tr>
 {% if ov.final %}
 <tr><th>duration</th><td>{{ "%.1f"|format(ov.final.duration or 0) }} s of training and evaluation over {{ ov.metrics|length }} epoch(s) (sum of the seconds column)</td></tr>
