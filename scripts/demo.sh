@@ -2,7 +2,8 @@
 # The main job on a fresh Debian 12 machine: set up, build, train configs/fashion.yaml on the CPU, draw
 # the learning curves, then the deconvnet pictures: feature evolution across the snapshots (zf_evolve)
 # and the top-9 projections of every conv layer (zf_project); then the paper's analyses (zf_analyze):
-# occlusion (Fig. 7), invariance (Fig. 5) and conv1's filters across the snapshots (Fig. 6).
+# occlusion (Fig. 7), invariance (Fig. 5) and conv1's filters across the snapshots (Fig. 6); last, the
+# static HTML report of all of it (scripts/zf_report.py).
 # Everything goes to runs/fashion/ (override with ZF_RUN). Running it again resumes the training
 # where it stopped.
 set -euo pipefail
@@ -25,6 +26,7 @@ classes=configs/fashion_classes.txt
 "$build/zf_analyze" invariance --checkpoint "$run/ckpt/last.h5" --samples 0,1 --classes "$classes" \
   --out "$run/analyze"
 "$build/zf_analyze" filters --checkpoints "$run"/ckpt/epoch_*.h5 --out "$run/analyze"
+/usr/bin/python3 scripts/zf_report.py "$run"
 
 cat <<EOT
 
@@ -41,4 +43,5 @@ Done. Pictures:
   $run/analyze/filters_*.png       conv1's filters at every snapshot, on one shared scale and each on
                                    its own (Fig. 6)
 Data dumps (HDF5; invariance also CSV) lie beside each picture; checkpoints are in $run/ckpt.
+All of it as a static HTML report (offline, any browser): $run/report/index.html
 EOT
