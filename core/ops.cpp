@@ -246,13 +246,13 @@ void fc_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& 
 // ---- dropout ------------------------------------------------------------------------------------
 
 void dropout_forward(Tensor& y, Tensor& mask, const Tensor& x, float p, uint64_t seed,
-                     uint64_t stream) {
+                     uint64_t stream, uint64_t first) {
   check_inputs("dropout_forward", {&x});
   ZF_CHECK(p >= 0.f && p < 1.f, "dropout_forward: p = %g must be in [0, 1)",
            static_cast<double>(p));
   y.ensure(x.shape(), x.device());
   mask.ensure(x.shape(), x.device());
-  ZF_DISPATCH(x.device(), dropout_forward, y, mask, x, p, seed, stream);
+  ZF_DISPATCH(x.device(), dropout_forward, y, mask, x, p, seed, stream, first);
 }
 
 void dropout_backward(Tensor& dx, const Tensor& dy, const Tensor& mask) {

@@ -7,12 +7,12 @@
 namespace zf::cuda {
 
 void dropout_forward(Tensor& y, Tensor& mask, const Tensor& x, float p, uint64_t seed,
-                     uint64_t stream) {
+                     uint64_t stream, uint64_t first) {
   const float* X = x.f32();
   float *Y = y.f32(), *M = mask.f32();
   const float keep = 1.f / (1.f - p);
   launch_elementwise(context(x.device()).stream, x.numel(), [=] __device__(int64_t i) {
-    M[i] = rng_uniform(seed, stream, static_cast<uint64_t>(i)) >= p ? keep : 0.f;
+    M[i] = rng_uniform(seed, stream, first + static_cast<uint64_t>(i)) >= p ? keep : 0.f;
     Y[i] = X[i] * M[i];
   });
 }

@@ -15,7 +15,8 @@ pkgs=(build-essential cmake pkg-config
       dataset-fashion-mnist python3-h5py python3-numpy python3-matplotlib
       nlohmann-json3-dev python3-skimage
       python3-torch python3-torchvision python3-pil                         # zf_import's tests
-      python3-jinja2 python3-yaml chromium chromium-driver python3-selenium)  # zf_report + its test
+      python3-jinja2 python3-yaml chromium chromium-driver python3-selenium   # zf_report + its test
+      openmpi-bin libopenmpi-dev)                                           # zf_train under mpirun
 for opt in "$@"; do
   case "$opt" in
     --bench) ;;  # PyTorch is in the default list now

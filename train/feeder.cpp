@@ -16,7 +16,7 @@ bool Feeder::next(StepInput* in) {
   if (!device_.is_cuda()) {
     const Batch* b = loader_.next();
     if (!b) return false;
-    *in = StepInput{&b->x, &b->labels, b->labels.i32(), b->count};
+    *in = StepInput{&b->x, &b->labels, b->labels.i32(), b->count, b->offset, b->batch_count};
     return true;
   }
   // Everything the previous step queued has been queued by now: mark where its use of its slot
@@ -27,7 +27,7 @@ bool Feeder::next(StepInput* in) {
   if (!have_) return false;
   Slot& s = slots_[ready_];
   s.uploaded.wait(backend::Queue::Compute);
-  *in = StepInput{&s.dev_x, &s.dev_labels, s.host_labels.data(), s.count};
+  *in = StepInput{&s.dev_x, &s.dev_labels, s.host_labels.data(), s.count, s.offset, s.batch_count};
   held_ = ready_;
   queued_ = false;
   return true;
@@ -46,7 +46,7 @@ void Feeder::prefetch() {
   std::memcpy(s.pin_x.raw(), b->x.raw(), b->x.bytes());
   std::memcpy(s.pin_labels.raw(), b->labels.raw(), b->labels.bytes());
   s.host_labels.assign(b->labels.i32(), b->labels.i32() + b->count);
-  s.count = b->count;
+  s.count = b->count, s.offset = b->offset, s.batch_count = b->batch_count;
   s.dev_x.ensure(b->x.shape(), device_);
   s.dev_labels.ensure(b->labels.shape(), device_, DType::I32);
   s.consumed.wait(backend::Queue::Upload);  // the step that last read dev_x, dev_labels is done

@@ -17,6 +17,7 @@ struct StepInput {
   const Tensor* labels = nullptr;
   const int32_t* host_labels = nullptr;
   int64_t count = 0;
+  int64_t offset = 0, batch_count = 0;  // this rank's slice of the global batch (Batch)
 };
 
 // Feeds the loader's batches to the step. On the CPU it hands them over as they are. On the GPU
@@ -46,7 +47,7 @@ class Feeder {
   struct Slot {
     Tensor pin_x, pin_labels, dev_x, dev_labels;
     std::vector<int32_t> host_labels;
-    int64_t count = 0;
+    int64_t count = 0, offset = 0, batch_count = 0;
     backend::Event uploaded, consumed;
   };
   Loader& loader_;

@@ -138,6 +138,8 @@ Loader::Loader(const Dataset& ds, const TransformSpec& t, const Normalizer& norm
   ZF_CHECK(crop <= norm.h && crop <= norm.w, "crop %d larger than the (padded) image %dx%d of %s",
            crop, norm.h, norm.w, ds.source().c_str());
   ZF_CHECK(ds.size() > 0, "%s: empty data set", ds.source().c_str());
+  ZF_CHECK(o.parts >= 1 && o.part >= 0 && o.part < o.parts && o.batch >= o.parts,
+           "loader: part %d of %d of batches of %d", o.part, o.parts, o.batch);
   order_ = epoch_order(ds.size(), o.seed, o.epoch, o.train);
   const int64_t left = std::max<int64_t>(0, ds.size() - o.start);
   nbatches_ = o.drop_last ? left / o.batch : (left + o.batch - 1) / o.batch;
@@ -204,8 +206,10 @@ const Batch* Loader::next() {
 }
 
 void Loader::fill(Slot& s, int64_t number) {
-  const int64_t first = o_.start + number * o_.batch;
-  const int64_t count = std::min<int64_t>(o_.batch, ds_.size() - first);
+  const int64_t batch_first = o_.start + number * o_.batch;
+  const int64_t batch_count = std::min<int64_t>(o_.batch, ds_.size() - batch_first);
+  const int64_t lo = batch_count * o_.part / o_.parts, hi = batch_count * (o_.part + 1) / o_.parts;
+  const int64_t first = batch_first + lo, count = hi - lo;
   const int C = norm_.c, H = norm_.h, W = norm_.w, crop = t_.crop ? t_.crop : H;
   const int classes = o_.classes > 0 ? o_.classes : ds_.num_classes();
   const size_t plane = static_cast<size_t>(H) * W, out_plane = static_cast<size_t>(crop) * crop;
@@ -213,6 +217,8 @@ void Loader::fill(Slot& s, int64_t number) {
   b.x.ensure(Shape{count, C, crop, crop}, Device::CPU);
   b.labels.ensure(Shape{count}, Device::CPU, DType::I32);
   b.count = count;
+  b.offset = lo;
+  b.batch_count = batch_count;
   b.index.resize(static_cast<size_t>(count));
   std::vector<uint8_t> raw(ds_.image_bytes());
   for (int64_t k = 0; k < count; ++k) {

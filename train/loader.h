@@ -59,6 +59,9 @@ struct Batch {
   Tensor labels;  // [count] i32, CPU
   int64_t count = 0;
   std::vector<int64_t> index;  // data-set index of each sample
+  // With Options::parts > 1 the batch is this part's slice of a larger one: its first sample's
+  // index in that batch, and that batch's size (else 0 and count).
+  int64_t offset = 0, batch_count = 0;
 };
 
 class Loader {
@@ -77,6 +80,9 @@ class Loader {
     // fails, naming the data set. This is the check the loss ops rely on: they do not look at the
     // labels (on a GPU that would mean a copy to the host every step).
     int classes = 0;
+    // Data-parallel training: rank `part` of `parts` gets its slice of every batch (the batches
+    // themselves, and each sample's random crop and flip, are the same whatever `parts` is).
+    int part = 0, parts = 1;
   };
   Loader(const Dataset& ds, const TransformSpec& t, const Normalizer& norm, const Options& o);
   ~Loader();

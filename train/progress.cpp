@@ -9,8 +9,12 @@
 
 namespace zf {
 
-Progress::Progress(std::string what, int64_t total, double log_seconds)
-    : what_(std::move(what)), total_(total), log_seconds_(log_seconds), tty_(isatty(2) != 0) {
+Progress::Progress(std::string what, int64_t total, double log_seconds, bool quiet)
+    : what_(std::move(what)),
+      total_(total),
+      log_seconds_(log_seconds),
+      tty_(isatty(2) != 0),
+      quiet_(quiet) {
   start_ = last_ = std::chrono::steady_clock::now();
 }
 
@@ -27,6 +31,7 @@ std::string Progress::duration(double s) {
 
 void Progress::update(int64_t done, const std::string& extra, bool force) {
   done_ = done;
+  if (quiet_) return;
   const auto now = std::chrono::steady_clock::now();
   const double since = std::chrono::duration<double>(now - last_).count();
   if (!force && since < (tty_ ? 0.25 : log_seconds_)) return;
@@ -42,7 +47,7 @@ void Progress::update(int64_t done, const std::string& extra, bool force) {
 
 void Progress::finish(const std::string& extra) {
   update(done_, extra, true);
-  if (tty_) std::fputc('\n', stderr);
+  if (tty_ && !quiet_) std::fputc('\n', stderr);
 }
 
 }  // namespace zf

@@ -10,7 +10,8 @@ namespace zf {
 
 class Progress {
  public:
-  Progress(std::string what, int64_t total, double log_seconds = 30.0);
+  // `quiet`: prints nothing (the data-parallel ranks other than 0).
+  Progress(std::string what, int64_t total, double log_seconds = 30.0, bool quiet = false);
   // `done` items of `total`; `extra` is appended (e.g. "loss 0.41").
   void update(int64_t done, const std::string& extra = "", bool force = false);
   void finish(const std::string& extra = "");
@@ -21,7 +22,7 @@ class Progress {
   std::string what_;
   int64_t total_;
   double log_seconds_;
-  bool tty_;
+  bool tty_, quiet_;
   std::chrono::steady_clock::time_point start_, last_;
   int64_t done_ = 0;
 };

@@ -27,6 +27,7 @@ void write_state(hid_t f, const TrainState& s) {
   write_attr_f64(st, "run_loss", s.run_loss);
   write_attr_i64(st, "run_correct", s.run_correct);
   write_attr_i64(st, "run_seen", s.run_seen);
+  if (s.ranks > 1) write_attr_i64(st, "ranks", s.ranks);  // a one-process file stays as it was
 }
 
 void read_state(hid_t f, const std::string& path, TrainState& s) {
@@ -45,6 +46,7 @@ void read_state(hid_t f, const std::string& path, TrainState& s) {
   s.run_loss = read_attr_f64(st, "run_loss", path);
   s.run_correct = read_attr_i64(st, "run_correct", path);
   s.run_seen = read_attr_i64(st, "run_seen", path);
+  s.ranks = has_attr(st, "ranks") ? static_cast<int>(read_attr_i64(st, "ranks", path)) : 1;
 }
 
 void write_data(hid_t f, const TrainState& s) {

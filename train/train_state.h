@@ -43,6 +43,9 @@ struct TrainState {
   // checkpoint zf_import wrote, the weights file it came from.
   std::vector<std::string> classes;
   std::string imported_from;
+  // The number of data-parallel ranks of the run that wrote it (/state attr ranks, absent for 1):
+  // informative only, a run resumes with any number.
+  int ranks = 1;
 };
 
 // What a run's checkpoint holds besides the parameters.

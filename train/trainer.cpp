@@ -67,6 +67,10 @@ struct Run {
   bool stepped = false;  // a step ran in this process (the gradients hold values)
   Tensor finite_count;   // the non-finite check's device counter
   Tensor stats;          // the step's loss statistics, read back
+  // Data-parallel training: the ranks (train/comm.h). Rank 0 (the lead) alone writes and prints.
+  Comm* comm = nullptr;
+  bool lead() const { return comm->rank() == 0; }
+  bool parallel() const { return comm->size() > 1; }
 };
 
 std::vector<ConfigOverride> overrides_of(const TrainOptions& o) {
@@ -176,7 +180,8 @@ void init_from(Run& r, const TrainOptions& opt) {
   }
   std::string re;
   for (const std::string& l : opt.reinit) re += (re.empty() ? "" : ",") + l;
-  std::fprintf(stderr, "initialized from %s: %lld weights loaded%s%s; %s\n",
+  if (r.lead())
+    std::fprintf(stderr, "initialized from %s: %lld weights loaded%s%s; %s\n",
                opt.init_from.c_str(), static_cast<long long>(loaded),
                re.empty() ? "" : ", re-initialized ", re.c_str(), what.c_str());
 }
@@ -188,8 +193,17 @@ void start_or_resume(Run& r, const TrainOptions& opt) {
     ZF_CHECK(fs::exists(r.last), "--resume: %s does not exist", r.last.c_str());
     r.st = load_run_checkpoint(r.last, r.net).state;
     r.cfg.train.seed = r.st.seed;
-    std::fprintf(stderr, "resuming from %s: epoch %d, iteration %lld\n", r.last.c_str(),
-                 r.st.epoch, static_cast<long long>(r.st.iteration));
+    if (r.lead())
+      std::fprintf(stderr, "resuming from %s: epoch %d, iteration %lld\n", r.last.c_str(),
+                   r.st.epoch, static_cast<long long>(r.st.iteration));
+    // The global batch and every random draw are the same whatever the number of ranks: only the
+    // order in which the gradients are summed changes.
+    if (r.lead() && r.st.ranks != r.comm->size())
+      std::fprintf(stderr,
+                   "resuming with %d rank%s a run of %d rank%s wrote (the same global batch of "
+                   "%d; the sums of gradients differ in rounding only)\n",
+                   r.comm->size(), r.comm->size() == 1 ? "" : "s", r.st.ranks,
+                   r.st.ranks == 1 ? "" : "s", r.cfg.train.batch);
     // A run keeps the normalization it started with (--init-from's may differ from the data's).
     if (!r.st.norm.mean.empty()) r.norm = r.st.norm;
     if (r.st.classes.empty()) r.st.classes = class_names_of(r.cfg, *r.train_ds);
@@ -201,6 +215,7 @@ void start_or_resume(Run& r, const TrainOptions& opt) {
     r.st.classes = class_names_of(r.cfg, *r.train_ds);
   }
   r.st.norm = r.norm;
+  r.st.ranks = r.comm->size();
 }
 
 std::string last_good(const Run& r) {
@@ -221,8 +236,10 @@ void check_finite(Run& r) {
 // Folders are made by the first save, so that a run that fails before it leaves nothing behind.
 void save(Run& r, const std::string& path) {
   check_finite(r);
-  fs::create_directories(r.ckdir);
-  save_run_checkpoint(path, r.net, r.cfg.text, r.st);
+  if (r.lead()) {
+    fs::create_directories(r.ckdir);
+    save_run_checkpoint(path, r.net, r.cfg.text, r.st);
+  }
   r.last_save = std::chrono::steady_clock::now();
 }
 
@@ -238,6 +255,7 @@ bool is_snapshot(const Run& r, int epoch) {
 // metrics, and the snapshot of the epoch it ended (written before last.h5 since this version, but
 // a run killed between the two by an older one lacks it).
 void repair_outputs(Run& r) {
+  if (!r.lead()) return;
   write_metrics_csv(r.out + "/metrics.csv", r.st.metrics);
   if (r.st.position == 0 && r.st.epoch > 0 && is_snapshot(r, r.st.epoch) &&
       !fs::exists(snapshot_path(r, r.st.epoch)))
@@ -252,6 +270,23 @@ bool checkpoint_due(const Run& r) {
   const double minutes =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - r.last_save).count() / 60.0;
   return tc.checkpoint_every > 0 && minutes >= tc.checkpoint_every;
+}
+
+// A pending SIGINT/SIGTERM; with several ranks, any rank's, so that all stop after the same step.
+int stop_signal(Run& r, const StopSignals& stop) {
+  return r.parallel() ? r.comm->max(stop.pending()) : stop.pending();
+}
+
+// Data-parallel: each rank's gradients are the mean over its slice of the global batch; weighted
+// by the slice's share of the batch and summed over the ranks (in rank order: train/comm.h), they
+// are the global batch's mean gradient, the same bits on every rank, so that all take one step.
+void sum_gradients(Run& r, const StepInput& in) {
+  Tensor block = r.net.param_grad_block();
+  float* g = block.f32();
+  const int64_t n = block.numel();
+  const float share = static_cast<float>(in.count) / static_cast<float>(in.batch_count);
+  for (int64_t i = 0; i < n; ++i) g[i] *= share;
+  r.comm->sum(g, static_cast<size_t>(n));
 }
 
 // SIGINT/SIGTERM: the step in flight has finished; save (when the state moved since last.h5) and
@@ -272,8 +307,10 @@ void train_step(Run& r, Feeder& feeder, const StepInput& in, int epoch) {
   RunState rs;
   rs.phase = Phase::Train, rs.seed = tc.seed, rs.step = static_cast<uint64_t>(r.st.iteration);
   rs.labels = in.labels;
+  rs.sample_offset = static_cast<uint64_t>(in.offset);
   const Pass pass = r.net.forward(*in.x, rs);
   r.net.backward(pass);
+  if (r.parallel()) sum_gradients(r, in);
   sgd_step(r.net, SgdParams{static_cast<float>(r.st.lr), tc.momentum, tc.weight_decay,
                             tc.renorm_radius});
   feeder.prefetch();  // the next batch's upload overlaps this step's queued work
@@ -281,18 +318,24 @@ void train_step(Run& r, Feeder& feeder, const StepInput& in, int epoch) {
   Tensor& stats = r.stats;
   stats.ensure(Shape{2}, Device::CPU);
   stats.copy_from(pass.loss_stats());
-  const float loss = stats.f32()[0];
+  float loss = stats.f32()[0], loss_sum = loss * in.count, correct = stats.f32()[1];
+  if (r.parallel()) {  // the global batch's
+    float s[2] = {loss_sum, correct};
+    r.comm->sum(s, 2);
+    loss_sum = s[0], correct = s[1], loss = s[0] / static_cast<float>(in.batch_count);
+  }
   if (!std::isfinite(loss))
     throw Diverged(strprintf(
         "training diverged at iteration %lld (epoch %d): loss is %s; the last good checkpoint is "
         "%s",
         static_cast<long long>(r.st.iteration), epoch + 1, std::isnan(loss) ? "NaN" : "infinite",
         last_good(r).c_str()));
-  r.st.run_loss += loss * in.count;
-  r.st.run_correct += static_cast<int64_t>(stats.f32()[1]);
-  r.st.run_seen += in.count;
+  const int64_t seen = r.parallel() ? in.batch_count : in.count;
+  r.st.run_loss += loss_sum;
+  r.st.run_correct += static_cast<int64_t>(correct);
+  r.st.run_seen += seen;
   ++r.st.iteration;
-  r.st.position += in.count;
+  r.st.position += seen;
 }
 
 // After a step: the periodic non-finite check, a mid-epoch checkpoint when one is due, a stop
@@ -306,7 +349,7 @@ bool after_step(Run& r, const StopSignals& stop) {
   } else if (tc.finite_check_every > 0 && r.st.iteration % tc.finite_check_every == 0) {
     check_finite(r);
   }
-  if (int sig = stop.pending()) stop_for_signal(r, sig, saved);
+  if (int sig = stop_signal(r, stop)) stop_for_signal(r, sig, saved);
   return saved;
 }
 
@@ -317,6 +360,7 @@ bool train_epoch(Run& r, int epoch, int64_t max_iters, Progress& prog, const Sto
   lo.batch = r.cfg.train.batch, lo.train = true, lo.seed = r.cfg.train.seed, lo.epoch = epoch;
   lo.start = r.st.position, lo.threads = r.cfg.data.threads;
   lo.classes = static_cast<int>(r.net.output_shape(r.net.size() - 1)[1]);
+  lo.part = r.comm->rank(), lo.parts = r.comm->size();
   Loader loader(*r.train_ds, r.cfg.data.transform, r.norm, lo);
   Feeder feeder(loader, r.device);
   StepInput in;
@@ -326,7 +370,8 @@ bool train_epoch(Run& r, int epoch, int64_t max_iters, Progress& prog, const Sto
     const bool saved = after_step(r, stop);
     if (max_iters > 0 && r.st.iteration >= max_iters) {
       if (!saved) save(r, r.last);
-      std::fprintf(stderr, "\nstopped after %lld iterations (--max-iters); saved %s\n",
+      if (r.lead())
+        std::fprintf(stderr, "\nstopped after %lld iterations (--max-iters); saved %s\n",
                    static_cast<long long>(r.st.iteration), r.last.c_str());
       return false;
     }
@@ -344,12 +389,13 @@ void finish_epoch(Run& r, int epoch, Progress& prog) {
   m.train_top1 = st.run_seen ? static_cast<double>(st.run_correct) / st.run_seen : 0;
   prog.finish(strprintf("loss %.4f", m.train_loss));
   if (r.val_ds) {
-    EvalResult ev = evaluate(r.net, *r.val_ds, r.cfg.data, r.norm, r.cfg.train.batch);
+    EvalResult ev = evaluate(r.net, *r.val_ds, r.cfg.data, r.norm, r.cfg.train.batch, !r.lead());
     m.val_loss = ev.loss, m.val_top1 = ev.top1, m.val_top5 = ev.top5;
   }
   m.seconds = prog.seconds();
   st.metrics.push_back(m);
-  std::fprintf(
+  if (r.lead())
+    std::fprintf(
       stderr,
       "epoch %d: train loss %.4f acc %.4f | val loss %.4f top-1 %.4f top-5 %.4f | lr %.3g | %s\n",
       m.epoch, m.train_loss, m.train_top1, m.val_loss, m.val_top1, m.val_top5, m.lr,
@@ -362,7 +408,7 @@ void finish_epoch(Run& r, int epoch, Progress& prog) {
   // resumed run writes both again; the other order could lose the snapshot.
   if (is_snapshot(r, st.epoch)) save(r, snapshot_path(r, st.epoch));
   save(r, r.last);
-  write_metrics_csv(r.out + "/metrics.csv", st.metrics);
+  if (r.lead()) write_metrics_csv(r.out + "/metrics.csv", st.metrics);
 }
 
 TrainResult evaluate_only(Run& r) {
@@ -372,7 +418,7 @@ TrainResult evaluate_only(Run& r) {
   res.state = load_run_checkpoint(r.last, r.net).state;
   if (!res.state.norm.mean.empty()) r.norm = res.state.norm;  // the run's own normalization
   r.net.to(r.device);
-  EvalResult ev = evaluate(r.net, *r.val_ds, r.cfg.data, r.norm, r.cfg.train.batch);
+  EvalResult ev = evaluate(r.net, *r.val_ds, r.cfg.data, r.norm, r.cfg.train.batch, !r.lead());
   EpochMetrics m;
   m.epoch = res.state.epoch, m.lr = res.state.lr, m.val_loss = ev.loss, m.val_top1 = ev.top1,
   m.val_top5 = ev.top5;
@@ -381,17 +427,60 @@ TrainResult evaluate_only(Run& r) {
   return res;
 }
 
+// Opens the run and, unless it only evaluates, starts or resumes it: everything that can fail before
+// the first step.
+std::unique_ptr<Run> open_and_start(const TrainOptions& opt, Comm& comm) {
+  auto r = std::make_unique<Run>(open_run(opt));
+  r->comm = &comm;
+  if (opt.evaluate_only) return r;
+  const int ranks = comm.size();
+  if (ranks > 1) {
+    ZF_CHECK(r->device == Device::CPU,
+             "mpirun: data-parallel ranks train on the CPU in this version (the NCCL backend for "
+             "GPU ranks is not built yet); use --device cpu");
+    ZF_CHECK(r->cfg.train.batch >= ranks, "%s: train.batch %d is smaller than the %d ranks",
+             r->cfg.source.c_str(), r->cfg.train.batch, ranks);
+    // The largest slice of a global batch that a rank computes (Loader::Options::part).
+    const int b = r->cfg.train.batch;
+    r->net.setup(b * (comm.rank() + 1) / ranks - b * comm.rank() / ranks);
+  }
+  start_or_resume(*r, opt);
+  r->net.to(r->device);
+  r->net.reserve_memory();  // fails here, before any work, when the batch does not fit
+  if (opt.resume) repair_outputs(*r);
+  return r;
+}
+
+// With several ranks, they first agree whether every one could start, so that none waits in a
+// collective for a rank that has stopped: a failure every rank met (a bad config, missing data) is
+// reported by rank 0 alone, one that a rank met alone by that rank.
+std::unique_ptr<Run> open_and_start_all(const TrainOptions& opt, Comm& comm) {
+  if (comm.size() == 1) return open_and_start(opt, comm);
+  std::unique_ptr<Run> r;
+  std::string err;
+  try {
+    r = open_and_start(opt, comm);
+  } catch (const std::exception& e) {
+    err = e.what();
+  }
+  const bool failed = !err.empty();
+  const bool any = comm.max(failed) != 0, lead_failed = comm.max(comm.rank() == 0 && failed) != 0;
+  if (failed) throw StartFailed(err, comm.rank() == 0 || !lead_failed);
+  if (any) throw StartFailed("another rank could not start", false);
+  return r;
+}
+
 }  // namespace
 
 EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Normalizer& norm,
-                    int batch) {
+                    int batch, bool quiet) {
   const int64_t N = ds.size();
   const int views = dc.eval_crops;
   int64_t K = 0;
   std::vector<float> probs;  // summed over views, [N, K]
   std::vector<int32_t> labels(static_cast<size_t>(N));
   Tensor xbuf, host_prob;
-  Progress prog("eval", N * views, 60.0);
+  Progress prog("eval", N * views, 60.0, quiet);
   for (int v = 0; v < views; ++v) {
     Loader::Options o;
     o.batch = batch, o.train = false, o.drop_last = false, o.threads = dc.threads;
@@ -431,31 +520,40 @@ EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Nor
 }
 
 TrainResult train(const TrainOptions& opt) {
-  Run r = open_run(opt);
+  std::unique_ptr<Comm> single;
+  Comm* comm = opt.comm;
+  if (!comm) {
+    single = make_single_comm();
+    comm = single.get();
+  }
+  std::unique_ptr<Run> run = open_and_start_all(opt, *comm);
+  Run& r = *run;
   if (opt.evaluate_only) return evaluate_only(r);
-  start_or_resume(r, opt);
-  r.net.to(r.device);
-  r.net.reserve_memory();  // fails here, before any work, when the batch does not fit
-  if (opt.resume) repair_outputs(r);
   const StopSignals stop;
   const TrainConfig& tc = r.cfg.train;
-  std::fprintf(
-      stderr,
-      "zf_train: %s on %s, %lld training images%s, batch %d (%.0f MiB of buffers), %d epochs, out "
-      "%s\n",
-      r.cfg.name.c_str(), device_name(r.device), static_cast<long long>(r.train_ds->size()),
-      r.val_ds ? strprintf(", %lld validation", static_cast<long long>(r.val_ds->size())).c_str()
-               : "",
-      tc.batch, static_cast<double>(r.net.arena_bytes()) / (1 << 20), tc.epochs, r.out.c_str());
+  const std::string ranks =
+      r.parallel() ? strprintf(" over %d %s ranks", comm->size(), comm->backend()) : "";
+  if (r.lead())
+    std::fprintf(
+        stderr,
+        "zf_train: %s on %s%s, %lld training images%s, batch %d (%.0f MiB of buffers%s), %d "
+        "epochs, out %s\n",
+        r.cfg.name.c_str(), device_name(r.device), ranks.c_str(),
+        static_cast<long long>(r.train_ds->size()),
+        r.val_ds ? strprintf(", %lld validation", static_cast<long long>(r.val_ds->size())).c_str()
+                 : "",
+        tc.batch, static_cast<double>(r.net.arena_bytes()) / (1 << 20),
+        r.parallel() ? " per rank" : "", tc.epochs, r.out.c_str());
   TrainResult result;
   for (int epoch = r.st.epoch; epoch < tc.epochs; ++epoch) {
-    Progress prog(strprintf("epoch %d/%d", epoch + 1, tc.epochs), r.train_ds->size(), 30.0);
+    Progress prog(strprintf("epoch %d/%d", epoch + 1, tc.epochs), r.train_ds->size(), 30.0,
+                  !r.lead());
     if (!train_epoch(r, epoch, opt.max_iters, prog, stop)) {
       result.state = r.st;
       return result;
     }
     finish_epoch(r, epoch, prog);
-    if (int sig = stop.pending()) stop_for_signal(r, sig, true);
+    if (int sig = stop_signal(r, stop)) stop_for_signal(r, sig, true);
   }
   result.state = r.st;
   result.finished = true;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/nn/net.h"
+#include "train/comm.h"
 #include "train/config.h"
 #include "train/train_state.h"
 
@@ -35,6 +36,10 @@ struct TrainOptions {
   // that checkpoint too when it fits the data (same channels; a per-channel one at any size).
   std::string init_from;
   std::vector<std::string> reinit;
+  // Data-parallel training (train/comm.h): the ranks mpirun started, each computing its slice of
+  // every global batch of train.batch samples; rank 0 alone writes files and prints. Null: one
+  // process.
+  Comm* comm = nullptr;
 };
 
 // The result of a run, for the CLI and the tests.
@@ -46,6 +51,17 @@ struct TrainResult {
 // Throws zf::Error on bad input; Diverged when the loss, a parameter or a gradient becomes NaN/Inf
 // (nothing non-finite is written); Interrupted after SIGINT/SIGTERM (state saved first).
 TrainResult train(const TrainOptions& opt);
+
+// Data-parallel runs: a failure before training that the ranks agreed on. `report` is false on the
+// ranks that need not print it (rank 0 reports what every rank met, such as a bad config, once).
+class StartFailed : public Error {
+ public:
+  StartFailed(const std::string& what, bool report) : Error(what), report_(report) {}
+  bool report() const { return report_; }
+
+ private:
+  bool report_;
+};
 
 class Diverged : public Error {
  public:
@@ -67,8 +83,8 @@ struct EvalResult {
   double loss = 0, top1 = 0, top5 = 0;  // top-k are accuracies in [0, 1]
   int64_t count = 0;
 };
-// Evaluates `net` on `ds` (center crop or 10 crops as data.eval_crops says).
+// Evaluates `net` on `ds` (center crop or 10 crops as data.eval_crops says); `quiet`: no progress.
 EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Normalizer& norm,
-                    int batch);
+                    int batch, bool quiet = false);
 
 }  // namespace zf

@@ -1,8 +1,12 @@
 // zf_train CONFIG: trains the network a YAML config describes (see README.md, "zf_train").
 // Exit codes: 0 done (or stopped by --max-iters), 1 error, 2 bad command line, 3 training diverged,
 // 130 / 143 stopped by SIGINT / SIGTERM (state saved; the same command with --resume continues).
+// Under mpirun (`mpirun -np N zf_train CONFIG`) the N ranks train one model on slices of every
+// global batch (train/comm.h); rank 0 alone prints and writes; an error every rank meets alike is
+// reported once, one a rank meets alone ends every rank (MPI_Abort).
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <memory>
 
 #include "train/cli.h"
 #include "train/trainer.h"
@@ -47,23 +51,44 @@ int main(int argc, char** argv) {
       ->needs(init);
   app.name("zf_train");
   if (int rc = zf::parse_cli(app, argc, argv); rc >= 0) return rc;
+  std::unique_ptr<zf::Comm> comm;
+  try {
+    comm = zf::make_comm();
+  } catch (const std::exception& e) {
+    zf::report_error("zf_train", e);
+    return 1;
+  }
+  o.comm = comm.get();
+  const bool lead = comm->rank() == 0;  // prints what every rank meets alike
   try {
     zf::TrainResult r = zf::train(o);
-    if (r.finished && !r.state.metrics.empty()) {
+    if (lead && r.finished && !r.state.metrics.empty()) {
       const zf::EpochMetrics& m = r.state.metrics.back();
       std::printf("%s: %d epochs, val top-1 accuracy %.4f, top-5 %.4f, val loss %.4f\n",
                   o.evaluate_only ? "evaluated" : "done", m.epoch, m.val_top1, m.val_top5,
                   m.val_loss);
     }
     return 0;
+  } catch (const zf::StartFailed& e) {
+    const std::string who =
+        lead ? "zf_train" : zf::strprintf("zf_train (rank %d of %d)", comm->rank(), comm->size());
+    if (e.report()) zf::report_error(who.c_str(), e);
+    return 1;
   } catch (const zf::Interrupted& e) {
-    zf::report_error("zf_train", e);
+    if (lead) zf::report_error("zf_train", e);
     return 128 + e.signal();  // 130 for SIGINT, 143 for SIGTERM, as a shell reports a killed job
   } catch (const zf::Diverged& e) {
-    zf::report_error("zf_train", e);
+    if (lead) zf::report_error("zf_train", e);
     return 3;
   } catch (const std::exception& e) {
-    zf::report_error("zf_train", e);
+    if (comm->size() == 1) {
+      zf::report_error("zf_train", e);
+      return 1;
+    }
+    // Met by this rank alone while the others may wait for it in a collective: end them all.
+    const std::string who = zf::strprintf("zf_train (rank %d of %d)", comm->rank(), comm->size());
+    zf::report_error(who.c_str(), e);
+    comm->abort(1);
     return 1;
   }
 }

@@ -15,8 +15,11 @@ class DropoutLayer : public Layer {
   // saved[0]: the mask (training passes only; evaluation is the identity).
   void forward(Tensor& y, const Tensor& x, Tensor* saved, const RunState& rs) override {
     if (active(rs)) {
-      dropout_forward(y, saved[0], x, p_, rs.seed,
-                      static_cast<uint64_t>(index_) + (rs.step << 16));
+      // Counters run over the step's global batch, so that a sample's mask does not depend on
+      // which data-parallel rank computes it.
+      const uint64_t per_sample = static_cast<uint64_t>(x.numel() / x.dim(0));
+      dropout_forward(y, saved[0], x, p_, rs.seed, static_cast<uint64_t>(index_) + (rs.step << 16),
+                      rs.sample_offset * per_sample);
     } else {
       y.ensure(x.shape(), x.device());
       y.copy_from(x);

@@ -26,6 +26,9 @@ struct RunState {
   Phase phase = Phase::Train;
   uint64_t seed = 0;  // run seed: dropout masks are rng(seed, stream = layer index + step << 16)
   uint64_t step = 0;  // global iteration, so every step draws fresh masks
+  // The pass's first sample's index in the step's global batch: a data-parallel rank computes a
+  // slice of it, and dropout draws the masks of those samples (train/comm.h).
+  uint64_t sample_offset = 0;
   const Tensor* labels = nullptr;  // int32 [N], for the loss layer (absent when only predicting)
 };
 

@@ -203,6 +203,19 @@ void Net::reserve_memory() {
   planned_ = true;
 }
 
+Tensor Net::param_grad_block() {
+  if (!planned_) reserve_memory();
+  std::vector<NamedParam> ps = params();
+  ZF_CHECK(!ps.empty(), "param_grad_block: the net has no parameters");
+  char* lo = static_cast<char*>(ps.front().param->grad.raw());
+  const Tensor& g = ps.back().param->grad;
+  const char* hi = static_cast<const char*>(g.raw()) + g.bytes();
+  const int64_t n = static_cast<int64_t>((hi - lo) / sizeof(float));
+  Tensor block;
+  block.bind(lo, static_cast<size_t>(hi - lo), device_, Shape{n}, DType::F32);
+  return block;
+}
+
 size_t Net::arena_bytes() const {
   size_t b = arena_.bytes();
   for (const Tensor& a : pool_->free) b += a.bytes();

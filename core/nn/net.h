@@ -108,6 +108,10 @@ class Net {
     Param* param;
   };
   std::vector<NamedParam> params();
+  // Every parameter gradient as one f32 view [n] of the net's arena, from the first gradient to
+  // the end of the last (with the few alignment gaps between them): what data-parallel training
+  // sums over ranks. Valid until the next setup(), reserve_memory() or to().
+  Tensor param_grad_block();
   std::string arch() const;  // one line per layer: "conv1 conv -> 32x32x32"
 
  private:

@@ -1,0 +1,45 @@
+// The communicator of data-parallel training (DESIGN section 8): which rank of how many this
+// process is, and the sum over ranks of the parameter gradients that sits between the backward
+// pass and the optimizer step. One small interface, two implementations chosen at run time:
+//   - single: one process (zf_train without mpirun); the sum is the identity;
+//   - mpi: the ranks mpirun started (train/comm_mpi.cpp, compiled when CMake finds MPI), for ranks
+//     that train on the CPU.
+// The sum is in a fixed order (rank 0's value, plus rank 1's, plus rank 2's, ...), so that every
+// rank gets the same bits and two runs with the same number of ranks are bit-identical; MPI's own
+// MPI_Allreduce promises no order.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace zf {
+
+class Comm {
+ public:
+  virtual ~Comm() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual int local_rank() const = 0;  // among the ranks on this machine (selects a GPU)
+  virtual const char* backend() const = 0;
+  // data[i] = the sum of every rank's data[i], added in rank order, on every rank (host memory).
+  virtual void sum(float* data, size_t n) = 0;
+  // The largest of the ranks' values (a stop signal or a failure one rank saw), on every rank.
+  virtual int max(int v) = 0;
+  // Ends every rank at once with exit status `code`: for a failure only this rank met, while the
+  // others may be waiting for it in a collective. Returns only for the single process.
+  virtual void abort(int code) = 0;
+};
+
+// The one process of a run without mpirun.
+std::unique_ptr<Comm> make_single_comm();
+
+// The communicator of this process: MPI's when mpirun started it (OMPI_COMM_WORLD_SIZE or
+// PMI_SIZE set) and this build has MPI (throws zf::Error when it has not: each rank would train
+// alone and write the same files), else the single process. Call once, before any thread starts.
+std::unique_ptr<Comm> make_comm();
+
+// Whether this build includes the MPI backend.
+bool comm_has_mpi();
+
+}  // namespace zf
