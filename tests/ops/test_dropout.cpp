@@ -53,6 +53,29 @@ TEST(Dropout, MatchesNaive) {
   }
 }
 
+// A slice of a batch drawn with `first` = its first element's index in the batch gets that part of
+// the whole batch's mask (a data-parallel rank's samples: train/comm.h), at every alignment of the
+// counters' blocks of four.
+TEST(Dropout, SliceDrawsItsPartOfTheBatchMask) {
+  Rng g(110);
+  const int64_t n = 4099;
+  Tensor x = uniform(Shape{n}, g), y, whole;
+  dropout_forward(y, whole, x, 0.5f, 17, 3);
+  for (int64_t lo : {0, 1, 2, 3, 4, 5, 1000, 2047}) {
+    for (int64_t len : {1, 2, 3, 5, 8, 1031}) {
+      if (lo + len > n) continue;
+      Tensor part = uniform(Shape{len}, g), py, pm;
+      for (int64_t i = 0; i < len; ++i) part.f32()[i] = x.f32()[lo + i];
+      dropout_forward(py, pm, part, 0.5f, 17, 3, static_cast<uint64_t>(lo));
+      for (int64_t i = 0; i < len; ++i) {
+        ASSERT_EQ(pm.f32()[i], whole.f32()[lo + i])
+            << "first " << lo << " length " << len << " element " << i;
+        ASSERT_EQ(py.f32()[i], y.f32()[lo + i]);
+      }
+    }
+  }
+}
+
 // The mask is a function of (seed, stream, index): the same call twice gives the same mask, another
 // stream another mask, and the kept fraction is about 1 - p.
 TEST(Dropout, MaskIsSeededAndHasTheRightRate) {
