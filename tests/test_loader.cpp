@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -63,4 +64,44 @@ TEST(Loader, RejectsALabelOutsideTheClasses) {
   const std::string net = load_all(TinyDataset({0, 1, 2, 1}, 3), 2);
   EXPECT_NE(net.find("label 2"), std::string::npos) << net;
   EXPECT_NE(net.find("net"), std::string::npos) << net;
+}
+
+// Data-parallel ranks (train/comm.h): the parts of a training batch, laid end to end, are the batch
+// a single loader returns (samples, crops, flips and labels), and each says where it starts.
+TEST(Loader, PartsOfABatchMakeTheWholeBatch) {
+  TinyDataset ds({0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1}, 3);
+  TransformSpec t;
+  t.pad = 1, t.crop = 2, t.flip = true;
+  const Normalizer norm = make_normalizer(ds, t);
+  Loader::Options o;
+  o.batch = 7, o.train = true, o.seed = 5, o.epoch = 1, o.threads = 1;
+  for (int parts : {2, 3, 7}) {
+    SCOPED_TRACE(::testing::Message() << parts << " parts");
+    Loader whole_again(ds, t, norm, o);
+    std::vector<std::unique_ptr<Loader>> ls;
+    for (int p = 0; p < parts; ++p) {
+      Loader::Options po = o;
+      po.part = p, po.parts = parts;
+      ls.push_back(std::make_unique<Loader>(ds, t, norm, po));
+    }
+    while (const Batch* b = whole_again.next()) {
+      const int64_t per = b->x.numel() / b->count;
+      int64_t at = 0;
+      for (auto& l : ls) {
+        const Batch* s = l->next();
+        ASSERT_NE(s, nullptr);
+        EXPECT_EQ(s->offset, at);
+        EXPECT_EQ(s->batch_count, b->count);
+        for (int64_t k = 0; k < s->count; ++k) {
+          EXPECT_EQ(s->index[k], b->index[at + k]);
+          EXPECT_EQ(s->labels.i32()[k], b->labels.i32()[at + k]);
+          for (int64_t j = 0; j < per; ++j)
+            ASSERT_EQ(s->x.f32()[k * per + j], b->x.f32()[(at + k) * per + j]);
+        }
+        at += s->count;
+      }
+      EXPECT_EQ(at, b->count);
+    }
+    for (auto& l : ls) EXPECT_EQ(l->next(), nullptr);
+  }
 }
