@@ -23,6 +23,7 @@ if [[ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]]; then
   exit 0
 fi
 sed -e 's/^  snapshots: .*/  snapshots: [1]\n  checkpoint_every_iters: 8/' "$repo/configs/fashion.yaml" >"$tmp/cfg.yaml"
+cp "$repo/configs/fashion_classes.txt" "$tmp/"  # data.classes, looked up beside the config
 args=("$tmp/cfg.yaml" --epochs 1 --limit-train 4096 --limit-val 512)
 
 # The same weights, momenta, train state and metrics (but the seconds they took) in two checkpoints,
