@@ -182,8 +182,8 @@ void init_from(Run& r, const TrainOptions& opt) {
   for (const std::string& l : opt.reinit) re += (re.empty() ? "" : ",") + l;
   if (r.lead())
     std::fprintf(stderr, "initialized from %s: %lld weights loaded%s%s; %s\n",
-               opt.init_from.c_str(), static_cast<long long>(loaded),
-               re.empty() ? "" : ", re-initialized ", re.c_str(), what.c_str());
+                 opt.init_from.c_str(), static_cast<long long>(loaded),
+                 re.empty() ? "" : ", re-initialized ", re.c_str(), what.c_str());
 }
 
 // Fresh parameters (random, or another checkpoint's), or the state and parameters of
@@ -372,7 +372,7 @@ bool train_epoch(Run& r, int epoch, int64_t max_iters, Progress& prog, const Sto
       if (!saved) save(r, r.last);
       if (r.lead())
         std::fprintf(stderr, "\nstopped after %lld iterations (--max-iters); saved %s\n",
-                   static_cast<long long>(r.st.iteration), r.last.c_str());
+                     static_cast<long long>(r.st.iteration), r.last.c_str());
       return false;
     }
   }
@@ -396,10 +396,10 @@ void finish_epoch(Run& r, int epoch, Progress& prog) {
   st.metrics.push_back(m);
   if (r.lead())
     std::fprintf(
-      stderr,
-      "epoch %d: train loss %.4f acc %.4f | val loss %.4f top-1 %.4f top-5 %.4f | lr %.3g | %s\n",
-      m.epoch, m.train_loss, m.train_top1, m.val_loss, m.val_top1, m.val_top5, m.lr,
-      Progress::duration(m.seconds).c_str());
+        stderr,
+        "epoch %d: train loss %.4f acc %.4f | val loss %.4f top-1 %.4f top-5 %.4f | lr %.3g | %s\n",
+        m.epoch, m.train_loss, m.train_top1, m.val_loss, m.val_top1, m.val_top5, m.lr,
+        Progress::duration(m.seconds).c_str());
   schedule_after_epoch(r.cfg.train.schedule, m, r.val_ds != nullptr, st);
   st.epoch = epoch + 1;
   st.position = 0;
@@ -427,8 +427,8 @@ TrainResult evaluate_only(Run& r) {
   return res;
 }
 
-// Opens the run and, unless it only evaluates, starts or resumes it: everything that can fail before
-// the first step.
+// Opens the run and, unless it only evaluates, starts or resumes it: everything that can fail
+// before the first step.
 std::unique_ptr<Run> open_and_start(const TrainOptions& opt, Comm& comm) {
   auto r = std::make_unique<Run>(open_run(opt));
   r->comm = &comm;
