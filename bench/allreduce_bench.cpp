@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
         MPI_Allreduce(MPI_IN_PLACE, buf.data(), static_cast<int>(n), MPI_FLOAT, MPI_SUM,
                       MPI_COMM_WORLD);
       else
-        comm->sum(buf.data(), n);
+        comm->sum(buf.data(), n, 1.f);
       const auto t1 = std::chrono::steady_clock::now();
       if (k) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
       for (size_t i = 0; i < n; i += 4097) {

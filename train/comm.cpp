@@ -15,7 +15,11 @@ class SingleComm : public Comm {
   int size() const override { return 1; }
   int local_rank() const override { return 0; }
   const char* backend() const override { return "single"; }
-  void sum(float*, size_t) override {}
+  void sum(float* data, size_t n, float weight) override {
+    if (weight != 1.f)
+      for (size_t i = 0; i < n; ++i) data[i] *= weight;
+  }
+  void broadcast(void*, size_t) override {}
   int max(int v) override { return v; }
   void abort(int) override {}
 };
@@ -37,6 +41,23 @@ bool comm_has_mpi() {
 #else
 bool comm_has_mpi() {
   return false;
+}
+#endif
+
+#ifdef ZF_HAVE_NCCL
+bool comm_has_nccl() {
+  return true;
+}
+#else
+bool comm_has_nccl() {
+  return false;
+}
+std::unique_ptr<Comm> make_nccl_comm(Comm&, Device device) {
+  ZF_CHECK(false,
+           "mpirun: ranks that train on %s need NCCL, and this build has none (it needs the CUDA "
+           "toolkit's nccl.h and MPI); use --device cpu",
+           device_name(device));
+  return nullptr;
 }
 #endif
 

@@ -1,17 +1,22 @@
 // The communicator of data-parallel training (DESIGN section 8): which rank of how many this
 // process is, and the sum over ranks of the parameter gradients that sits between the backward
-// pass and the optimizer step. One small interface, two implementations chosen at run time:
+// pass and the optimizer step. One small interface, three implementations:
 //   - single: one process (zf_train without mpirun); the sum is the identity;
 //   - mpi: the ranks mpirun started (train/comm_mpi.cpp, compiled when CMake finds MPI), for ranks
-//     that train on the CPU.
-// The sum is in a fixed order (rank 0's value, plus rank 1's, plus rank 2's, ...), so that every
-// rank gets the same bits and two runs with the same number of ranks are bit-identical; MPI's own
-// MPI_Allreduce promises no order.
+//     that train on the CPU, and for the host-side exchanges of GPU ranks;
+//   - nccl: the gradients of ranks that train on GPUs, one GPU per rank (train/comm_nccl.cpp,
+//     compiled when CUDA, NCCL and MPI are all found; NCCL's ids travel through MPI).
+// MPI's sum is in a fixed order (rank 0's value, plus rank 1's, plus rank 2's, ...), so that every
+// rank gets the same bits and two runs with the same number of ranks are bit-identical (MPI's own
+// MPI_Allreduce promises no order). NCCL's ring sums in an order fixed by the ranks and the
+// topology, the same from run to run on the same machines.
 #pragma once
 
 #include <cstddef>
 #include <memory>
 #include <string>
+
+#include "core/tensor.h"
 
 namespace zf {
 
@@ -22,8 +27,11 @@ class Comm {
   virtual int size() const = 0;
   virtual int local_rank() const = 0;  // among the ranks on this machine (selects a GPU)
   virtual const char* backend() const = 0;
-  // data[i] = the sum of every rank's data[i], added in rank order, on every rank (host memory).
-  virtual void sum(float* data, size_t n) = 0;
+  // data[i] = the sum over ranks of weight * data[i] (each rank's own weight), on every rank: in
+  // host memory, or for nccl in the device memory of its GPU (queued on the compute stream).
+  virtual void sum(float* data, size_t n, float weight) = 0;
+  // Rank 0's `bytes` bytes at `data` to every rank (host memory).
+  virtual void broadcast(void* data, size_t bytes) = 0;
   // The largest of the ranks' values (a stop signal or a failure one rank saw), on every rank.
   virtual int max(int v) = 0;
   // Ends every rank at once with exit status `code`: for a failure only this rank met, while the
@@ -39,7 +47,12 @@ std::unique_ptr<Comm> make_single_comm();
 // alone and write the same files), else the single process. Call once, before any thread starts.
 std::unique_ptr<Comm> make_comm();
 
-// Whether this build includes the MPI backend.
+// The NCCL communicator of the ranks of `host` (an MPI one), each on its GPU `device`: sums device
+// memory; rank(), size(), max() are host's. Throws zf::Error when this build has no NCCL.
+std::unique_ptr<Comm> make_nccl_comm(Comm& host, Device device);
+
+// Whether this build includes the MPI and the NCCL backends.
 bool comm_has_mpi();
+bool comm_has_nccl();
 
 }  // namespace zf

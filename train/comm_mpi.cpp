@@ -51,7 +51,9 @@ class MpiComm : public Comm {
   int local_rank() const override { return local_rank_; }
   const char* backend() const override { return "mpi"; }
 
-  void sum(float* data, size_t n) override {
+  void sum(float* data, size_t n, float weight) override {
+    if (weight != 1.f)
+      for (size_t i = 0; i < n; ++i) data[i] *= weight;
     if (size_ == 1 || n == 0) return;
     ZF_CHECK(n < static_cast<size_t>(INT_MAX),
              "all-reduce of %zu floats: more than MPI's int counts", n);
@@ -75,6 +77,11 @@ class MpiComm : public Comm {
     mpi_check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, data, count.data(), start.data(),
                              MPI_FLOAT, MPI_COMM_WORLD),
               "MPI_Allgatherv");
+  }
+
+  void broadcast(void* data, size_t bytes) override {
+    ZF_CHECK(bytes < static_cast<size_t>(INT_MAX), "broadcast of %zu bytes", bytes);
+    mpi_check(MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, 0, MPI_COMM_WORLD), "MPI_Bcast");
   }
 
   int max(int v) override {

@@ -68,7 +68,9 @@ struct Run {
   Tensor finite_count;   // the non-finite check's device counter
   Tensor stats;          // the step's loss statistics, read back
   // Data-parallel training: the ranks (train/comm.h). Rank 0 (the lead) alone writes and prints.
+  // GPU ranks sum their gradients through NCCL (`nccl`), everything else through `comm`.
   Comm* comm = nullptr;
+  std::unique_ptr<Comm> nccl;
   bool lead() const { return comm->rank() == 0; }
   bool parallel() const { return comm->size() > 1; }
 };
@@ -282,11 +284,9 @@ int stop_signal(Run& r, const StopSignals& stop) {
 // are the global batch's mean gradient, the same bits on every rank, so that all take one step.
 void sum_gradients(Run& r, const StepInput& in) {
   Tensor block = r.net.param_grad_block();
-  float* g = block.f32();
-  const int64_t n = block.numel();
   const float share = static_cast<float>(in.count) / static_cast<float>(in.batch_count);
-  for (int64_t i = 0; i < n; ++i) g[i] *= share;
-  r.comm->sum(g, static_cast<size_t>(n));
+  Comm& c = r.nccl ? *r.nccl : *r.comm;
+  c.sum(static_cast<float*>(block.raw()), static_cast<size_t>(block.numel()), share);
 }
 
 // SIGINT/SIGTERM: the step in flight has finished; save (when the state moved since last.h5) and
@@ -321,7 +321,7 @@ void train_step(Run& r, Feeder& feeder, const StepInput& in, int epoch) {
   float loss = stats.f32()[0], loss_sum = loss * in.count, correct = stats.f32()[1];
   if (r.parallel()) {  // the global batch's
     float s[2] = {loss_sum, correct};
-    r.comm->sum(s, 2);
+    r.comm->sum(s, 2, 1.f);
     loss_sum = s[0], correct = s[1], loss = s[0] / static_cast<float>(in.batch_count);
   }
   if (!std::isfinite(loss))
@@ -435,9 +435,12 @@ std::unique_ptr<Run> open_and_start(const TrainOptions& opt, Comm& comm) {
   if (opt.evaluate_only) return r;
   const int ranks = comm.size();
   if (ranks > 1) {
-    ZF_CHECK(r->device == Device::CPU,
-             "mpirun: data-parallel ranks train on the CPU in this version (the NCCL backend for "
-             "GPU ranks is not built yet); use --device cpu");
+    if (r->device.is_cuda()) {  // one GPU per rank, by the rank's place on its machine
+      ZF_CHECK(comm_has_nccl(),
+               "mpirun: ranks that train on GPUs need NCCL, and this build has none (it needs the "
+               "CUDA toolkit's nccl.h and MPI); use --device cpu");
+      r->device = Device::cuda(comm.local_rank());
+    }
     ZF_CHECK(r->cfg.train.batch >= ranks, "%s: train.batch %d is smaller than the %d ranks",
              r->cfg.source.c_str(), r->cfg.train.batch, ranks);
     // The largest slice of a global batch that a rank computes (Loader::Options::part).
@@ -467,6 +470,8 @@ std::unique_ptr<Run> open_and_start_all(const TrainOptions& opt, Comm& comm) {
   const bool any = comm.max(failed) != 0, lead_failed = comm.max(comm.rank() == 0 && failed) != 0;
   if (failed) throw StartFailed(err, comm.rank() == 0 || !lead_failed);
   if (any) throw StartFailed("another rank could not start", false);
+  // NCCL's set-up is collective: only once every rank is known to be here.
+  if (r->device.is_cuda()) r->nccl = make_nccl_comm(comm, r->device);
   return r;
 }
 
