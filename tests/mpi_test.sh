@@ -154,6 +154,7 @@ else
   wait "$launcher"
   rc=$?
   echo "rank 1 killed: mpirun exited $rc after ${took} s"
+  grep 'exited on signal' "$tmp/kill.err"  # Open MPI's one line naming the rank
   [[ $rc -ne 0 ]] || fail "rank 1 killed: mpirun exited 0"
 fi
 
