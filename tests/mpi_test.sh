@@ -5,7 +5,11 @@
 #   - two 2-rank runs are bit-identical (the sum over ranks is in a fixed order);
 #   - a 2-rank run stopped mid-epoch (--max-iters) and resumed equals the uninterrupted one bit for
 #     bit; a resume with another number of ranks works and says so;
+#   - the ranks split the evaluation (each its slice of every batch): its loss and accuracies agree
+#     with one process's;
 #   - a bad config is reported once (by rank 0);
+#   - a failure one rank meets alone mid-run (rank 0 cannot write its checkpoint) ends every rank
+#     within 60 s, reported once by that rank;
 #   - a rank killed mid-run makes the others exit non-zero within 60 s.
 # Skipped (exit 77) without mpirun or Fashion-MNIST.
 # usage: mpi_test.sh ZF_TRAIN REPO_DIR [mpi|none: whether ZF_TRAIN was built with MPI]
@@ -86,6 +90,18 @@ echo "2 ranks stopped at step 7 and resumed to 20 vs uninterrupted: $same"
 cmp -s <(cut -d, -f1-7 "$tmp/full/metrics.csv") <(cut -d, -f1-7 "$tmp/part/metrics.csv") ||
   fail "metrics.csv differs after the resume"
 
+# The evaluation after epoch 1, split over the ranks, against one process's over the whole set: the
+# same accuracies, and the loss within 1e-4 (the weights differ by the summation order only).
+"$bin" "$cfg" "${args[@]}" --out "$tmp/one_full" --max-iters 20 2>/dev/null
+read -r one_eval < <(sed -n 2p "$tmp/one_full/metrics.csv" | cut -d, -f5-7)
+read -r two_eval < <(sed -n 2p "$tmp/full/metrics.csv" | cut -d, -f5-7)
+echo "epoch 1 evaluation (val loss, top-1, top-5): 1 process $one_eval, 2 ranks $two_eval"
+"$py" - "$one_eval" "$two_eval" <<'PY' || fail "2-rank evaluation $two_eval differs from 1 process's $one_eval"
+import sys
+a, b = ([float(v) for v in s.split(",")] for s in sys.argv[1:3])
+sys.exit(0 if len(a) == 3 and abs(a[0] - b[0]) <= 1e-4 and a[1:] == b[1:] else 1)
+PY
+
 # SIGINT to mpirun (which passes SIGTERM to the ranks): all stop after the same step, rank 0 saves
 # and says so once; resumed, the run equals one that was never stopped.
 "${mpi[@]}" -np 2 "$bin" "$cfg" "${args[@]}" --out "$tmp/int" --epochs 1000 2>"$tmp/int.err" &
@@ -124,6 +140,33 @@ rc=$?
 lines=$(grep -c '^zf_train' "$tmp/bad.err")
 [[ $rc -ne 0 && $lines -eq 1 ]] || fail "bad config: exit $rc, $lines zf_train lines: $(cat "$tmp/bad.err")"
 [[ -e $tmp/bad ]] && fail "bad config left $tmp/bad behind"
+
+# A failure rank 0 meets alone mid-run: its checkpoint folder replaced by a file, its next save
+# fails while rank 1 waits in a collective; both end (MPI_Abort) within 60 s, one line from rank 0.
+"${mpi[@]}" -np 2 "$bin" "$cfg" "${args[@]}" --out "$tmp/lone" --epochs 1000 2>"$tmp/lone.err" &
+launcher=$!
+for _ in $(seq 100); do
+  [[ -e $tmp/lone/ckpt/last.h5 ]] && break
+  sleep 0.1
+done
+rm -rf "$tmp/lone/ckpt" && touch "$tmp/lone/ckpt"
+start=$(date +%s)
+for _ in $(seq 600); do
+  kill -0 "$launcher" 2>/dev/null || break
+  sleep 0.1
+done
+took=$(($(date +%s) - start))
+if kill -0 "$launcher" 2>/dev/null; then
+  fail "rank 0 failed alone: the run still goes on after ${took} s"
+  kill -9 "$launcher"
+fi
+wait "$launcher"
+rc=$?
+echo "rank 0 failed alone: mpirun exited $rc after ${took} s"
+grep '^zf_train' "$tmp/lone.err"
+[[ $rc -ne 0 ]] || fail "rank 0 failed alone: mpirun exited 0"
+[[ $(grep -c '^zf_train (rank 0 of 2): ' "$tmp/lone.err") -eq 1 ]] ||
+  fail "rank 0 failed alone: not one line from rank 0: $(grep -v '^epoch' "$tmp/lone.err")"
 
 # A rank killed mid-run: the other stops, non-zero, within 60 s.
 "${mpi[@]}" -np 2 "$bin" "$cfg" "${args[@]}" --out "$tmp/kill" --epochs 1000 2>"$tmp/kill.err" &

@@ -441,6 +441,89 @@ TEST(TrainCuda, NonfiniteParametersAndGradientsAreNamed) {
   }
 }
 
+// Data-parallel training's buckets (trainer.h): for any bucket size they tile the gradient block
+// from its end down, and each bucket's sum starts once its layers' gradients are final: a copy taken
+// when it starts equals the block after the whole backward pass (the block is poisoned before, so
+// a bucket started early would copy the poison). The default Comm::sum_start gives the same bits as
+// one sum of the block, and the weight reaches every value.
+TEST(Train, GradientBucketsTileTheBlockAndStartWhenTheirLayersAreDone) {
+  class Recorder : public Comm {
+   public:
+    int rank() const override { return 0; }
+    int size() const override { return 2; }
+    int local_rank() const override { return 0; }
+    const char* backend() const override { return "recorder"; }
+    void sum(float* data, size_t n, float weight) override {
+      for (size_t i = 0; i < n; ++i) data[i] *= weight;
+      ++sums;
+    }
+    void sum_start(float* data, size_t n, float weight) override {
+      started.push_back({data, std::vector<float>(data, data + n)});
+      Comm::sum_start(data, n, weight);
+    }
+    void broadcast(void*, size_t) override {}
+    int max(int v) override { return v; }
+    void abort(int) override {}
+    std::vector<std::pair<float*, std::vector<float>>> started;
+    int sums = 0;
+  };
+  Config cfg = load_config(kRepo + "/configs/tiny.yaml");
+  Net net = net_of(cfg.text, "tiny");
+  net.setup(4);
+  net.init_params(1);
+  Tensor x(Shape{4, 1, 28, 28}), labels(Shape{4}, Device::CPU, DType::I32);
+  for (int64_t i = 0; i < x.numel(); ++i) x.f32()[i] = rng_normal(3, 5, static_cast<uint64_t>(i));
+  for (int i = 0; i < 4; ++i) labels.i32()[i] = 2 * i + 1;
+  RunState rs;
+  rs.labels = &labels;
+  const Pass pass = net.forward(x, rs);
+  Tensor block = net.param_grad_block();
+  std::fill(block.f32(), block.f32() + block.numel(), 12345.f);  // the alignment gaps keep it
+  net.backward(pass);
+  const std::vector<float> plain(block.f32(), block.f32() + block.numel());
+  const size_t n = plain.size();
+  // conv1, conv2, fc3 and fc4 hold parameters: 1 byte makes a bucket of each, 4 KiB joins fc4's
+  // 1.3 KiB to fc3.
+  for (size_t min_bytes : {size_t{1}, size_t{4096}, size_t{25} << 10, size_t{1} << 30}) {
+    SCOPED_TRACE(min_bytes);
+    const std::vector<GradBucket> buckets = plan_grad_buckets(net, min_bytes);
+    ASSERT_FALSE(buckets.empty());
+    EXPECT_EQ(buckets.front().end, n);
+    EXPECT_EQ(buckets.back().begin, 0u);
+    EXPECT_EQ(buckets.back().layer, net.find("conv1"));
+    for (size_t k = 0; k + 1 < buckets.size(); ++k) {
+      EXPECT_EQ(buckets[k].begin, buckets[k + 1].end) << "bucket " << k;
+      EXPECT_GT(buckets[k].layer, buckets[k + 1].layer);
+      EXPECT_GE((buckets[k].end - buckets[k].begin) * sizeof(float), min_bytes);
+    }
+    const size_t expected = min_bytes == 1 ? 4 : min_bytes == 4096 ? 3 : min_bytes == (size_t{1} << 30) ? 1 : 0;
+    if (expected > 0) {
+      EXPECT_EQ(buckets.size(), expected);
+    }
+    std::fill(block.f32(), block.f32() + n, 12345.f);
+    Recorder rec;
+    backward_and_sum(net, pass, rec, 0.5f, min_bytes);
+    ASSERT_EQ(rec.started.size(), buckets.size());
+    EXPECT_EQ(rec.sums, 1) << "the default sum_start gathers the buckets into one sum";
+    for (size_t k = 0; k < buckets.size(); ++k) {
+      EXPECT_EQ(rec.started[k].first, block.f32() + buckets[k].begin);
+      const std::vector<float>& seen = rec.started[k].second;
+      for (size_t i = 0; i < seen.size(); ++i)
+        if (seen[i] != plain[buckets[k].begin + i]) {
+          ADD_FAILURE() << "bucket " << k << " started before its gradients were final (value "
+                        << i << ": " << seen[i] << ")";
+          break;
+        }
+    }
+    for (size_t i = 0; i < n; ++i)
+      if (block.f32()[i] != plain[i] * 0.5f) {
+        ADD_FAILURE() << "value " << i << " of the block: " << block.f32()[i] << " vs "
+                      << plain[i] * 0.5f;
+        break;
+      }
+  }
+}
+
 // A validation label the net cannot output is refused before any training (it was found only
 // after the first epoch), and nothing is written.
 TEST(Train, AnOutOfRangeValidationLabelIsRefusedBeforeTraining) {

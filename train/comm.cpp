@@ -33,6 +33,23 @@ int launched_ranks() {
 
 }  // namespace
 
+void Comm::sum_start(float* data, size_t n, float weight) {
+  if (!pending_) {
+    pending_ = data, pending_n_ = n, pending_weight_ = weight;
+    return;
+  }
+  ZF_CHECK(data + n == pending_ && weight == pending_weight_,
+           "Comm::sum_start: buckets must tile one range downwards with one weight");
+  pending_ = data, pending_n_ += n;
+}
+
+void Comm::sum_finish() {
+  if (!pending_) return;
+  float* data = pending_;
+  pending_ = nullptr;
+  sum(data, pending_n_, pending_weight_);
+}
+
 #ifdef ZF_HAVE_MPI
 std::unique_ptr<Comm> make_mpi_comm();  // comm_mpi.cpp
 bool comm_has_mpi() {
@@ -54,8 +71,8 @@ bool comm_has_nccl() {
 }
 std::unique_ptr<Comm> make_nccl_comm(Comm&, Device device) {
   ZF_CHECK(false,
-           "mpirun: ranks that train on %s need NCCL, and this build has none (it needs the CUDA "
-           "toolkit's nccl.h and MPI); use --device cpu",
+           "training on %s with --nccl or under mpirun needs NCCL, and this build has none (it "
+           "needs the CUDA toolkit's nccl.h, or NCCL_ROOT at configure time)",
            device_name(device));
   return nullptr;
 }

@@ -30,6 +30,14 @@ class Comm {
   // data[i] = the sum over ranks of weight * data[i] (each rank's own weight), on every rank: in
   // host memory, or for nccl in the device memory of its GPU (queued on the compute stream).
   virtual void sum(float* data, size_t n, float weight) = 0;
+  // sum() in buckets, for the backward pass: sum_start() queues the sum of one bucket whose
+  // gradients are final (in stream order) and returns at once; sum_finish() orders all the queued
+  // sums before whatever is queued next (the optimizer's step). nccl overlaps each bucket's sum
+  // with the rest of the backward pass on a stream of its own. By default (single, mpi) the
+  // buckets, which must tile one range from its end down to its start, are summed by one sum() at
+  // sum_finish(): the same bits as sum() over the whole range.
+  virtual void sum_start(float* data, size_t n, float weight);
+  virtual void sum_finish();
   // Rank 0's `bytes` bytes at `data` to every rank (host memory).
   virtual void broadcast(void* data, size_t bytes) = 0;
   // The largest of the ranks' values (a stop signal or a failure one rank saw), on every rank.
@@ -37,6 +45,11 @@ class Comm {
   // Ends every rank at once with exit status `code`: for a failure only this rank met, while the
   // others may be waiting for it in a collective. Returns only for the single process.
   virtual void abort(int code) = 0;
+
+ private:
+  float* pending_ = nullptr;  // the range the default sum_start() has gathered
+  size_t pending_n_ = 0;
+  float pending_weight_ = 1.f;
 };
 
 // The one process of a run without mpirun.
@@ -47,8 +60,9 @@ std::unique_ptr<Comm> make_single_comm();
 // alone and write the same files), else the single process. Call once, before any thread starts.
 std::unique_ptr<Comm> make_comm();
 
-// The NCCL communicator of the ranks of `host` (an MPI one), each on its GPU `device`: sums device
-// memory; rank(), size(), max() are host's. Throws zf::Error when this build has no NCCL.
+// The NCCL communicator of the ranks of `host` (MPI's, or the single process's for a one-rank NCCL
+// run: zf_train --nccl), each on its GPU `device`: sums device memory; rank(), size(), max() are
+// host's. Throws zf::Error when this build has no NCCL.
 std::unique_ptr<Comm> make_nccl_comm(Comm& host, Device device);
 
 // Whether this build includes the MPI and the NCCL backends.

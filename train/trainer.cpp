@@ -282,11 +282,10 @@ int stop_signal(Run& r, const StopSignals& stop) {
 // Data-parallel: each rank's gradients are the mean over its slice of the global batch; weighted
 // by the slice's share of the batch and summed over the ranks (in rank order: train/comm.h), they
 // are the global batch's mean gradient, the same bits on every rank, so that all take one step.
-void sum_gradients(Run& r, const StepInput& in) {
-  Tensor block = r.net.param_grad_block();
+// The sums start bucket by bucket as the backward pass completes them (overlapped under NCCL).
+void backward_and_sum_gradients(Run& r, const Pass& pass, const StepInput& in) {
   const float share = static_cast<float>(in.count) / static_cast<float>(in.batch_count);
-  Comm& c = r.nccl ? *r.nccl : *r.comm;
-  c.sum(static_cast<float*>(block.raw()), static_cast<size_t>(block.numel()), share);
+  backward_and_sum(r.net, pass, r.nccl ? *r.nccl : *r.comm, share);
 }
 
 // SIGINT/SIGTERM: the step in flight has finished; save (when the state moved since last.h5) and
@@ -309,8 +308,10 @@ void train_step(Run& r, Feeder& feeder, const StepInput& in, int epoch) {
   rs.labels = in.labels;
   rs.sample_offset = static_cast<uint64_t>(in.offset);
   const Pass pass = r.net.forward(*in.x, rs);
-  r.net.backward(pass);
-  if (r.parallel()) sum_gradients(r, in);
+  if (r.parallel() || r.nccl)
+    backward_and_sum_gradients(r, pass, in);
+  else
+    r.net.backward(pass);
   sgd_step(r.net, SgdParams{static_cast<float>(r.st.lr), tc.momentum, tc.weight_decay,
                             tc.renorm_radius});
   feeder.prefetch();  // the next batch's upload overlaps this step's queued work
@@ -389,7 +390,7 @@ void finish_epoch(Run& r, int epoch, Progress& prog) {
   m.train_top1 = st.run_seen ? static_cast<double>(st.run_correct) / st.run_seen : 0;
   prog.finish(strprintf("loss %.4f", m.train_loss));
   if (r.val_ds) {
-    EvalResult ev = evaluate(r.net, *r.val_ds, r.cfg.data, r.norm, r.cfg.train.batch, !r.lead());
+    EvalResult ev = evaluate(r.net, *r.val_ds, r.cfg.data, r.norm, r.cfg.train.batch, !r.lead(), r.comm);
     m.val_loss = ev.loss, m.val_top1 = ev.top1, m.val_top5 = ev.top5;
   }
   m.seconds = prog.seconds();
@@ -418,7 +419,7 @@ TrainResult evaluate_only(Run& r) {
   res.state = load_run_checkpoint(r.last, r.net).state;
   if (!res.state.norm.mean.empty()) r.norm = res.state.norm;  // the run's own normalization
   r.net.to(r.device);
-  EvalResult ev = evaluate(r.net, *r.val_ds, r.cfg.data, r.norm, r.cfg.train.batch, !r.lead());
+  EvalResult ev = evaluate(r.net, *r.val_ds, r.cfg.data, r.norm, r.cfg.train.batch, !r.lead(), r.comm);
   EpochMetrics m;
   m.epoch = res.state.epoch, m.lr = res.state.lr, m.val_loss = ev.loss, m.val_top1 = ev.top1,
   m.val_top5 = ev.top5;
@@ -438,7 +439,7 @@ std::unique_ptr<Run> open_and_start(const TrainOptions& opt, Comm& comm) {
     if (r->device.is_cuda()) {  // one GPU per rank, by the rank's place on its machine
       ZF_CHECK(comm_has_nccl(),
                "mpirun: ranks that train on GPUs need NCCL, and this build has none (it needs the "
-               "CUDA toolkit's nccl.h and MPI); use --device cpu");
+               "CUDA toolkit's nccl.h, or NCCL_ROOT at configure time); use --device cpu");
       r->device = Device::cuda(comm.local_rank());
     }
     ZF_CHECK(r->cfg.train.batch >= ranks, "%s: train.batch %d is smaller than the %d ranks",
@@ -458,7 +459,15 @@ std::unique_ptr<Run> open_and_start(const TrainOptions& opt, Comm& comm) {
 // collective for a rank that has stopped: a failure every rank met (a bad config, missing data) is
 // reported by rank 0 alone, one that a rank met alone by that rank.
 std::unique_ptr<Run> open_and_start_all(const TrainOptions& opt, Comm& comm) {
-  if (comm.size() == 1) return open_and_start(opt, comm);
+  if (comm.size() == 1) {
+    std::unique_ptr<Run> r = open_and_start(opt, comm);
+    if (opt.nccl && !opt.evaluate_only) {
+      ZF_CHECK(r->device.is_cuda(), "--nccl: the run is on %s; NCCL sums GPU memory",
+               device_name(r->device));
+      r->nccl = make_nccl_comm(comm, r->device);
+    }
+    return r;
+  }
   std::unique_ptr<Run> r;
   std::string err;
   try {
@@ -477,13 +486,63 @@ std::unique_ptr<Run> open_and_start_all(const TrainOptions& opt, Comm& comm) {
 
 }  // namespace
 
+std::vector<GradBucket> plan_grad_buckets(Net& net, size_t min_bytes) {
+  const Tensor block = net.param_grad_block();
+  const char* base = static_cast<const char*>(block.raw());
+  const size_t n = static_cast<size_t>(block.numel());
+  // Each layer's gradients as a range of the block; the layers' ranges must ascend with the
+  // layers (Net lays the arena out so) for consecutive layers to make one range.
+  struct Span {
+    int layer;
+    size_t begin, end;
+  };
+  std::vector<Span> spans;
+  for (int i = 0; i < net.size(); ++i) {
+    size_t lo = n, hi = 0;
+    for (Param* p : net.layer(i).params()) {
+      const size_t off = static_cast<size_t>(static_cast<const char*>(p->grad.raw()) - base);
+      lo = std::min(lo, off / sizeof(float));
+      hi = std::max(hi, (off + p->grad.bytes()) / sizeof(float));
+    }
+    if (hi > 0) spans.push_back(Span{i, lo, hi});
+  }
+  bool ascending = true;
+  for (size_t k = 1; k < spans.size(); ++k) ascending &= spans[k - 1].end <= spans[k].begin;
+  if (!ascending) return {GradBucket{spans.front().layer, 0, n}};  // one bucket: still correct
+  std::vector<GradBucket> out;
+  size_t end = n;
+  for (size_t k = spans.size(); k-- > 0;) {
+    const size_t begin = k == 0 ? 0 : spans[k].begin;
+    if (k == 0 || (end - begin) * sizeof(float) >= min_bytes) {
+      out.push_back(GradBucket{spans[k].layer, begin, end});
+      end = begin;
+    }
+  }
+  return out;
+}
+
+void backward_and_sum(Net& net, const Pass& pass, Comm& comm, float weight, size_t min_bytes) {
+  const std::vector<GradBucket> buckets = plan_grad_buckets(net, min_bytes);
+  float* block = static_cast<float*>(net.param_grad_block().raw());
+  size_t next = 0;
+  net.backward(pass, [&](int layer) {
+    for (; next < buckets.size() && buckets[next].layer == layer; ++next)
+      comm.sum_start(block + buckets[next].begin, buckets[next].end - buckets[next].begin, weight);
+  });
+  ZF_CHECK(next == buckets.size(), "backward_and_sum: %zu of %zu buckets started", next,
+           buckets.size());
+  comm.sum_finish();
+}
+
 EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Normalizer& norm,
-                    int batch, bool quiet) {
+                    int batch, bool quiet, Comm* comm) {
   const int64_t N = ds.size();
   const int views = dc.eval_crops;
+  const int parts = comm ? comm->size() : 1;
   int64_t K = 0;
   std::vector<float> probs;  // summed over views, [N, K]
   std::vector<int32_t> labels(static_cast<size_t>(N));
+  std::vector<int64_t> mine;  // with several ranks: the samples this rank evaluates, in order
   Tensor xbuf, host_prob;
   Progress prog("eval", N * views, 60.0, quiet);
   for (int v = 0; v < views; ++v) {
@@ -491,10 +550,12 @@ EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Nor
     o.batch = batch, o.train = false, o.drop_last = false, o.threads = dc.threads;
     o.view = views == 1 ? kCenterView : v;
     o.classes = static_cast<int>(net.output_shape(net.size() - 1)[1]);
+    if (parts > 1) o.part = comm->rank(), o.parts = parts;
     Loader loader(ds, dc.transform, norm, o);
     RunState rs;
     rs.phase = Phase::Eval;
     while (const Batch* b = loader.next()) {
+      if (b->count == 0) continue;  // a last batch smaller than the number of ranks
       const Pass pass = net.forward(on_device(b->x, xbuf, net.device()), rs);
       host_prob.ensure(pass.probabilities().shape(), Device::CPU);
       host_prob.copy_from(pass.probabilities());
@@ -505,10 +566,37 @@ EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Nor
       for (int64_t k = 0; k < b->count; ++k) {
         const int64_t i = b->index[k];
         labels[i] = b->labels.i32()[k];
+        if (parts > 1 && v == 0) mine.push_back(i);
         for (int64_t j = 0; j < K; ++j) probs[i * K + j] += host_prob.f32()[k * K + j] / views;
       }
       prog.update(v * N + loader.position());
     }
+  }
+  if (parts > 1) {
+    // This rank's samples only (each view visits the same ones), then the sums over the ranks.
+    if (K == 0) K = net.output_shape(net.size() - 1)[1];
+    std::vector<float> p(mine.size() * static_cast<size_t>(K));
+    std::vector<int32_t> l(mine.size());
+    double loss = 0;
+    for (size_t m = 0; m < mine.size(); ++m) {
+      const int64_t i = mine[m];
+      ZF_CHECK(labels[i] < K, "%s: label %d but the net has %lld outputs", ds.source().c_str(),
+               labels[i], static_cast<long long>(K));
+      std::copy_n(&probs[i * K], K, &p[m * K]);
+      l[m] = labels[i];
+      loss -= std::log(std::max(probs[i * K + labels[i]], 1e-30f));
+    }
+    const int64_t n = static_cast<int64_t>(mine.size());
+    float s[4] = {static_cast<float>(loss), static_cast<float>(count_topk(p.data(), l.data(), n, K, 1)),
+                  static_cast<float>(count_topk(p.data(), l.data(), n, K, 5)),
+                  static_cast<float>(n)};
+    comm->sum(s, 4, 1.f);
+    ZF_CHECK(static_cast<int64_t>(s[3]) == N, "evaluation: the ranks saw %.0f of %lld samples",
+             s[3], static_cast<long long>(N));
+    EvalResult r;
+    r.count = N;
+    r.loss = s[0] / N, r.top1 = s[1] / N, r.top5 = s[2] / N;
+    return r;
   }
   EvalResult r;
   r.count = N;

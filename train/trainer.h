@@ -40,6 +40,10 @@ struct TrainOptions {
   // every global batch of train.batch samples; rank 0 alone writes files and prints. Null: one
   // process.
   Comm* comm = nullptr;
+  // GPU training only: sum the gradients through NCCL even with one rank (a check of the NCCL
+  // path on a machine without MPI: the sum is then the identity, and the weights are the same
+  // bits as without it).
+  bool nccl = false;
 };
 
 // The result of a run, for the CLI and the tests.
@@ -47,6 +51,21 @@ struct TrainResult {
   TrainState state;
   bool finished = false;  // all epochs done (false when stopped by max_iters)
 };
+
+// Data-parallel training's gradient buckets: ranges (in floats) of Net::param_grad_block(), each
+// the gradients of consecutive layers, listed in the order the backward pass completes them (the
+// last layer's first). A bucket closes at the first layer that brings it to `min_bytes`, and at the
+// lowest layer with parameters; together the buckets tile the block.
+struct GradBucket {
+  int layer = 0;  // the bucket's lowest layer: complete once this layer's backward is queued
+  size_t begin = 0, end = 0;
+};
+constexpr size_t kGradBucketBytes = size_t{25} << 20;
+std::vector<GradBucket> plan_grad_buckets(Net& net, size_t min_bytes = kGradBucketBytes);
+// The backward pass of `pass`, starting each bucket's sum over `comm` (Comm::sum_start, with each
+// rank's `weight`) as soon as its layers are done, then Comm::sum_finish().
+void backward_and_sum(Net& net, const Pass& pass, Comm& comm, float weight,
+                      size_t min_bytes = kGradBucketBytes);
 
 // Throws zf::Error on bad input; Diverged when the loss, a parameter or a gradient becomes NaN/Inf
 // (nothing non-finite is written); Interrupted after SIGINT/SIGTERM (state saved first).
@@ -84,7 +103,9 @@ struct EvalResult {
   int64_t count = 0;
 };
 // Evaluates `net` on `ds` (center crop or 10 crops as data.eval_crops says); `quiet`: no progress.
+// With `comm` of several ranks, each rank evaluates its slice of every batch of `batch` (as in
+// training) and all get the totals; the loss is then summed in float per rank, in rank order.
 EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Normalizer& norm,
-                    int batch, bool quiet = false);
+                    int batch, bool quiet = false, Comm* comm = nullptr);
 
 }  // namespace zf

@@ -49,6 +49,9 @@ int main(int argc, char** argv) {
                  "(e.g. fc8, for a new number of classes); comma-separated")
       ->delimiter(',')
       ->needs(init);
+  app.add_flag("--nccl", o.nccl,
+               "GPU training: sum the gradients through NCCL even in one process (a check of the "
+               "NCCL path without mpirun; the weights are the same as without it)");
   app.name("zf_train");
   if (int rc = zf::parse_cli(app, argc, argv); rc >= 0) return rc;
   std::unique_ptr<zf::Comm> comm;

@@ -322,7 +322,7 @@ const Tensor& Net::project(const Pass& pass, const Tensor& r, int from,
   return *cur;
 }
 
-void Net::backward(const Pass& pass) {
+void Net::backward(const Pass& pass, const std::function<void(int)>& done) {
   ZF_CHECK(!pass.empty() && pass.last() == size() - 1 && pass.has_labels(),
            "backward: needs a pass through every layer with labels");
   fit_to(pass, "backward");
@@ -330,6 +330,7 @@ void Net::backward(const Pass& pass) {
     const Tensor& x = i ? pass.acts_[i - 1] : pass.input_;
     Tensor* dx = i ? &grads_[i - 1] : nullptr;
     layers_[i]->backward(dx, grads_[i], x, pass.acts_[i], pass.saved_[i].data(), pass.rs_);
+    if (done) done(i);
   }
 }
 

@@ -12,6 +12,7 @@
 // A later setup whose buffers fit (a smaller last batch, evaluation) reuses both.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -88,8 +89,10 @@ class Net {
   Pass forward(const Tensor& x, const RunState& rs);
   // Forward through layers 0..last only (visualization needs no more).
   Pass forward_to(const Tensor& x, int last, const RunState& rs);
-  // Backward through every layer of a full pass with labels; the input gets no gradient.
-  void backward(const Pass& pass);
+  // Backward through every layer of a full pass with labels; the input gets no gradient. `done`,
+  // when given, is called with each layer's index once its backward is queued (from the last layer
+  // to the first): the layer's parameter gradients are final once the queued work has run.
+  void backward(const Pass& pass, const std::function<void(int)>& done = nullptr);
   // The deconvnet: carries `r` (shaped as output(from)) down through layers from..0 with each
   // layer's project step, using the switches and activations of `pass`; returns the signal in
   // input space. The result lives in a buffer of the net's: valid until the next project() or to().
