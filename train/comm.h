@@ -60,6 +60,10 @@ std::unique_ptr<Comm> make_single_comm();
 // alone and write the same files), else the single process. Call once, before any thread starts.
 std::unique_ptr<Comm> make_comm();
 
+// This process's rank as the launcher announced it (OMPI_COMM_WORLD_RANK or PMI_RANK; 0 without
+// mpirun): who reports an error met before the communicator exists.
+int launched_rank();
+
 // The NCCL communicator of the ranks of `host` (MPI's, or the single process's for a one-rank NCCL
 // run: zf_train --nccl), each on its GPU `device`: sums device memory; rank(), size(), max() are
 // host's. Throws zf::Error when this build has no NCCL.

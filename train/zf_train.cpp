@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   try {
     comm = zf::make_comm();
   } catch (const std::exception& e) {
-    zf::report_error("zf_train", e);
+    if (zf::launched_rank() == 0) zf::report_error("zf_train", e);  // every rank meets it alike
     return 1;
   }
   o.comm = comm.get();
