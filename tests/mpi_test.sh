@@ -141,6 +141,26 @@ lines=$(grep -c '^zf_train' "$tmp/bad.err")
 [[ $rc -ne 0 && $lines -eq 1 ]] || fail "bad config: exit $rc, $lines zf_train lines: $(cat "$tmp/bad.err")"
 [[ -e $tmp/bad ]] && fail "bad config left $tmp/bad behind"
 
+# Waits up to 60 s for mpirun (pid $1) to end after what $2 names; kills it when it has not, and
+# fails unless it ended non-zero. Prints the exit status and the time taken.
+expect_end() {
+  local launcher=$1 what=$2 start took rc
+  start=$(date +%s)
+  for _ in $(seq 600); do
+    kill -0 "$launcher" 2>/dev/null || break
+    sleep 0.1
+  done
+  took=$(($(date +%s) - start))
+  if kill -0 "$launcher" 2>/dev/null; then
+    fail "$what: the run still goes on after ${took} s"
+    kill -9 "$launcher"
+  fi
+  wait "$launcher"
+  rc=$?
+  echo "$what: mpirun exited $rc after ${took} s"
+  [[ $rc -ne 0 ]] || fail "$what: mpirun exited 0"
+}
+
 # A failure rank 0 meets alone mid-run: its checkpoint folder replaced by a file, its next save
 # fails while rank 1 waits in a collective; both end (MPI_Abort) within 60 s, one line from rank 0.
 "${mpi[@]}" -np 2 "$bin" "$cfg" "${args[@]}" --out "$tmp/lone" --epochs 1000 2>"$tmp/lone.err" &
@@ -150,21 +170,8 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 rm -rf "$tmp/lone/ckpt" && touch "$tmp/lone/ckpt"
-start=$(date +%s)
-for _ in $(seq 600); do
-  kill -0 "$launcher" 2>/dev/null || break
-  sleep 0.1
-done
-took=$(($(date +%s) - start))
-if kill -0 "$launcher" 2>/dev/null; then
-  fail "rank 0 failed alone: the run still goes on after ${took} s"
-  kill -9 "$launcher"
-fi
-wait "$launcher"
-rc=$?
-echo "rank 0 failed alone: mpirun exited $rc after ${took} s"
+expect_end "$launcher" "rank 0 failed alone"
 grep '^zf_train' "$tmp/lone.err"
-[[ $rc -ne 0 ]] || fail "rank 0 failed alone: mpirun exited 0"
 [[ $(grep -c '^zf_train (rank 0 of 2): ' "$tmp/lone.err") -eq 1 ]] ||
   fail "rank 0 failed alone: not one line from rank 0: $(grep -v '^epoch' "$tmp/lone.err")"
 
@@ -184,21 +191,8 @@ if [[ -z $victim ]]; then
   kill "$launcher"
 else
   kill -9 "$victim"
-  start=$(date +%s)
-  for _ in $(seq 600); do
-    kill -0 "$launcher" 2>/dev/null || break
-    sleep 0.1
-  done
-  took=$(($(date +%s) - start))
-  if kill -0 "$launcher" 2>/dev/null; then
-    fail "rank 1 killed: the run still goes on after ${took} s"
-    kill -9 "$launcher"
-  fi
-  wait "$launcher"
-  rc=$?
-  echo "rank 1 killed: mpirun exited $rc after ${took} s"
+  expect_end "$launcher" "rank 1 killed"
   grep 'exited on signal' "$tmp/kill.err"  # Open MPI's one line naming the rank
-  [[ $rc -ne 0 ]] || fail "rank 1 killed: mpirun exited 0"
 fi
 
 if ((fails)); then
