@@ -3,6 +3,7 @@
 // batch, naming the data set.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -103,5 +104,70 @@ TEST(Loader, PartsOfABatchMakeTheWholeBatch) {
       EXPECT_EQ(at, b->count);
     }
     for (auto& l : ls) EXPECT_EQ(l->next(), nullptr);
+  }
+}
+
+// 10-crop evaluation: Options::views = 10 gives each sample's ten views, bit for bit those of ten
+// single-view loaders, as consecutive rows, from one decode per image (counted); also split in
+// parts as training batches are.
+TEST(Loader, TenViewsComeFromOneDecodeEach) {
+  class Counting : public Dataset {
+   public:
+    int64_t size() const override { return 13; }
+    int channels() const override { return 2; }
+    int height() const override { return 5; }
+    int width() const override { return 6; }
+    int num_classes() const override { return 3; }
+    int32_t label(int64_t i) const override { return static_cast<int32_t>(i % 3); }
+    void image(int64_t i, uint8_t* chw) const override {
+      ++decodes;
+      for (size_t p = 0; p < image_bytes(); ++p) chw[p] = static_cast<uint8_t>(37 * i + 11 * p);
+    }
+    std::string source() const override { return "counting"; }
+    mutable std::atomic<int64_t> decodes{0};
+  } ds;
+  TransformSpec t;
+  t.pad = 1, t.crop = 4, t.normalize = Normalize::ChannelStandardize;
+  const Normalizer norm = make_normalizer(ds, t);
+  Loader::Options o;
+  o.batch = 4, o.train = false, o.drop_last = false, o.threads = 2;
+  for (int parts : {1, 2}) {
+    SCOPED_TRACE(::testing::Message() << parts << " parts");
+    // The reference: one loader per view, every sample.
+    std::vector<std::vector<float>> rows(10 * ds.size());
+    for (int v = 0; v < 10; ++v) {
+      Loader::Options vo = o;
+      vo.view = v;
+      Loader l(ds, t, norm, vo);
+      while (const Batch* b = l.next()) {
+        const int64_t per = b->x.numel() / b->count;
+        for (int64_t k = 0; k < b->count; ++k)
+          rows[b->index[k] * 10 + v].assign(b->x.f32() + k * per, b->x.f32() + (k + 1) * per);
+      }
+    }
+    int64_t seen = 0;
+    for (int p = 0; p < parts; ++p) {
+      Loader::Options mo = o;
+      mo.views = 10, mo.part = p, mo.parts = parts;
+      ds.decodes = 0;
+      int64_t mine = 0;
+      Loader l(ds, t, norm, mo);
+      while (const Batch* b = l.next()) {
+        ASSERT_EQ(b->x.dim(0), b->count * 10);
+        const int64_t per = b->x.numel() / std::max<int64_t>(1, b->x.dim(0));
+        for (int64_t k = 0; k < b->count; ++k)
+          for (int v = 0; v < 10; ++v) {
+            const std::vector<float>& want = rows[b->index[k] * 10 + v];
+            ASSERT_EQ(static_cast<int64_t>(want.size()), per);
+            for (int64_t j = 0; j < per; ++j)
+              ASSERT_EQ(b->x.f32()[(k * 10 + v) * per + j], want[j])
+                  << "sample " << b->index[k] << " view " << v;
+          }
+        mine += b->count;
+      }
+      EXPECT_EQ(ds.decodes.load(), mine) << "one decode per image of part " << p;
+      seen += mine;
+    }
+    EXPECT_EQ(seen, ds.size());
   }
 }

@@ -524,6 +524,48 @@ TEST(Train, GradientBucketsTileTheBlockAndStartWhenTheirLayersAreDone) {
   }
 }
 
+// 10-crop evaluation (every view from one decode, several samples' views in one forward pass)
+// against the views evaluated one loader at a time: the same loss and accuracies.
+TEST(Train, TenCropEvaluationMatchesTheViewsOneByOne) {
+  if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  Config cfg = load_config(kRepo + "/configs/tiny.yaml");
+  DataConfig dc = cfg.data;
+  dc.transform.pad = 2, dc.transform.crop = 28, dc.eval_crops = 10, dc.limit_val = 70;
+  const std::unique_ptr<Dataset> val = open_dataset(dc, false);
+  const Normalizer norm = make_normalizer(*val, dc.transform);
+  Net net = net_of(cfg.text, "tiny");
+  net.setup(32);
+  net.init_params(3);
+  const EvalResult got = evaluate(net, *val, dc, norm, 32, true);
+  const int64_t N = val->size(), K = 10;
+  std::vector<float> probs(N * K, 0.f);
+  std::vector<int32_t> labels(N);
+  for (int v = 0; v < 10; ++v) {
+    Loader::Options o;
+    o.batch = 32, o.train = false, o.drop_last = false, o.threads = 1, o.view = v;
+    Loader loader(*val, dc.transform, norm, o);
+    RunState rs;
+    rs.phase = Phase::Eval;
+    while (const Batch* b = loader.next()) {
+      const Pass pass = net.forward(b->x, rs);
+      const Tensor p = pass.probabilities().to(Device::CPU);
+      for (int64_t k = 0; k < b->count; ++k) {
+        labels[b->index[k]] = b->labels.i32()[k];
+        for (int64_t j = 0; j < K; ++j) probs[b->index[k] * K + j] += p.f32()[k * K + j] / 10;
+      }
+    }
+  }
+  double loss = 0;
+  int64_t top1 = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    loss -= std::log(std::max(probs[i * K + labels[i]], 1e-30f));
+    top1 += std::max_element(&probs[i * K], &probs[i * K] + K) - &probs[i * K] == labels[i];
+  }
+  EXPECT_EQ(got.count, N);
+  EXPECT_NEAR(got.loss, loss / N, 1e-5 * loss / N);
+  EXPECT_DOUBLE_EQ(got.top1, static_cast<double>(top1) / N);
+}
+
 // A validation label the net cannot output is refused before any training (it was found only
 // after the first epoch), and nothing is written.
 TEST(Train, AnOutOfRangeValidationLabelIsRefusedBeforeTraining) {

@@ -140,6 +140,8 @@ Loader::Loader(const Dataset& ds, const TransformSpec& t, const Normalizer& norm
   ZF_CHECK(ds.size() > 0, "%s: empty data set", ds.source().c_str());
   ZF_CHECK(o.parts >= 1 && o.part >= 0 && o.part < o.parts && o.batch >= o.parts,
            "loader: part %d of %d of batches of %d", o.part, o.parts, o.batch);
+  ZF_CHECK(o.views == 1 || (o.views == 10 && !o.train), "loader: %d views (1, or 10 to evaluate)",
+           o.views);
   order_ = epoch_order(ds.size(), o.seed, o.epoch, o.train);
   const int64_t left = std::max<int64_t>(0, ds.size() - o.start);
   nbatches_ = o.drop_last ? left / o.batch : (left + o.batch - 1) / o.batch;
@@ -214,7 +216,8 @@ void Loader::fill(Slot& s, int64_t number) {
   const int classes = o_.classes > 0 ? o_.classes : ds_.num_classes();
   const size_t plane = static_cast<size_t>(H) * W, out_plane = static_cast<size_t>(crop) * crop;
   Batch& b = s.batch;
-  b.x.ensure(Shape{count, C, crop, crop}, Device::CPU);
+  const int views = o_.views;
+  b.x.ensure(Shape{count * views, C, crop, crop}, Device::CPU);
   b.labels.ensure(Shape{count}, Device::CPU, DType::I32);
   b.count = count;
   b.offset = lo;
@@ -234,25 +237,28 @@ void Loader::fill(Slot& s, int64_t number) {
             : "data set");
     b.labels.i32()[k] = label;
     ds_.image(idx, raw.data());
-    View v = eval_view(o_.view, H, W, crop);
-    if (o_.train) {
-      const uint64_t stream = kTransformStream + static_cast<uint64_t>(o_.epoch);
-      v.oy =
-          static_cast<int>(rng_u32(o_.seed, stream, 3 * pos) % static_cast<uint32_t>(H - crop + 1));
-      v.ox = static_cast<int>(rng_u32(o_.seed, stream, 3 * pos + 1) %
-                              static_cast<uint32_t>(W - crop + 1));
-      v.flip = t_.flip && (rng_u32(o_.seed, stream, 3 * pos + 2) & 1u);
-    }
-    float* out = b.x.f32() + k * C * out_plane;
-    for (int c = 0; c < C; ++c) {
-      const float inv = norm_.inv_std[c] * norm_.scale;
-      for (int y = 0; y < crop; ++y) {
-        const int py = y + v.oy;
-        for (int x = 0; x < crop; ++x) {
-          const int px = v.flip ? v.ox + crop - 1 - x : v.ox + x;
-          const float pix = padded_pixel(raw.data(), c, py, px, ds_.height(), ds_.width(), t_.pad);
-          out[c * out_plane + static_cast<size_t>(y) * crop + x] =
-              (pix - norm_.mean[c * plane + static_cast<size_t>(py) * W + px]) * inv;
+    for (int view = 0; view < views; ++view) {
+      View v = eval_view(views > 1 ? view : o_.view, H, W, crop);
+      if (o_.train) {
+        const uint64_t stream = kTransformStream + static_cast<uint64_t>(o_.epoch);
+        v.oy = static_cast<int>(rng_u32(o_.seed, stream, 3 * pos) %
+                                static_cast<uint32_t>(H - crop + 1));
+        v.ox = static_cast<int>(rng_u32(o_.seed, stream, 3 * pos + 1) %
+                                static_cast<uint32_t>(W - crop + 1));
+        v.flip = t_.flip && (rng_u32(o_.seed, stream, 3 * pos + 2) & 1u);
+      }
+      float* out = b.x.f32() + (k * views + view) * C * out_plane;
+      for (int c = 0; c < C; ++c) {
+        const float inv = norm_.inv_std[c] * norm_.scale;
+        for (int y = 0; y < crop; ++y) {
+          const int py = y + v.oy;
+          for (int x = 0; x < crop; ++x) {
+            const int px = v.flip ? v.ox + crop - 1 - x : v.ox + x;
+            const float pix =
+                padded_pixel(raw.data(), c, py, px, ds_.height(), ds_.width(), t_.pad);
+            out[c * out_plane + static_cast<size_t>(y) * crop + x] =
+                (pix - norm_.mean[c * plane + static_cast<size_t>(py) * W + px]) * inv;
+          }
         }
       }
     }

@@ -55,7 +55,7 @@ void view_sample(const Dataset& ds, const TransformSpec& t, const Normalizer& no
 constexpr int kCenterView = -1;
 
 struct Batch {
-  Tensor x;       // [count, C, crop, crop] f32, CPU
+  Tensor x;       // [count * views, C, crop, crop] f32, CPU (Options::views)
   Tensor labels;  // [count] i32, CPU
   int64_t count = 0;
   std::vector<int64_t> index;  // data-set index of each sample
@@ -74,6 +74,10 @@ class Loader {
     int64_t start = 0;       // first position in the epoch's order (resume)
     bool drop_last = true;   // training skips the last partial batch
     int view = kCenterView;  // evaluation crop view
+    // Evaluation with several views (10-crop): each sample's views 0..views-1 (`view` is then
+    // unused) cut from one decode of the image, as consecutive rows of Batch::x, which holds
+    // count * views rows; labels and index stay one per sample.
+    int views = 1;
     int threads = 2;
     int prefetch = 4;
     // Labels must lie in [0, classes) (0: the data set's num_classes()); a batch with one outside

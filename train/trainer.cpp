@@ -544,33 +544,36 @@ EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Nor
   std::vector<int32_t> labels(static_cast<size_t>(N));
   std::vector<int64_t> mine;  // with several ranks: the samples this rank evaluates, in order
   Tensor xbuf, host_prob;
-  Progress prog("eval", N * views, 60.0, quiet);
-  for (int v = 0; v < views; ++v) {
-    Loader::Options o;
-    o.batch = batch, o.train = false, o.drop_last = false, o.threads = dc.threads;
-    o.view = views == 1 ? kCenterView : v;
-    o.classes = static_cast<int>(net.output_shape(net.size() - 1)[1]);
-    if (parts > 1) o.part = comm->rank(), o.parts = parts;
-    Loader loader(ds, dc.transform, norm, o);
-    RunState rs;
-    rs.phase = Phase::Eval;
-    while (const Batch* b = loader.next()) {
-      if (b->count == 0) continue;  // a last batch smaller than the number of ranks
-      const Pass pass = net.forward(on_device(b->x, xbuf, net.device()), rs);
-      host_prob.ensure(pass.probabilities().shape(), Device::CPU);
-      host_prob.copy_from(pass.probabilities());
-      if (K == 0) {
-        K = host_prob.dim(1);
-        probs.assign(static_cast<size_t>(N * K), 0.f);
-      }
-      for (int64_t k = 0; k < b->count; ++k) {
-        const int64_t i = b->index[k];
-        labels[i] = b->labels.i32()[k];
-        if (parts > 1 && v == 0) mine.push_back(i);
-        for (int64_t j = 0; j < K; ++j) probs[i * K + j] += host_prob.f32()[k * K + j] / views;
-      }
-      prog.update(v * N + loader.position());
+  Progress prog("eval", N, 60.0, quiet);
+  // All views of a sample come from one decode of its image (Loader::Options::views), as
+  // consecutive rows of a batch of about `batch` rows.
+  Loader::Options o;
+  o.batch = std::max(views > 1 ? batch / views : batch, parts);
+  o.train = false, o.drop_last = false, o.threads = dc.threads, o.views = views;
+  o.classes = static_cast<int>(net.output_shape(net.size() - 1)[1]);
+  if (parts > 1) o.part = comm->rank(), o.parts = parts;
+  Loader loader(ds, dc.transform, norm, o);
+  RunState rs;
+  rs.phase = Phase::Eval;
+  while (const Batch* b = loader.next()) {
+    if (b->count == 0) continue;  // a last batch smaller than the number of ranks
+    const Pass pass = net.forward(on_device(b->x, xbuf, net.device()), rs);
+    host_prob.ensure(pass.probabilities().shape(), Device::CPU);
+    host_prob.copy_from(pass.probabilities());
+    if (K == 0) {
+      K = host_prob.dim(1);
+      probs.assign(static_cast<size_t>(N * K), 0.f);
     }
+    for (int64_t k = 0; k < b->count; ++k) {
+      const int64_t i = b->index[k];
+      labels[i] = b->labels.i32()[k];
+      if (parts > 1) mine.push_back(i);
+      for (int v = 0; v < views; ++v) {
+        const float* p = host_prob.f32() + (k * views + v) * K;
+        for (int64_t j = 0; j < K; ++j) probs[i * K + j] += p[j] / views;
+      }
+    }
+    prog.update(loader.position());
   }
   if (parts > 1) {
     // This rank's samples only (each view visits the same ones), then the sums over the ranks.
