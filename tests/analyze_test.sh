@@ -18,25 +18,7 @@ if ! "$py" -c 'import h5py, numpy' 2>/dev/null; then
   echo "skipped: needs python3-h5py and python3-numpy (scripts/setup.sh)"
   exit 77
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() {
-  echo "FAIL $*"
-  fails=$((fails + 1))
-}
-
-# run NAME COMMAND...: must exit 0; its stdout and stderr are kept in $tmp/NAME.{out,err}.
-run() {
-  local name=$1
-  shift
-  if "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"; then
-    echo "ok   $name"
-  else
-    fail "$name: exit code $?"
-    sed 's/^/     /' "$tmp/$name.err" | tail -5
-  fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # files NAME FILE...: every file exists and is not empty; .png files start with PNG's signature.
 files() {
@@ -202,8 +184,4 @@ for b in bad:
 sys.exit(1 if bad else 0)
 PY
 
-if ((fails)); then
-  echo "$fails failed"
-  exit 1
-fi
-echo "all passed"
+finish

@@ -29,13 +29,7 @@ if [[ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]]; then
   echo "skipped: dataset-fashion-mnist not installed"
   exit 77
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() {
-  echo "FAIL $*"
-  fails=$((fails + 1))
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # Under scripts/test.sh --sanitize, LeakSanitizer reports what Open MPI's plugins allocate and never
 # free (from libraries unloaded at MPI_Finalize, so no suppression can name them): leak checks are off
@@ -195,8 +189,4 @@ else
   grep 'exited on signal' "$tmp/kill.err"  # Open MPI's one line naming the rank
 fi
 
-if ((fails)); then
-  echo "$fails failure(s)"
-  exit 1
-fi
-echo "mpi_test: all passed"
+finish "mpi_test: all passed"

@@ -25,25 +25,7 @@ if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
   exit 77
 fi
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() {
-  echo "FAIL $*"
-  fails=$((fails + 1))
-}
-
-# run NAME COMMAND...: must exit 0; its stdout and stderr are kept in $tmp/NAME.{out,err}.
-run() {
-  local name=$1
-  shift
-  if "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"; then
-    echo "ok   $name"
-  else
-    fail "$name: exit code $?"
-    sed 's/^/     /' "$tmp/$name.err" | tail -5
-  fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 r=$tmp/run
 ck=$r/ckpt/last.h5
@@ -117,8 +99,4 @@ run junk-browser "$py" "$repo/tests/report_check.py" "$tmp/junk/report" "$tmp/ju
 if "$py" "$report" "$tmp/none" >"$tmp/none.out" 2>&1; then fail "a missing run folder gave exit code 0"; fi
 [[ $(wc -l <"$tmp/none.out") == 1 ]] || fail "a missing run folder: not one line"
 
-if ((fails)); then
-  echo "$fails failed"
-  exit 1
-fi
-echo "all passed"
+finish

@@ -10,13 +10,7 @@ bin=$1
 repo=$2
 kills=${3:-2}
 py=/usr/bin/python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() {
-  echo "FAIL $*"
-  fails=$((fails + 1))
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if [[ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]]; then
   echo "skipped: dataset-fashion-mnist not installed"
@@ -105,8 +99,4 @@ for ((k = 0; k < kills; ++k)); do
   fi
 done
 
-if ((fails)); then
-  echo "$fails failure(s)"
-  exit 1
-fi
-echo "all stops resumed to the uninterrupted run"
+finish "all stops resumed to the uninterrupted run"
