@@ -66,13 +66,13 @@ def write_safetensors(path, tensors, metadata=None):
 
 
 def numpy_tensors(arrays):
-    """{name: np.ndarray} -> the tensors argument of write_safetensors (float32/64, ints)."""
-    kinds = {"float32": "F32", "float64": "F64", "float16": "F16", "int64": "I64", "int32": "I32",
-             "uint8": "U8"}
+    """{name: np.ndarray} -> the tensors argument of write_safetensors (numpy's names are torch's)."""
     out = collections.OrderedDict()
     for name, a in arrays.items():
         a = np.ascontiguousarray(a)
-        out[name] = (kinds[str(a.dtype)], list(a.shape),
+        if str(a.dtype) not in DTYPES:
+            raise ValueError(f"{name}: dtype {a.dtype} has no safetensors equivalent")
+        out[name] = (DTYPES[str(a.dtype)], list(a.shape),
                      a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes())
     return out
 
