@@ -158,6 +158,26 @@ TEST(Loader, TenViewsComeFromOneDecodeEach) {
         for (int64_t k = 0; k < b->count; ++k)
           for (int v = 0; v < 10; ++v) {
             const std::vector<float>& want = rows[b->index[k] * 10 + v];
+            if (p == 0 && parts == 1) {  // the plain formula, pixel by pixel (pad columns 0)
+              std::vector<uint8_t> img(ds.image_bytes());
+              ds.image(b->index[k], img.data());
+              ds.decodes--;
+              const int crop = t.crop, H = norm.h, W = norm.w;
+              const int oy = v % 5 == 4 ? (H - crop) / 2 : (v % 5 / 2) * (H - crop);
+              const int ox = v % 5 == 4 ? (W - crop) / 2 : (v % 5 % 2) * (W - crop);
+              for (int c = 0; c < 2; ++c)
+                for (int y = 0; y < crop; ++y)
+                  for (int x = 0; x < crop; ++x) {
+                    const int py = oy + y, px = v >= 5 ? ox + crop - 1 - x : ox + x;
+                    const int sy = py - t.pad, sx = px - t.pad;
+                    const bool in = sy >= 0 && sy < 5 && sx >= 0 && sx < 6;
+                    const float pix = in ? img[(c * 5 + sy) * 6 + sx] : 0.f;
+                    const float e = (pix - norm.mean[(c * H + py) * W + px]) *
+                                    (norm.inv_std[c] * norm.scale);
+                    ASSERT_EQ(want[(c * crop + y) * crop + x], e)
+                        << "view " << v << " c " << c << " y " << y << " x " << x;
+                  }
+            }
             ASSERT_EQ(static_cast<int64_t>(want.size()), per);
             for (int64_t j = 0; j < per; ++j)
               ASSERT_EQ(b->x.f32()[(k * 10 + v) * per + j], want[j])

@@ -31,6 +31,33 @@ inline uint8_t padded_pixel(const uint8_t* raw, int c, int py, int px, int ih, i
              : 0;
 }
 
+// One row of a view: out[x] = (pixel - mean) * inv for the crop's columns ox.. (reversed with
+// `flip`) of a padded image row whose pixels are `src` (null: a padding row; the pad columns are
+// 0). The columns inside the image run as a plain loop (vectorized), the pad columns apart.
+void cut_row(const uint8_t* src, int iw, int pad, const float* mean, int ox, int crop, bool flip,
+             float inv, float* out) {
+  // The x whose source column sx lies in [0, iw): sx = ox + x - pad, or with a flip
+  // ox + crop - 1 - x - pad.
+  int lo = 0, hi = 0;
+  if (src) {
+    lo = flip ? ox + crop - pad - iw : pad - ox;
+    hi = lo + iw;
+    lo = std::max(lo, 0), hi = std::min(hi, crop);
+    if (lo > hi) lo = hi = 0;
+  }
+  const int first = flip ? ox + crop - 1 : ox;  // the padded column of x = 0
+  const int step = flip ? -1 : 1;
+  for (int x = 0; x < lo; ++x) out[x] = (0.f - mean[first + step * x]) * inv;
+  for (int x = hi; x < crop; ++x) out[x] = (0.f - mean[first + step * x]) * inv;
+  if (!flip) {
+    const int d = ox - pad;  // src[d + x] lies in the row for x in [lo, hi)
+    for (int x = lo; x < hi; ++x) out[x] = (static_cast<float>(src[d + x]) - mean[ox + x]) * inv;
+  } else {
+    for (int x = lo; x < hi; ++x)
+      out[x] = (static_cast<float>(src[first - pad - x]) - mean[first - x]) * inv;
+  }
+}
+
 }  // namespace
 
 void view_pixels(const Dataset& ds, const TransformSpec& t, int64_t index, int view, uint8_t* out) {
@@ -248,17 +275,15 @@ void Loader::fill(Slot& s, int64_t number) {
         v.flip = t_.flip && (rng_u32(o_.seed, stream, 3 * pos + 2) & 1u);
       }
       float* out = b.x.f32() + (k * views + view) * C * out_plane;
+      const int ih = ds_.height(), iw = ds_.width();
       for (int c = 0; c < C; ++c) {
         const float inv = norm_.inv_std[c] * norm_.scale;
         for (int y = 0; y < crop; ++y) {
-          const int py = y + v.oy;
-          for (int x = 0; x < crop; ++x) {
-            const int px = v.flip ? v.ox + crop - 1 - x : v.ox + x;
-            const float pix =
-                padded_pixel(raw.data(), c, py, px, ds_.height(), ds_.width(), t_.pad);
-            out[c * out_plane + static_cast<size_t>(y) * crop + x] =
-                (pix - norm_.mean[c * plane + static_cast<size_t>(py) * W + px]) * inv;
-          }
+          const int py = y + v.oy, sy = py - t_.pad;
+          const uint8_t* src =
+              sy >= 0 && sy < ih ? raw.data() + (static_cast<size_t>(c) * ih + sy) * iw : nullptr;
+          cut_row(src, iw, t_.pad, norm_.mean.data() + c * plane + static_cast<size_t>(py) * W,
+                  v.ox, crop, v.flip, inv, out + c * out_plane + static_cast<size_t>(y) * crop);
         }
       }
     }
