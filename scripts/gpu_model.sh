@@ -13,7 +13,7 @@
 #      multiply-add of the convolution (tile padding, reduction tails, and taps that land on the zeros
 #      between a strided output's pixels), hence the useful multiply-adds per issued main-loop
 #      instruction.
-# Needs nvcc and cuobjdump (the CUDA toolkit) and /usr/bin/python3 with PyYAML; no GPU.
+# Needs nvcc (cuobjdump if the toolkit has it) and Python 3 (PyYAML if present); no GPU.
 #   scripts/gpu_model.sh [--batch N] [--config configs/zfnet.yaml]
 # The tile geometry of each pass (tile_work below) mirrors cuda/conv.cu and cuda/conv_gemm.h: change
 # it with them.
@@ -41,9 +41,40 @@ if [[ -x $cuobjdump ]]; then
   "$cuobjdump" -sass "$tmp/conv.cubin" >"$tmp/sass.txt"
 fi
 
-/usr/bin/python3 - "$tmp" "$config" "$batch" <<'PY'
+python=/usr/bin/python3
+[[ -x $python ]] || python=python3
+"$python" - "$tmp" "$config" "$batch" <<'PY'
 import math, re, subprocess, sys
-import yaml
+try:
+    import yaml
+except ImportError:  # the GPU machine's Python may lack PyYAML: the configs' flow maps suffice
+    yaml = None
+
+def load_config(path):
+    if yaml:
+        return yaml.safe_load(open(path))
+    def flow(text):
+        out = {}
+        for kv in text.strip().strip("{}").split(","):
+            k, v = (x.strip() for x in kv.split(":", 1))
+            try:
+                out[k] = int(v)
+            except ValueError:
+                try:
+                    out[k] = float(v)
+                except ValueError:
+                    out[k] = {"true": True, "false": False}.get(v, v)
+        return out
+    cfg = {"layers": []}
+    for line in open(path):
+        line = line.split("#")[0].rstrip()
+        m = re.match(r"input:\s*(\{.*\})", line)
+        if m:
+            cfg["input"] = flow(m.group(1))
+        m = re.match(r"\s*-\s*(\{.*\})", line)
+        if m:
+            cfg["layers"].append(flow(m.group(1)))
+    return cfg
 
 tmp, config, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
@@ -169,7 +200,7 @@ for n in names:
           f"{threads:4d} {bps:6d} {lim:>7} {ffma:9d} {total:8d} {ratio:8.3f}")
 
 # ---- the ZFNet layers
-cfg = yaml.safe_load(open(config))
+cfg = load_config(config)
 C, H, W = cfg["input"]["channels"], cfg["input"]["height"], cfg["input"]["width"]
 convs = []
 for l in cfg["layers"]:
@@ -201,13 +232,29 @@ def weight_grad_split(M, K, red):
     tiles = -(-K // BN) * -(-M // BM)
     return max(1, min(red // 1024, max(1, 1024 // tiles)))
 
+def phases(d):
+    """(pixels per column, per row, taps along kh, along kw) of each stride phase of dx
+    (conv_gemm::phase_of)."""
+    k, s, pad, H, W = d["k"], d["s"], d["pad"], d["H"], d["W"]
+    out = []
+    for ph in range(s):
+        for pw in range(s):
+            eh, ew = (ph - pad) % s, (pw - pad) % s
+            nh = -(-(H - eh) // s) if eh < H else 0
+            nw = -(-(W - ew) // s) if ew < W else 0
+            ta = -(-(k - ph) // s) if ph < k else 0
+            tb = -(-(k - pw) // s) if pw < k else 0
+            out.append((nh, nw, ta, tb))
+    return out
+
 def tile_work(d):
     """(pass, kernel, launches as (blocks, issued MACs)) per pass, as cuda/conv.cu launches them."""
     N, C, H, W, M, k, s, OH, OW = (d[x] for x in ("N", "C", "H", "W", "M", "k", "s", "OH", "OW"))
     K = C * k * k
     return [
         ("fwd", "conv_forward_kernel", [gemm(M, N * OH * OW, K)]),
-        ("bwd_data", "conv_backward_data_kernel", [gemm(C, N * H * W, M * k * k)]),
+        ("bwd_data", "conv_backward_data_kernel",
+         [gemm(C, N * nh * nw, M * ta * tb) for nh, nw, ta, tb in phases(d) if nh * nw]),
         ("bwd_weight", "conv_backward_weight_kernel",
          [gemm(M, K, N * OH * OW, weight_grad_split(M, K, N * OH * OW))]),
     ]
@@ -226,4 +273,9 @@ for d in convs:
         ratio = kern.get(kname, {}).get("ratio", 0.0)
         print(f"{d['name']:6} {pas:10} {blocks:7d} {waves:6.2f} {useful / 1e9:11.2f} {issued / 1e9:11.2f} "
               f"{1 - useful / issued:7.1%} {ratio * useful / issued:14.3f}")
+
+# conv_backward_weight_bias_kernel: one block per (filter, image group), as cuda/conv.cu's bias_groups.
+print()
+print("bias gradient blocks (conv_backward_weight_bias_kernel): " + ", ".join(
+    f"{d['name']} {d['M'] * max(1, min(d['N'], -(-1024 // d['M'])))}" for d in convs))
 PY
