@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # A static model of the CUDA convolution on an H100/H200 (sm_90), for progress without a GPU: compiles
 # cuda/conv.cu for sm_90 alone and prints
-#   1. per kernel, from `nvcc -Xptxas -v` and `cuobjdump -sass`: registers, spill bytes, shared memory,
-#      threads per block (the launch bound), resident blocks per SM (what limits them), and for the
-#      loop with the most FFMAs (the main loop) its FFMA count, its instruction count and their ratio.
+#   1. per kernel, from `nvcc -Xptxas -v` and `cuobjdump -sass`: registers, spill bytes (stores +
+#      loads), shared memory, threads per block (the launch bound), resident blocks per SM (what
+#      limits them), and for the loop with the most FFMAs (the main loop) its FFMA count, its
+#      instruction count and their ratio.
 #      Where the toolkit has no cuobjdump (the build machines' CUDA 13 has none; the GPU machine's
 #      does) the loop is counted in the PTX instead (fma.rn.f32 among PTX instructions), which the
 #      table says: PTX counts no register moves or spills that ptxas adds, and an ld.shared.v4 is one
 #      LDS.128 either way;
-#   2. per ZFNet conv layer (configs/zfnet.yaml, batch 128) and pass: the implicit GEMM's shape, the
-#      blocks launched and the waves they make, and the fraction of the issued tile work that is not a
+#   2. per ZFNet conv layer (configs/zfnet.yaml, batch 128) and pass: the blocks launched and the
+#      waves they make (blocks / (132 SMs x resident blocks)), and the fraction of the issued tile work that is not a
 #      multiply-add of the convolution (tile padding, reduction tails, and taps that land on the zeros
 #      between a strided output's pixels), hence the useful multiply-adds per issued main-loop
 #      instruction.
