@@ -10,11 +10,10 @@ using namespace conv_gemm;
 // The three products, one kernel each (a profile names the op); each runs one block of the shared
 // tile code, asking for two resident blocks per SM (at most 128 registers per thread): with
 // __launch_bounds__(256) alone ptxas (sm_90) gave the forward 151 registers and one block per SM,
-// so each tile's barrier left the SM idle. Now (CUDA 13) forward and backward_weight fit 128 with no
-// spill; backward_data spills 16 bytes (4 values; replacing its index decoding or its stores by
-// trivial ones does not remove them, so they are in the main loop: the SASS, which the build
-// machines cannot disassemble, would show where). scripts/gpu_model.sh prints what ptxas gives;
-// cuda/dev/conv_forward.cu checks and times other bounds.
+// so each tile's barrier left the SM idle. Now (CUDA 13) all three fit 128 with no spill, which is
+// fragile (a phase offset moved from the reduction's index to the row's made backward_data spill
+// 16 bytes): scripts/gpu_model.sh prints what ptxas gives; cuda/dev/conv_forward.cu checks and
+// times other bounds.
 __global__ void __launch_bounds__(kGemmThreads, 2)
     conv_forward_kernel(ForwardProblem p, int rows, int cols, int red, int split) {
   run_block(p, rows, cols, red, split);

@@ -207,6 +207,7 @@ struct Phase {
   int nh, nw;    // its pixels per column and row of dx
   int ta, tb;    // its taps along kh and kw
   int oh0, ow0;  // (eh + pad - ph) / s, (ew + pad - pw) / s: exact
+  int w0;        // ph*k + pw: the filter offset of the phase's first tap
 };
 
 inline Phase phase_of(int ph, int pw, int H, int W, int k, int s, int pad) {
@@ -221,6 +222,7 @@ inline Phase phase_of(int ph, int pw, int H, int W, int k, int s, int pad) {
   f.tb = pw < k ? (k - pw + s - 1) / s : 0;
   f.oh0 = (f.eh + pad - ph) / s;
   f.ow0 = (f.ew + pad - pw) / s;
+  f.w0 = ph * k + pw;
   return f;
 }
 
@@ -231,23 +233,23 @@ struct BackwardDataProblem {
   ConvDims d;
   Phase f;
   struct Row {
-    int w;  // c * k*k + ph*k + pw
+    int w;  // c * k*k (the phase's offset f.w0 is in Red: here, ptxas (CUDA 13) spilled 4 values)
   };
   struct Col {
     int64_t dy;  // n * M*OH*OW
     int oh, ow;  // oh0 + i, ow0 + u: the row and column of dy that tap (0, 0) reads
   };
   struct Red {
-    int w, dy, a, b;  // w = m * C*k*k + s*a*k + s*b, dy = m * OH*OW
+    int w, dy, a, b;  // w = m * C*k*k + kh*k + kw (kh = ph + s*a, kw = pw + s*b), dy = m * OH*OW
   };
-  __device__ Row row(int c) const { return Row{(c * d.k + f.ph) * d.k + f.pw}; }
+  __device__ Row row(int c) const { return Row{c * d.k * d.k}; }
   __device__ Col col(int j) const {
     const int q = f.nh * f.nw, n = j / q, r = j % q;
     return Col{static_cast<int64_t>(n) * d.M * d.OH * d.OW, f.oh0 + r / f.nw, f.ow0 + r % f.nw};
   }
   __device__ Red red(int q) const {
     const int taps = f.ta * f.tb, m = q / taps, r = q % taps, a = r / f.tb, b = r % f.tb;
-    return Red{m * d.C * d.k * d.k + d.s * (a * d.k + b), m * d.OH * d.OW, a, b};
+    return Red{m * d.C * d.k * d.k + f.w0 + d.s * (a * d.k + b), m * d.OH * d.OW, a, b};
   }
   __device__ float a(const Row& r, const Red& e) const { return w[e.w + r.w]; }
   __device__ float b(const Red& e, const Col& c) const {
