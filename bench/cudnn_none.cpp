@@ -6,7 +6,7 @@ namespace zf::bench {
 bool cudnn_built() {
   return false;
 }
-CudnnConvTimes cudnn_conv_times(int, int, int, int, int, int, int, int, int) {
+CudnnConvTimes cudnn_conv_times(int, int, int, int, int, int, int, int, int, bool) {
   ZF_THROW("zf_bench was built without cuDNN");
 }
 double cudnn_lrn_ms(int, int, int, int, int, double, double, double, bool, int) {

@@ -3,6 +3,7 @@
 #include <cudnn.h>
 
 #include <algorithm>
+#include <random>
 #include <vector>
 
 #include "bench/cudnn_ref.h"
@@ -65,6 +66,15 @@ cudnnTensorDescriptor_t tensor(int n, int c, int h, int w) {
   return d;
 }
 
+// n values ~ N(0, std^2) from a seeded generator, copied to the device.
+void fill_normal(void* dst, size_t n, float std, unsigned seed) {
+  std::mt19937 g(seed);
+  std::normal_distribution<float> dist(0.f, std);
+  std::vector<float> h(n);
+  for (float& v : h) v = dist(g);
+  ZF_CUDA_CHECK(cudaMemcpy(dst, h.data(), n * sizeof(float), cudaMemcpyHostToDevice));
+}
+
 }  // namespace
 
 bool cudnn_built() {
@@ -72,7 +82,7 @@ bool cudnn_built() {
 }
 
 CudnnConvTimes cudnn_conv_times(int n, int c, int h, int w, int m, int k, int stride, int pad,
-                                int reps) {
+                                int reps, bool tf32) {
   Handle hd;
   cudnnTensorDescriptor_t xd = tensor(n, c, h, w);
   cudnnFilterDescriptor_t wd;
@@ -82,17 +92,20 @@ CudnnConvTimes cudnn_conv_times(int n, int c, int h, int w, int m, int k, int st
   ZF_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&cd));
   ZF_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(cd, pad, pad, stride, stride, 1, 1,
                                                  CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-  ZF_CUDNN_CHECK(
-      cudnnSetConvolutionMathType(cd, CUDNN_FMA_MATH));  // FP32 FMA, no TF32 tensor cores: as our default kernels
+  // FP32 FMA (no tensor cores: as our default kernels), or tensor-core math, which for float data
+  // means TF32 inputs with FP32 accumulation.
+  ZF_CUDNN_CHECK(cudnnSetConvolutionMathType(cd, tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
   int on, oc, oh, ow;
   ZF_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(cd, xd, wd, &on, &oc, &oh, &ow));
-  cudnnTensorDescriptor_t yd = tensor(on, oc, oh, ow);
-  DeviceBuffer x(sizeof(float) * n * c * h * w), y(sizeof(float) * on * oc * oh * ow),
-      wt(sizeof(float) * m * c * k * k), dx(sizeof(float) * n * c * h * w),
-      dw(sizeof(float) * m * c * k * k);
-  ZF_CUDA_CHECK(cudaMemset(x.p, 0, sizeof(float) * n * c * h * w));
-  ZF_CUDA_CHECK(cudaMemset(wt.p, 0, sizeof(float) * m * c * k * k));
-  ZF_CUDA_CHECK(cudaMemset(y.p, 0, sizeof(float) * on * oc * oh * ow));
+  cudnnTensorDescriptor_t yd = tensor(on, oc, oh, ow), bd = tensor(1, oc, 1, 1);
+  const size_t xn = size_t(n) * c * h * w, yn = size_t(on) * oc * oh * ow,
+               wn = size_t(m) * c * k * k;
+  DeviceBuffer x(sizeof(float) * xn), y(sizeof(float) * yn), dy(sizeof(float) * yn),
+      wt(sizeof(float) * wn), dx(sizeof(float) * xn), dw(sizeof(float) * wn),
+      db(sizeof(float) * oc);
+  fill_normal(x.p, xn, 1.f, 1);
+  fill_normal(dy.p, yn, 1.f, 2);
+  fill_normal(wt.p, wn, 0.01f, 3);
   const size_t ws_bytes = size_t(1) << 30;
   DeviceBuffer ws(ws_bytes);
   const float one = 1.f, zero = 0.f;
@@ -108,23 +121,27 @@ CudnnConvTimes cudnn_conv_times(int n, int c, int h, int w, int m, int k, int st
                                            ws_bytes, &zero, yd, y.p));
   });
   cudnnConvolutionBwdDataAlgoPerf_t dp[8];
-  ZF_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(hd.h, wd, wt.p, yd, y.p, cd, xd, dx.p,
+  ZF_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(hd.h, wd, wt.p, yd, dy.p, cd, xd, dx.p,
                                                              8, &got, dp, ws.p, ws_bytes));
   ZF_CHECK(got > 0 && dp[0].status == CUDNN_STATUS_SUCCESS, "cuDNN: no backward-data algorithm");
   t.bwd_data_ms = median_ms(reps, [&] {
-    ZF_CUDNN_CHECK(cudnnConvolutionBackwardData(hd.h, &one, wd, wt.p, yd, y.p, cd, dp[0].algo, ws.p,
-                                                ws_bytes, &zero, xd, dx.p));
+    ZF_CUDNN_CHECK(cudnnConvolutionBackwardData(hd.h, &one, wd, wt.p, yd, dy.p, cd, dp[0].algo,
+                                                ws.p, ws_bytes, &zero, xd, dx.p));
   });
   cudnnConvolutionBwdFilterAlgoPerf_t bp[8];
-  ZF_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(hd.h, xd, x.p, yd, y.p, cd, wd, dw.p,
-                                                               8, &got, bp, ws.p, ws_bytes));
+  ZF_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(hd.h, xd, x.p, yd, dy.p, cd, wd,
+                                                               dw.p, 8, &got, bp, ws.p, ws_bytes));
   ZF_CHECK(got > 0 && bp[0].status == CUDNN_STATUS_SUCCESS, "cuDNN: no backward-filter algorithm");
   t.bwd_filter_ms = median_ms(reps, [&] {
-    ZF_CUDNN_CHECK(cudnnConvolutionBackwardFilter(hd.h, &one, xd, x.p, yd, y.p, cd, bp[0].algo,
+    ZF_CUDNN_CHECK(cudnnConvolutionBackwardFilter(hd.h, &one, xd, x.p, yd, dy.p, cd, bp[0].algo,
                                                   ws.p, ws_bytes, &zero, wd, dw.p));
+  });
+  t.bwd_bias_ms = median_ms(reps, [&] {
+    ZF_CUDNN_CHECK(cudnnConvolutionBackwardBias(hd.h, &one, yd, dy.p, &zero, bd, db.p));
   });
   cudnnDestroyTensorDescriptor(xd);
   cudnnDestroyTensorDescriptor(yd);
+  cudnnDestroyTensorDescriptor(bd);
   cudnnDestroyFilterDescriptor(wd);
   cudnnDestroyConvolutionDescriptor(cd);
   return t;
@@ -139,7 +156,8 @@ double cudnn_lrn_ms(int n, int c, int h, int w, int size, double alpha, double b
   ZF_CUDNN_CHECK(cudnnSetLRNDescriptor(ld, static_cast<unsigned>(size), alpha, beta, k));
   const size_t bytes = sizeof(float) * n * c * h * w;
   DeviceBuffer x(bytes), y(bytes), dy(bytes), dx(bytes);
-  for (void* p : {x.p, y.p, dy.p}) ZF_CUDA_CHECK(cudaMemset(p, 0, bytes));
+  unsigned seed = 1;
+  for (void* p : {x.p, y.p, dy.p}) fill_normal(p, bytes / sizeof(float), 1.f, seed++);
   const float one = 1.f, zero = 0.f;
   const double ms = median_ms(reps, [&] {
     if (backward)

@@ -380,13 +380,19 @@ void add_cudnn_rows(Bench& b, int i, Clock& clock, Report& report) {
   const int reps = std::max(1, clock.reps());
   Geometry g;
   if (L.geometry(&g) && !L.params().empty()) {
-    const bench::CudnnConvTimes t = bench::cudnn_conv_times(
-        n, c, h, w, static_cast<int>(out[1]), g.kernel, g.stride, g.pad, reps);
-    const double bwd = (i == 0 ? 0.0 : t.bwd_data_ms) + t.bwd_filter_ms;
-    report.add({L.name(), "fwd", b.batch, {t.fwd_ms, t.fwd_ms}, b.forward_flops(i), "cuDNN", 0,
-                "cudnn"});
-    report.add(
-        {L.name(), "bwd", b.batch, {bwd, bwd}, b.backward_flops(i), "cuDNN", 0, "cudnn"});
+    // FP32 rows ("cudnn", the yardstick of our default kernels), then TF32 rows ("cudnn_tf32").
+    // The backward row holds what ours does: backward data (not for the first layer), filter and
+    // bias gradients.
+    for (const bool tf32 : {false, true}) {
+      const bench::CudnnConvTimes t = bench::cudnn_conv_times(
+          n, c, h, w, static_cast<int>(out[1]), g.kernel, g.stride, g.pad, reps, tf32);
+      const double bwd = (i == 0 ? 0.0 : t.bwd_data_ms) + t.bwd_filter_ms + t.bwd_bias_ms;
+      const char* impl = tf32 ? "cudnn_tf32" : "cudnn";
+      const char* what = tf32 ? "cuDNN TF32" : "cuDNN";
+      report.add(
+          {L.name(), "fwd", b.batch, {t.fwd_ms, t.fwd_ms}, b.forward_flops(i), what, 0, impl});
+      report.add({L.name(), "bwd", b.batch, {bwd, bwd}, b.backward_flops(i), what, 0, impl});
+    }
   } else if (std::string(L.type()) == "lrn") {
     const LayerSpec& s = b.cfg.net.layers[static_cast<size_t>(i)];
     LrnParams p;

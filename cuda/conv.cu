@@ -8,20 +8,23 @@ namespace zf::cuda {
 using namespace conv_gemm;
 
 // The three products, one kernel each (a profile names the op); each runs one block of the shared
-// tile code. __launch_bounds__(256) alone: ptxas (sm_90) gives the forward 151 registers per thread
-// (backward_data 126, backward_weight 127), one block per SM; cuda/dev/conv_forward.cu checks and
-// times variants that ask for two or three.
-__global__ void __launch_bounds__(kGemmThreads)
+// tile code, asking for two resident blocks per SM (at most 128 registers per thread): with
+// __launch_bounds__(256) alone ptxas (sm_90) gave the forward 151 registers and one block per SM,
+// so each tile's barrier left the SM idle. Now (CUDA 13) all three fit 128 with no spill, which is
+// fragile (a phase offset moved from the reduction's index to the row's made backward_data spill
+// 16 bytes): scripts/gpu_model.sh prints what ptxas gives; cuda/dev/conv_forward.cu checks and
+// times other bounds.
+__global__ void __launch_bounds__(kGemmThreads, 2)
     conv_forward_kernel(ForwardProblem p, int rows, int cols, int red, int split) {
   run_block(p, rows, cols, red, split);
 }
 
-__global__ void __launch_bounds__(kGemmThreads)
+__global__ void __launch_bounds__(kGemmThreads, 2)
     conv_backward_data_kernel(BackwardDataProblem p, int rows, int cols, int red, int split) {
   run_block(p, rows, cols, red, split);
 }
 
-__global__ void __launch_bounds__(kGemmThreads)
+__global__ void __launch_bounds__(kGemmThreads, 2)
     conv_backward_weight_kernel(BackwardWeightProblem p, int rows, int cols, int red, int split) {
   run_block(p, rows, cols, red, split);
 }
@@ -35,13 +38,21 @@ void conv_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
   ZF_LAUNCH_CHECK();
 }
 
+// One launch per stride phase of dx (conv_gemm::Phase): s*s dense products, each reading only the
+// taps that reach its pixels. A phase without taps (kernel smaller than the stride) still runs, to
+// write its zeros.
 void conv_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const ConvParams& p) {
   const ConvDims d = dims(dx, dy, p);
-  const int rows = d.C, cols = d.N * d.H * d.W, red = d.M * d.k * d.k;
-  ZF_KERNEL(conv_backward_data_kernel, grid(rows, cols, 1), kGemmThreads,
-            context(dy.device()).stream)
-  (BackwardDataProblem{w.f32(), dy.f32(), dx.f32(), d}, rows, cols, red, 1);
-  ZF_LAUNCH_CHECK();
+  const auto stream = context(dy.device()).stream;
+  for (int ph = 0; ph < d.s; ++ph)
+    for (int pw = 0; pw < d.s; ++pw) {
+      const Phase f = phase_of(ph, pw, d.H, d.W, d.k, d.s, d.pad);
+      const int rows = d.C, cols = d.N * f.nh * f.nw, red = d.M * f.ta * f.tb;
+      if (cols == 0) continue;
+      ZF_KERNEL(conv_backward_data_kernel, grid(rows, cols, 1), kGemmThreads, stream)
+      (BackwardDataProblem{w.f32(), dy.f32(), dx.f32(), d, f}, rows, cols, red, 1);
+      ZF_LAUNCH_CHECK();
+    }
 }
 
 // part[z][i] summed over z in order.
@@ -54,16 +65,21 @@ __global__ void sum_partials_kernel(float* out, const float* part, int64_t n, in
   }
 }
 
-// db[m] = sum over images and pixels of dy[n, m, :], one block per m (coalesced along the pixels).
-__global__ void conv_backward_weight_bias_kernel(float* db, const float* dy, int N, int M, int P) {
-  const int m = blockIdx.x;
+// part[g][m] = sum over the images of group g and their pixels of dy[n, m, :], one block per (m, g)
+// (coalesced along the pixels); the groups spread a layer with few filters (conv1: 96) over the
+// GPU, and sum_partials_kernel adds them in a fixed order.
+__global__ void conv_backward_weight_bias_kernel(float* part, const float* dy, int N, int M, int P,
+                                                 int groups) {
+  const int m = blockIdx.x, g = blockIdx.y;
+  const int n0 = static_cast<int>(static_cast<int64_t>(N) * g / groups);
+  const int n1 = static_cast<int>(static_cast<int64_t>(N) * (g + 1) / groups);
   float s = 0.f;
-  for (int n = 0; n < N; ++n) {
+  for (int n = n0; n < n1; ++n) {
     const float* plane = dy + (static_cast<int64_t>(n) * M + m) * P;
     for (int q = threadIdx.x; q < P; q += blockDim.x) s += plane[q];
   }
   s = block_sum(s);
-  if (threadIdx.x == 0) db[m] = s;
+  if (threadIdx.x == 0) part[static_cast<int64_t>(g) * M + m] = s;
 }
 
 namespace {
@@ -73,12 +89,18 @@ int weight_grad_split(int M, int K, int red) {
   const int tiles = ((K + BN - 1) / BN) * ((M + BM - 1) / BM);
   return std::max(1, std::min(red / 1024, std::max(1, 1024 / tiles)));
 }
+
+// Image groups of the bias gradient: about 1024 blocks in all (a few waves on 132 SMs).
+int bias_groups(int N, int M) {
+  return std::max(1, std::min(N, (1024 + M - 1) / M));
+}
 }  // namespace
 
 size_t conv_scratch_bytes(const Shape& x, const Shape& y, const ConvParams& p) {
   const int M = static_cast<int>(y[1]), K = static_cast<int>(x[1]) * p.kernel * p.kernel;
   const int red = static_cast<int>(y[0] * y[2] * y[3]);
-  return static_cast<size_t>(weight_grad_split(M, K, red)) * M * K * sizeof(float);
+  const size_t bias = static_cast<size_t>(bias_groups(static_cast<int>(y[0]), M)) * M;
+  return (static_cast<size_t>(weight_grad_split(M, K, red)) * M * K + bias) * sizeof(float);
 }
 
 void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
@@ -88,14 +110,20 @@ void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor
   const int split = weight_grad_split(d.M, K, red);
   const float* DY = dy.f32();
   Context& c = context(x.device());
-  float* PART = scratch(c, static_cast<size_t>(split) * d.M * K);
   const int64_t MK = static_cast<int64_t>(d.M) * K;
+  const int groups = bias_groups(d.N, d.M);
+  float* PART = scratch(c, static_cast<size_t>(split) * MK + static_cast<size_t>(groups) * d.M);
+  float* BPART = PART + split * MK;  // the bias gradient's partials, after the weights'
+
   ZF_KERNEL(conv_backward_weight_kernel, grid(d.M, K, split), kGemmThreads, c.stream)
   (BackwardWeightProblem{DY, x.f32(), PART, d}, d.M, K, red, split);
   ZF_LAUNCH_CHECK();
   ZF_KERNEL(sum_partials_kernel, blocks_for(MK), kThreads, c.stream)(dw.f32(), PART, MK, split);
   ZF_LAUNCH_CHECK();
-  ZF_KERNEL(conv_backward_weight_bias_kernel, d.M, kThreads, c.stream)(db.f32(), DY, d.N, d.M, P);
+  ZF_KERNEL(conv_backward_weight_bias_kernel, dim3(d.M, groups), kThreads, c.stream)
+  (BPART, DY, d.N, d.M, P, groups);
+  ZF_LAUNCH_CHECK();
+  ZF_KERNEL(sum_partials_kernel, blocks_for(d.M), kThreads, c.stream)(db.f32(), BPART, d.M, groups);
   ZF_LAUNCH_CHECK();
 }
 

@@ -9,7 +9,8 @@
 //                    ih = oh*s - pad + kh, iw = ow*s - pad + kw
 //   backward_data    dx[c, (n,ih,iw)] = sum over (m,kh,kw) of W[m, c,kh,kw] * dy[n, m, oh, ow],
 //                    oh = (ih + pad - kh) / s where that division is exact and in range (a gather;
-//                    this is also the deconvnet's filtering with the transposed filters)
+//                    this is also the deconvnet's filtering with the transposed filters), run as
+//                    s*s dense products, one per stride phase of dx (Phase below)
 //   backward_weight  dW[m, (c,kh,kw)] = sum over (n,p) of dy[n, m, p] * x[n, c, ih, iw], the long
 //                    reduction split into partial sums that a second kernel adds in a fixed order.
 //
@@ -78,17 +79,16 @@ __device__ __forceinline__ void run_block(const P& p, int rows, int cols, int re
 
   // A is loaded reduction-fastest (contiguous for W and dy), B column-fastest (contiguous in x,
   // dy).
+  // A row or column past the edge of the output loads row or column 0's values instead: they only
+  // reach the accumulators of outputs that are never stored, and no validity flag holds a register.
   const int a_r = t % BK, b_c = col0 + t % BN, b_r = t / BN;
   Row arow[4];
-  bool arow_ok[4];
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
     const int r = row0 + t / BK + 32 * i;
-    arow_ok[i] = r < rows;
-    arow[i] = p.row(arow_ok[i] ? r : 0);
+    arow[i] = p.row(r < rows ? r : 0);
   }
-  const bool bcol_ok = b_c < cols;
-  const Col bcol = p.col(bcol_ok ? b_c : 0);
+  const Col bcol = p.col(b_c < cols ? b_c : 0);
 
   float a_reg[4], b_reg[4];
   float acc[8][8];
@@ -108,11 +108,11 @@ __device__ __forceinline__ void run_block(const P& p, int rows, int cols, int re
     const bool ra_ok = red_ok[buf][a_r];
     const Red ra = reds[buf][a_r];
 #pragma unroll
-    for (int i = 0; i < 4; ++i) a_reg[i] = (ra_ok && arow_ok[i]) ? p.a(arow[i], ra) : 0.f;
+    for (int i = 0; i < 4; ++i) a_reg[i] = ra_ok ? p.a(arow[i], ra) : 0.f;
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
       const int r = b_r + 2 * i;
-      b_reg[i] = (red_ok[buf][r] && bcol_ok) ? p.b(reds[buf][r], bcol) : 0.f;
+      b_reg[i] = red_ok[buf][r] ? p.b(reds[buf][r], bcol) : 0.f;
     }
   };
   auto stash = [&](int buf) {
@@ -153,14 +153,15 @@ __device__ __forceinline__ void run_block(const P& p, int rows, int cols, int re
       __syncthreads();
     }
   }
+  // Columns outer: a column's decoding (divisions in store) is then live for one column at a time.
 #pragma unroll
-  for (int i = 0; i < 8; ++i) {
-    const int row = row0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + i - 4);
-    if (row >= rows) continue;
+  for (int j = 0; j < 8; ++j) {
+    const int col = col0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + j - 4);
+    if (col >= cols) continue;
 #pragma unroll
-    for (int j = 0; j < 8; ++j) {
-      const int col = col0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + j - 4);
-      if (col < cols) p.store(row, col, blockIdx.z, acc[i][j]);
+    for (int i = 0; i < 8; ++i) {
+      const int row = row0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + i - 4);
+      if (row < rows) p.store(row, col, blockIdx.z, acc[i][j]);
     }
   }
 }
@@ -176,14 +177,14 @@ struct ForwardProblem {
   float* y;
   ConvDims d;
   struct Row {
-    int64_t w;  // m * K
+    int w;  // m * K: a weight tensor's index fits an int; 64 bits would cost registers
   };
   using Col = Window;
   struct Red {
     int kk;
     Tap tap;
   };
-  __device__ Row row(int m) const { return Row{static_cast<int64_t>(m) * d.C * d.k * d.k}; }
+  __device__ Row row(int m) const { return Row{m * d.C * d.k * d.k}; }
   __device__ Col col(int j) const { return d.window(j); }
   __device__ Red red(int kk) const { return Red{kk, d.tap(kk)}; }
   __device__ float a(const Row& r, const Red& e) const { return w[r.w + e.kk]; }
@@ -194,45 +195,74 @@ struct ForwardProblem {
   }
 };
 
-// backward_data: rows c, columns j = (n, ih, iw), reduction q = (m, kh, kw).
+// backward_data for one stride phase of dx (the transposed convolution split into s*s dense ones):
+// the pixels with (ih + pad) % s == ph and (iw + pad) % s == pw, i.e. ih = eh + s*i, iw = ew + s*u,
+// receive exactly the taps kh = ph + s*a, kw = pw + s*b, from dy[oh0 + i - a, ow0 + u - b]. So no
+// multiply-add is spent on the zeros between a strided output's pixels and no division is left
+// in the gather; only the borders (oh or ow out of range) read zeros, as the forward's padding
+// does.
+struct Phase {
+  int ph, pw;    // phase of (ih + pad, iw + pad) modulo s
+  int eh, ew;    // first ih, iw of the phase
+  int nh, nw;    // its pixels per column and row of dx
+  int ta, tb;    // its taps along kh and kw
+  int oh0, ow0;  // (eh + pad - ph) / s, (ew + pad - pw) / s: exact
+  int w0;        // ph*k + pw: the filter offset of the phase's first tap
+};
+
+inline Phase phase_of(int ph, int pw, int H, int W, int k, int s, int pad) {
+  Phase f{};
+  f.ph = ph;
+  f.pw = pw;
+  f.eh = ((ph - pad) % s + s) % s;
+  f.ew = ((pw - pad) % s + s) % s;
+  f.nh = f.eh < H ? (H - f.eh + s - 1) / s : 0;
+  f.nw = f.ew < W ? (W - f.ew + s - 1) / s : 0;
+  f.ta = ph < k ? (k - ph + s - 1) / s : 0;
+  f.tb = pw < k ? (k - pw + s - 1) / s : 0;
+  f.oh0 = (f.eh + pad - ph) / s;
+  f.ow0 = (f.ew + pad - pw) / s;
+  f.w0 = ph * k + pw;
+  return f;
+}
+
+// backward_data of one phase f: rows c, columns j = (n, i, u), reduction q = (m, a, b).
 struct BackwardDataProblem {
   const float *w, *dy;
   float* dx;
   ConvDims d;
+  Phase f;
   struct Row {
-    int w;  // c * k*k
+    int w;  // c * k*k (the phase's offset f.w0 is in Red: here, ptxas (CUDA 13) spilled 4 values)
   };
   struct Col {
-    int64_t dy;    // n * M*OH*OW
-    int ihp, iwp;  // ih + pad, iw + pad
+    int64_t dy;  // n * M*OH*OW
+    int oh, ow;  // oh0 + i, ow0 + u: the row and column of dy that tap (0, 0) reads
   };
   struct Red {
-    int w, dy, kh, kw;  // w = m * C*k*k + kh*k + kw, dy = m * OH*OW
+    int w, dy, a, b;  // w = m * C*k*k + kh*k + kw (kh = ph + s*a, kw = pw + s*b), dy = m * OH*OW
   };
   __device__ Row row(int c) const { return Row{c * d.k * d.k}; }
   __device__ Col col(int j) const {
-    const int HW = d.H * d.W, n = j / HW, q = j % HW;
-    return Col{static_cast<int64_t>(n) * d.M * d.OH * d.OW, q / d.W + d.pad, q % d.W + d.pad};
+    const int q = f.nh * f.nw, n = j / q, r = j % q;
+    return Col{static_cast<int64_t>(n) * d.M * d.OH * d.OW, f.oh0 + r / f.nw, f.ow0 + r % f.nw};
   }
   __device__ Red red(int q) const {
-    const int kk2 = d.k * d.k, m = q / kk2, r = q % kk2;
-    return Red{m * d.C * kk2 + r, m * d.OH * d.OW, r / d.k, r % d.k};
+    const int taps = f.ta * f.tb, m = q / taps, r = q % taps, a = r / f.tb, b = r % f.tb;
+    return Red{m * d.C * d.k * d.k + f.w0 + d.s * (a * d.k + b), m * d.OH * d.OW, a, b};
   }
   __device__ float a(const Row& r, const Red& e) const { return w[e.w + r.w]; }
   __device__ float b(const Red& e, const Col& c) const {
-    int th = c.ihp - e.kh, tw = c.iwp - e.kw;
-    if (th < 0 || tw < 0) return 0.f;
-    if (d.s > 1) {
-      if (th % d.s || tw % d.s) return 0.f;
-      th /= d.s;
-      tw /= d.s;
-    }
-    if (th >= d.OH || tw >= d.OW) return 0.f;
+    const int th = c.oh - e.a, tw = c.ow - e.b;  // both >= -(taps - 1); one unsigned compare each
+    if (static_cast<unsigned>(th) >= static_cast<unsigned>(d.OH) ||
+        static_cast<unsigned>(tw) >= static_cast<unsigned>(d.OW))
+      return 0.f;
     return dy[c.dy + e.dy + th * d.OW + tw];
   }
   __device__ void store(int c, int j, int, float v) const {
-    const int HW = d.H * d.W;
-    dx[(static_cast<int64_t>(j / HW) * d.C + c) * HW + j % HW] = v;
+    const int q = f.nh * f.nw, n = j / q, r = j % q;
+    const int ih = f.eh + d.s * (r / f.nw), iw = f.ew + d.s * (r % f.nw);
+    dx[(static_cast<int64_t>(n) * d.C + c) * d.H * d.W + ih * d.W + iw] = v;
   }
 };
 

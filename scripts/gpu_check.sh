@@ -3,8 +3,9 @@
 # of Debian's -dev packages). Builds the CUDA targets, runs the CUDA tests (CPU-vs-CUDA equivalence
 # and the rest of zf_tests), the conv_forward kernel variants of cuda/dev (checked, then timed beside
 # cuDNN), a 1-rank NCCL training (zf_train --nccl against the same run without it, where the machine
-# can build zf_train), then zf_bench on the GPU at batch 128 beside cuDNN, and prints a short table
-# last. Budget: under 8 minutes.
+# can build zf_train), then zf_bench on the GPU at batch 128 beside cuDNN (FP32 and TF32 rows, on
+# random data), scripts/gpu_model.sh (its main-loop counts from the SASS there), and prints a short
+# table last. Budget: under 8 minutes.
 #
 # Before the lease, on the build machine: scripts/gpu_prepare.sh (copies googletest's sources and
 # yaml-cpp's headers + static library into .deps/, which the device tool carries: carry [".deps"]).
@@ -130,16 +131,22 @@ timeout 240 "$build/bench/zf_bench" --device cuda --batch 128 --reps 5 --json >"
 bench_rc=$?
 cat "$out/bench.txt"
 
+log "static model (scripts/gpu_model.sh; SASS counts where this toolkit has cuobjdump)"
+timeout 60 bash scripts/gpu_model.sh >"$out/gpu_model.txt" 2>&1
+cat "$out/gpu_model.txt"
+
 log "summary"
 python3 - "$out/bench.jsonl" <<'PY' || true
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{") and "layer" in l]
 ours = {(r["layer"], r["pass"]): r for r in rows if "impl" not in r}
 ref = {(r["layer"], r["pass"]): r for r in rows if r.get("impl") == "cudnn"}
-print(f"{'layer':6} {'pass':4} {'ours ms':>9} {'cuDNN ms':>9} {'ours/cuDNN':>10}")
+tf32 = {(r["layer"], r["pass"]): r for r in rows if r.get("impl") == "cudnn_tf32"}
+print(f"{'layer':6} {'pass':4} {'ours ms':>9} {'cuDNN ms':>9} {'ours/cuDNN':>10} {'cuDNN TF32':>10}")
 for k, r in ours.items():
     if k in ref:
-        print(f"{k[0]:6} {k[1]:4} {r['ms_median']:9.3f} {ref[k]['ms_median']:9.3f} {r['ms_median'] / ref[k]['ms_median']:10.2f}")
+        t = f"{tf32[k]['ms_median']:10.3f}" if k in tf32 else f"{'-':>10}"
+        print(f"{k[0]:6} {k[1]:4} {r['ms_median']:9.3f} {ref[k]['ms_median']:9.3f} {r['ms_median'] / ref[k]['ms_median']:10.2f} {t}")
 step = next((r for r in rows if r["layer"] == "step"), None)
 if step:
     print(f"training step at batch {step['batch']}: {step['ms_median']:.1f} ms = {step.get('img_s', 0):.0f} img/s")

@@ -64,6 +64,13 @@ const ConvCase kConvCases[] = {
     {"conv3", Shape{2, 256, 13, 13}, 384, ConvParams{3, 1, 1}, kCuda},
     {"conv4", Shape{2, 384, 13, 13}, 384, ConvParams{3, 1, 1}, kCuda},
     {"conv5", Shape{2, 384, 13, 13}, 256, ConvParams{3, 1, 1}, kCuda},
+    // (last, so that the cases above keep their random data) the CUDA tiles' edges (128 rows and
+    // columns): a partial second tile of channels and of filters, and stride phases of dx wider
+    // than a tile
+    {"a tile and a bit of channels and filters, stride 2", Shape{2, 131, 9, 10}, 133,
+     ConvParams{3, 2, 1}, kNaive | kCuda},
+    {"stride-2 phases wider than a tile", Shape{2, 3, 31, 29}, 5, ConvParams{3, 2, 1},
+     kNaive | kCuda},
 };
 
 Shape weight_shape(const ConvCase& t) {
