@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <cstdlib>
+#include <string>
 
 #include "core/check.h"
 #include "core/cpu/cpu_ops.h"
@@ -33,6 +34,16 @@ float* scratch(size_t n, int slot) {
     tls.size[slot] = n;
   }
   return tls.ptr[slot];
+}
+
+bool reference_kernels() {
+  static const bool ref = [] {
+    const char* v = std::getenv("ZF_CPU_KERNELS");
+    if (!v || !*v || std::string(v) == "fast") return false;
+    ZF_CHECK(std::string(v) == "reference", "ZF_CPU_KERNELS=%s: expected fast or reference", v);
+    return true;
+  }();
+  return ref;
 }
 
 int num_threads() {
