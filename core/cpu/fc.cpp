@@ -105,6 +105,10 @@ void dx_block(float* DX, const float* DYT, const float* Wt, int N, int in, int n
   }
   for (int o = o0; o < o1; ++o) {
     const float* w = Wt + int64_t{o} * in + j;
+    // The tile's 64 rows are 64 streams, more than the hardware prefetcher follows: fetch the
+    // columns two steps ahead by hand.
+    __builtin_prefetch(w + 64);
+    __builtin_prefetch(w + 80);
     const V16 w0 = load16(w), w1 = load16(w + 16);
     const float* d = DYT + int64_t{o} * N + n0;
     for (int b = 0; b < NB; ++b) {
