@@ -210,11 +210,11 @@ void fc_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& 
   const float* X = x.f32();
   float* DW = dw.f32();
   if (thin(N, int64_t{out} * in)) {
-    // Rows of dW split among the threads; x's columns in chunks of 1024 (N x 4 KB, in L1/L2).
+    // Rows of dW split among the threads, each row written whole (sequential stores; x, N rows,
+    // stays in L2: cutting the rows into 1024-column chunks to keep x in L1 was 1.4x slower).
     const int whole = in / 16 * 16;
     per_thread_share(out, 4, [&](int lo, int hi) {
-      for (int jb = 0; jb < whole; jb += 1024)
-        dw_rows(DW, DY, X, N, out, in, lo, hi, jb, std::min(whole, jb + 1024));
+      dw_rows(DW, DY, X, N, out, in, lo, hi, 0, whole);
       dw_tail(DW, DY, X, N, out, in, lo, hi, whole);
     });
   } else {
