@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -33,8 +34,8 @@
 #include "core/backend.h"
 #include "core/cpu/blas.h"
 #include "core/nn/net.h"
-#include "core/ops.h"
 #include "core/nn/optimizer.h"
+#include "core/ops.h"
 #include "core/rng.h"
 #include "train/config.h"
 
@@ -74,7 +75,7 @@ std::vector<OptSpec> option_table(Options& o) {
       {"--warmup", "untimed runs before the timed ones", nullptr, &o.warmup},
       {"--layers",
        "comma list of rows to run: layer names of the config (conv1, pool1, norm1, fc6, ...), "
-       "sgemm, step, project; default all",
+       "sgemm, copy (CPU memory bandwidth), step, project; default all",
        &o.layers},
       {"--json", "one JSON object per row on stdout (the table goes to stderr)", nullptr, nullptr,
        &o.json},
@@ -245,16 +246,15 @@ class Report {
       std::fflush(stdout);
     }
     if (!r.impl.empty()) return;  // reference rows are not ours to sum
-    if (r.pass == "fwd" && r.layer != "sgemm") layer_ms_[0] += r.t.median_ms;
+    if (r.pass == "fwd" && r.layer != "sgemm" && r.layer != "copy") layer_ms_[0] += r.t.median_ms;
     if (r.pass == "bwd") layer_ms_[1] += r.t.median_ms;
   }
 
   void footer(double peak_rss_mb) {
     if (layer_ms_[0] + layer_ms_[1] > 0)
-      std::fprintf(
-          table_,
-          "sum of layer medians: fwd %.1f ms, bwd %.1f ms (loss and SGD: step only)\n",
-          layer_ms_[0], layer_ms_[1]);
+      std::fprintf(table_,
+                   "sum of layer medians: fwd %.1f ms, bwd %.1f ms (loss and SGD: step only)\n",
+                   layer_ms_[0], layer_ms_[1]);
     std::fprintf(table_, "peak resident memory (VmHWM): %.1f MB\n", peak_rss_mb);
     if (json_) std::printf("{\"peak_rss_mb\":%.1f}\n", peak_rss_mb);
   }
@@ -337,7 +337,7 @@ class Selection {
   Selection(const std::string& list, Bench& b) {
     for (int i = 0; i < b.net.size(); ++i)
       if (!b.net.layer(i).is_loss()) known_.push_back(b.net.layer(i).name());
-    for (const char* r : {"sgemm", "step", "project"}) known_.push_back(r);
+    for (const char* r : {"sgemm", "copy", "step", "project"}) known_.push_back(r);
     std::stringstream ss(list);
     for (std::string name; std::getline(ss, name, ',');) {
       if (name.empty()) continue;
@@ -367,6 +367,28 @@ void bench_sgemm(Clock& clock, Report& report, Device dev) {
   const Timing t = clock.time([&] { fc_forward(y, x, w, b); });
   report.add({"sgemm", "fwd", n, t, 2.0 * n * n * static_cast<double>(n),
               "2048^3 via fc_forward (BLAS ceiling)"});
+}
+
+// The memory-bound yardstick: a parallel copy of 128 MB (both threads, pages touched before the
+// clock starts), reported as bytes read plus bytes written per second; pool, LRN, ReLU, dropout,
+// SGD and small-batch FC rows are judged against it.
+void bench_copy(Clock& clock, Report& report) {
+  constexpr int64_t n = int64_t{32} << 20;
+  Tensor src(Shape{n}), dst = Tensor::zeros(Shape{n});
+  fill_normal(src, 1.f, 5);
+  const float* S = src.f32();
+  float* D = dst.f32();
+  const Timing t = clock.time([&] {
+#pragma omp parallel
+    {
+      const int T = omp_get_num_threads(), i = omp_get_thread_num();
+      const int64_t lo = n * i / T, hi = n * (i + 1) / T;
+      std::memcpy(D + lo, S + lo, sizeof(float) * (hi - lo));
+    }
+  });
+  const double gbs = 2.0 * sizeof(float) * n / (t.median_ms * 1e6);
+  report.add({"copy", "fwd", 1, t, 0,
+              strprintf("%.1f GB/s (read + write) of 128 MB: the copy bandwidth", gbs)});
 }
 
 // cuDNN's fastest algorithm on the same shapes, the yardstick for our kernels: the convolutions
@@ -401,7 +423,8 @@ void add_cudnn_rows(Bench& b, int i, Clock& clock, Report& report) {
     p.beta = s.get_float("beta", p.beta, 0.f, 10.f);
     p.k = s.get_float("k", p.k, 1e-6f, 1e6f);
     for (bool backward : {false, true}) {
-      const double ms = bench::cudnn_lrn_ms(n, c, h, w, p.size, p.alpha, p.beta, p.k, backward, reps);
+      const double ms =
+          bench::cudnn_lrn_ms(n, c, h, w, p.size, p.alpha, p.beta, p.k, backward, reps);
       report.add({L.name(), backward ? "bwd" : "fwd", b.batch, {ms, ms}, 0, "cuDNN", 0, "cudnn"});
     }
   }
@@ -412,8 +435,8 @@ void add_cudnn_rows(Bench& b, int i, Clock& clock, Report& report) {
 void bench_layer(Bench& b, int i, Clock& clock, Report& report) {
   Layer& L = b.net.layer(i);
   const Shape in = b.input_of(i), out = b.net.output_shape(i);
-  Tensor x(in, b.dev), dy(out, b.dev), y = Tensor::zeros(out, b.dev),
-         dx = Tensor::zeros(in, b.dev), proj = Tensor::zeros(in, b.dev);
+  Tensor x(in, b.dev), dy(out, b.dev), y = Tensor::zeros(out, b.dev), dx = Tensor::zeros(in, b.dev),
+                                       proj = Tensor::zeros(in, b.dev);
   fill_normal(x, 1.f, 1000 + i);
   fill_normal(dy, 1.f, 2000 + i);
   std::vector<Tensor> saved;
@@ -423,9 +446,8 @@ void bench_layer(Bench& b, int i, Clock& clock, Report& report) {
   rs.seed = kSeed;
   const Timing f = clock.time([&] { L.forward(y, x, saved.data(), rs); });
   report.add({L.name(), "fwd", b.batch, f, b.forward_flops(i), L.type()});
-  const Timing bw =
-      clock.time([&] { L.backward(i ? &dx : nullptr, dy, x, y, saved.data(), rs); });
-  const char* note = i == 0 ? "weight grad only (the image needs no gradient)"
+  const Timing bw = clock.time([&] { L.backward(i ? &dx : nullptr, dy, x, y, saved.data(), rs); });
+  const char* note = i == 0                ? "weight grad only (the image needs no gradient)"
                      : !L.params().empty() ? "data + weight grads"
                                            : "";
   report.add({L.name(), "bwd", b.batch, bw, b.backward_flops(i), note});
@@ -486,15 +508,16 @@ int run(const Options& o) {
   const Selection sel(o.layers, b);
   Report report(o.json);
   Clock clock(o, dev);
-  report.header(strprintf(
-      "zf_bench: %s (%s) on %s, batch %d, %d threads, %d timed reps after %d warmup; "
-      "GFLOP/s from the median\nBLAS: %s%s",
-      b.cfg.name.c_str(), o.config.c_str(), device_name(dev), o.batch, omp_get_max_threads(),
-      o.reps, o.warmup, cpu::blas_description().c_str(),
-      dev.is_cuda() ? (bench::cudnn_built() ? "; cuDNN reference rows follow ours"
-                                                  : "; cuDNN not built: no reference rows")
-                          : ""));
+  report.header(
+      strprintf("zf_bench: %s (%s) on %s, batch %d, %d threads, %d timed reps after %d warmup; "
+                "GFLOP/s from the median\nBLAS: %s%s",
+                b.cfg.name.c_str(), o.config.c_str(), device_name(dev), o.batch,
+                omp_get_max_threads(), o.reps, o.warmup, cpu::blas_description().c_str(),
+                dev.is_cuda() ? (bench::cudnn_built() ? "; cuDNN reference rows follow ours"
+                                                      : "; cuDNN not built: no reference rows")
+                              : ""));
   if (sel.wants("sgemm")) bench_sgemm(clock, report, dev);
+  if (sel.wants("copy") && !dev.is_cuda()) bench_copy(clock, report);
   for (int i = 0; i < b.net.size(); ++i)
     if (!b.net.layer(i).is_loss() && sel.wants(b.net.layer(i).name()))
       bench_layer(b, i, clock, report);

@@ -113,6 +113,47 @@ bool per_image_threads(int64_t n) {
   return n >= num_threads() && num_threads() > 1;
 }
 
+// db[m] = the sum over images (in double) of each image's float sum of dy's plane m, taken in
+// order. That order fixes the bits, and each float sum is a chain of dependent adds (4 cycles each:
+// 15 ms a step on conv1's 110x110 planes); the fast path runs 8 planes' chains side by side, so the
+// adds overlap, each chain unchanged.
+void bias_grad(float* DB, const float* DY, int64_t N, int M, int P, size_t ys) {
+  if (reference_kernels()) {
+#pragma omp parallel for schedule(static)
+    for (int m = 0; m < M; ++m) {
+      double s = 0.0;
+      for (int64_t n = 0; n < N; ++n) {
+        const float* r = DY + n * ys + static_cast<size_t>(m) * P;
+        float t = 0.f;
+        for (int i = 0; i < P; ++i) t += r[i];
+        s += t;
+      }
+      DB[m] = static_cast<float>(s);
+    }
+    return;
+  }
+  constexpr int G = 8;
+  const int groups = (M + G - 1) / G;
+#pragma omp parallel for schedule(static)
+  for (int gi = 0; gi < groups; ++gi) {
+    const int m0 = gi * G, mc = std::min(G, M - m0);
+    double s[G] = {};
+    for (int64_t n = 0; n < N; ++n) {
+      const float* r = DY + n * ys + static_cast<size_t>(m0) * P;
+      float t[G] = {};
+      if (mc == G) {
+        for (int i = 0; i < P; ++i)
+          for (int j = 0; j < G; ++j) t[j] += r[static_cast<size_t>(j) * P + i];
+      } else {
+        for (int j = 0; j < mc; ++j)
+          for (int i = 0; i < P; ++i) t[j] += r[static_cast<size_t>(j) * P + i];
+      }
+      for (int j = 0; j < mc; ++j) s[j] += t[j];
+    }
+    for (int j = 0; j < mc; ++j) DB[m0 + j] = static_cast<float>(s[j]);
+  }
+}
+
 }  // namespace
 
 void conv_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
@@ -214,17 +255,7 @@ void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor
     for (int64_t n = 0; n < N; ++n) accumulate(n, DW, n == 0);
   }
 
-#pragma omp parallel for schedule(static)
-  for (int m = 0; m < g.M; ++m) {
-    double s = 0.0;
-    for (int64_t n = 0; n < N; ++n) {
-      const float* r = DY + n * ys + static_cast<size_t>(m) * g.P();
-      float t = 0.f;
-      for (int i = 0; i < g.P(); ++i) t += r[i];
-      s += t;
-    }
-    DB[m] = static_cast<float>(s);
-  }
+  bias_grad(DB, DY, N, g.M, g.P(), ys);
 }
 
 }  // namespace zf::cpu

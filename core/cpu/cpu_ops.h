@@ -9,6 +9,17 @@ namespace zf::cpu {
 // Threads the CPU ops use (OpenMP's count).
 int num_threads();
 
+// Whether the ops with a faster path run their reference code instead: maxpool_forward (3/2
+// windows; same bits), conv_backward_weight's bias gradient (same bits), fc_backward_weight and
+// fc_backward_data at batches <= 32 (dW: the same bits; dx: summed in another order than
+// OpenBLAS's). ZF_CPU_KERNELS=reference (or fast, the default) in the environment, read at first
+// use; set_reference_kernels overrides it (tests, benchmarks).
+bool reference_kernels();
+void set_reference_kernels(bool on);
+
+// The reference loops themselves, callable whatever ZF_CPU_KERNELS says (for the tests).
+void maxpool_forward_reference(Tensor& y, Tensor& switches, const Tensor& x, const PoolParams& p);
+
 // Elementwise loops shorter than this run on the calling thread: waking the OpenMP team costs more.
 constexpr int64_t kParallelMin = 1 << 15;
 }  // namespace zf::cpu

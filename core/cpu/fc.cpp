@@ -2,12 +2,182 @@
 // itself).
 //   y[N, out] = x[N, in] * W^T + b;  dx[N, in] = dy * W;  dW[out, in] = dy^T * x;  db = sum_n dy
 
+#include <omp.h>
+
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "core/cpu/blas.h"
 #include "core/cpu/cpu_ops.h"
+#include "core/cpu/workspace.h"
 
 namespace zf::cpu {
+
+namespace {
+
+// At small batches the three products are thin (one side is the batch) and memory-bound on the
+// weights, where OpenBLAS's packing and threading reached a fraction of the memory bandwidth. The
+// fast paths (ZF_CPU_KERNELS=reference turns them off) apply from kThinWeights weights and at most
+// kThinBatch samples.
+constexpr int64_t kThinWeights = int64_t{1} << 18;
+constexpr int kThinBatch = 32;
+
+bool thin(int N, int64_t weights) {
+  return !reference_kernels() && N <= kThinBatch && weights >= kThinWeights;
+}
+
+// f(lo, hi) on each OpenMP thread's share of [0, n), cut at multiples of `unit`.
+template <class F>
+void per_thread_share(int n, int unit, F&& f) {
+#pragma omp parallel
+  {
+    const int T = omp_get_num_threads(), t = omp_get_thread_num();
+    const int blocks = (n + unit - 1) / unit;
+    const int lo = std::min(n, unit * (blocks * t / T)),
+              hi = std::min(n, unit * (blocks * (t + 1) / T));
+    if (lo < hi) f(lo, hi);
+  }
+}
+
+// 16 floats as one value (GCC/Clang vector extension: a zmm register with AVX-512, two ymm with
+// AVX2); loads and stores through memcpy, which compile to unaligned vector moves.
+typedef float V16 __attribute__((vector_size(64)));
+inline V16 load16(const float* p) {
+  V16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store16(float* p, V16 v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+// dW[o, j] = sum_n dy[n, o] * x[n, j] for rows o in [o0, o1) and the columns j of [j0, j1) (a
+// multiple of 16 long), four rows at a time sharing each load of x. Each element's sum runs over n
+// in order, from the first product: what a K = N sgemm kernel computes.
+void dw_rows(float* DW, const float* DY, const float* X, int N, int out, int in, int o0, int o1,
+             int j0, int j1) {
+  int o = o0;
+  for (; o + 4 <= o1; o += 4)
+    for (int j = j0; j < j1; j += 16) {
+      V16 a0 = {}, a1 = {}, a2 = {}, a3 = {};
+      for (int n = 0; n < N; ++n) {
+        const V16 xv = load16(X + int64_t{n} * in + j);
+        const float* d = DY + int64_t{n} * out + o;
+        a0 += d[0] * xv;
+        a1 += d[1] * xv;
+        a2 += d[2] * xv;
+        a3 += d[3] * xv;
+      }
+      store16(DW + int64_t{o} * in + j, a0);
+      store16(DW + int64_t{o + 1} * in + j, a1);
+      store16(DW + int64_t{o + 2} * in + j, a2);
+      store16(DW + int64_t{o + 3} * in + j, a3);
+    }
+  for (; o < o1; ++o)
+    for (int j = j0; j < j1; j += 16) {
+      V16 a = {};
+      for (int n = 0; n < N; ++n) a += DY[int64_t{n} * out + o] * load16(X + int64_t{n} * in + j);
+      store16(DW + int64_t{o} * in + j, a);
+    }
+}
+
+// The same for the columns past the last whole 16 (scalar).
+void dw_tail(float* DW, const float* DY, const float* X, int N, int out, int in, int o0, int o1,
+             int j0) {
+  for (int o = o0; o < o1; ++o)
+    for (int j = j0; j < in; ++j) {
+      float a = 0.f;
+      for (int n = 0; n < N; ++n) a += DY[int64_t{n} * out + o] * X[int64_t{n} * in + j];
+      DW[int64_t{o} * in + j] = a;
+    }
+}
+
+// dx[n, j] += sum_{o in [o0, o1)} dyT[o, n] * W[o, j] for NB rows n0.. and 32 columns j.. (two
+// vectors), the accumulators in registers across the rows o.
+template <int NB>
+void dx_block(float* DX, const float* DYT, const float* Wt, int N, int in, int n0, int o0, int o1,
+              int j) {
+  V16 lo[NB], hi[NB];
+  for (int b = 0; b < NB; ++b) {
+    lo[b] = load16(DX + int64_t{n0 + b} * in + j);
+    hi[b] = load16(DX + int64_t{n0 + b} * in + j + 16);
+  }
+  for (int o = o0; o < o1; ++o) {
+    const float* w = Wt + int64_t{o} * in + j;
+    // The tile's 64 rows are 64 streams, more than the hardware prefetcher follows: fetch the
+    // columns two steps ahead by hand.
+    __builtin_prefetch(w + 64);
+    __builtin_prefetch(w + 80);
+    const V16 w0 = load16(w), w1 = load16(w + 16);
+    const float* d = DYT + int64_t{o} * N + n0;
+    for (int b = 0; b < NB; ++b) {
+      lo[b] += d[b] * w0;
+      hi[b] += d[b] * w1;
+    }
+  }
+  for (int b = 0; b < NB; ++b) {
+    store16(DX + int64_t{n0 + b} * in + j, lo[b]);
+    store16(DX + int64_t{n0 + b} * in + j + 16, hi[b]);
+  }
+}
+
+void dx_rows(float* DX, const float* DYT, const float* Wt, int N, int in, int o0, int o1, int j) {
+  for (int n0 = 0; n0 < N; n0 += 8) {
+    switch (std::min(8, N - n0)) {
+      case 8:
+        dx_block<8>(DX, DYT, Wt, N, in, n0, o0, o1, j);
+        break;
+      case 7:
+        dx_block<7>(DX, DYT, Wt, N, in, n0, o0, o1, j);
+        break;
+      case 6:
+        dx_block<6>(DX, DYT, Wt, N, in, n0, o0, o1, j);
+        break;
+      case 5:
+        dx_block<5>(DX, DYT, Wt, N, in, n0, o0, o1, j);
+        break;
+      case 4:
+        dx_block<4>(DX, DYT, Wt, N, in, n0, o0, o1, j);
+        break;
+      case 3:
+        dx_block<3>(DX, DYT, Wt, N, in, n0, o0, o1, j);
+        break;
+      case 2:
+        dx_block<2>(DX, DYT, Wt, N, in, n0, o0, o1, j);
+        break;
+      default:
+        dx_block<1>(DX, DYT, Wt, N, in, n0, o0, o1, j);
+        break;
+    }
+  }
+}
+
+// dx = dy * W at a thin batch: each thread owns a range of dx's columns and walks W in tiles of
+// 64 rows x 1024 columns (256 KB, in L2), summing each element over o in order.
+void dx_thin(float* DX, const float* DY, const float* Wt, int N, int out, int in) {
+  float* dyt = scratch(static_cast<size_t>(out) * N, 1);  // dy^T: the rows' factors side by side
+  for (int n = 0; n < N; ++n)
+    for (int o = 0; o < out; ++o) dyt[int64_t{o} * N + n] = DY[int64_t{n} * out + o];
+  const int whole = in / 32 * 32;
+  per_thread_share(whole, 32, [&](int lo, int hi) {
+    for (int n = 0; n < N; ++n)
+      std::fill(DX + int64_t{n} * in + lo, DX + int64_t{n} * in + hi, 0.f);
+    constexpr int kRows = 64, kCols = 1024;
+    for (int jb = lo; jb < hi; jb += kCols)
+      for (int ob = 0; ob < out; ob += kRows)
+        for (int j = jb; j < std::min(hi, jb + kCols); j += 32)
+          dx_rows(DX, dyt, Wt, N, in, ob, std::min(out, ob + kRows), j);
+  });
+  for (int n = 0; n < N; ++n)
+    for (int j = whole; j < in; ++j) {
+      float a = 0.f;
+      for (int o = 0; o < out; ++o) a += dyt[int64_t{o} * N + n] * Wt[int64_t{o} * in + j];
+      DX[int64_t{n} * in + j] = a;
+    }
+}
+
+}  // namespace
 
 void fc_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b) {
   const int N = static_cast<int>(x.dim(0)), in = static_cast<int>(w.dim(1)),
@@ -23,14 +193,33 @@ void fc_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b) {
 void fc_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w) {
   const int N = static_cast<int>(dy.dim(0)), in = static_cast<int>(w.dim(1)),
             out = static_cast<int>(w.dim(0));
-  sgemm(false, false, N, in, out, 1.f, dy.f32(), out, w.f32(), in, 0.f, dx.f32(), in);
+  const float* DY = dy.f32();
+  const float* Wt = w.f32();
+  float* DX = dx.f32();
+  if (thin(N, int64_t{out} * in)) {
+    dx_thin(DX, DY, Wt, N, out, in);
+  } else {
+    sgemm(false, false, N, in, out, 1.f, DY, out, Wt, in, 0.f, DX, in);
+  }
 }
 
 void fc_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x) {
   const int N = static_cast<int>(dy.dim(0)), out = static_cast<int>(dy.dim(1)),
             in = static_cast<int>(dw.dim(1));
   const float* DY = dy.f32();
-  sgemm(true, false, out, in, N, 1.f, DY, out, x.f32(), in, 0.f, dw.f32(), in);
+  const float* X = x.f32();
+  float* DW = dw.f32();
+  if (thin(N, int64_t{out} * in)) {
+    // Rows of dW split among the threads, each row written whole (sequential stores; x, N rows,
+    // stays in L2: cutting the rows into 1024-column chunks to keep x in L1 was 1.4x slower).
+    const int whole = in / 16 * 16;
+    per_thread_share(out, 4, [&](int lo, int hi) {
+      dw_rows(DW, DY, X, N, out, in, lo, hi, 0, whole);
+      dw_tail(DW, DY, X, N, out, in, lo, hi, whole);
+    });
+  } else {
+    sgemm(true, false, out, in, N, 1.f, DY, out, X, in, 0.f, DW, in);
+  }
   float* DB = db.f32();
 #pragma omp parallel for schedule(static)
   for (int o = 0; o < out; ++o) {

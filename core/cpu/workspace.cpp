@@ -4,7 +4,9 @@
 
 #include <omp.h>
 
+#include <atomic>
 #include <cstdlib>
+#include <string>
 
 #include "core/check.h"
 #include "core/cpu/cpu_ops.h"
@@ -33,6 +35,30 @@ float* scratch(size_t n, int slot) {
     tls.size[slot] = n;
   }
   return tls.ptr[slot];
+}
+
+namespace {
+std::atomic<int>& kernel_choice() {  // -1: not read yet, 0: fast, 1: reference
+  static std::atomic<int> choice{-1};
+  return choice;
+}
+}  // namespace
+
+bool reference_kernels() {
+  int c = kernel_choice().load();
+  if (c < 0) {
+    const char* v = std::getenv("ZF_CPU_KERNELS");
+    const std::string s = v ? v : "";
+    ZF_CHECK(s.empty() || s == "fast" || s == "reference",
+             "ZF_CPU_KERNELS=%s: expected fast or reference", s.c_str());
+    c = s == "reference";
+    kernel_choice().store(c);
+  }
+  return c == 1;
+}
+
+void set_reference_kernels(bool on) {
+  kernel_choice().store(on ? 1 : 0);
 }
 
 int num_threads() {

@@ -4,8 +4,10 @@
 // flattened to [N, in], and dx keeps the input's shape.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <ostream>
 
+#include "core/cpu/cpu_ops.h"
 #include "core/ops.h"
 #include "test_util.h"
 
@@ -34,6 +36,10 @@ const FcCase kFcCases[] = {
     {"pool5-like input", Shape{2, 256, 3, 3}, 100, kNaive | kCuda},
     {"one feature, one output", Shape{5, 1}, 1, kNaive | kCuda},
     {"fc7-wide input", Shape{1, 4096}, 37, kNaive | kCuda},
+    // the thin-batch fast paths (>= 2^18 weights, <= 32 samples): odd sizes exercise their tails
+    {"thin: odd batch, rows and columns", Shape{11, 1030}, 301, kNaive | kCuda},
+    {"thin: 4-d input, batch 16", Shape{16, 64, 4, 4}, 260, kNaive | kCuda},
+    {"thin: batch 32, 9 columns past the vectors", Shape{32, 1033}, 257, kNaive},
     {"grad: 2-d", Shape{3, 11}, 5, kNaive | kGrad | kCuda},
     {"grad: 4-d", Shape{2, 3, 2, 2}, 5, kNaive | kGrad | kCuda},
     // ZFNet's real layers at batch 2
@@ -98,6 +104,34 @@ TEST(Fc, GradCheck) {
     EXPECT_TRUE(passes(grad_check(x, dx, objective, 1e-2, g))) << "data";
     EXPECT_TRUE(passes(grad_check(w, dw, objective, 1e-2, g))) << "weight";
     EXPECT_TRUE(passes(grad_check(b, db, objective, 1e-2, g))) << "bias";
+  }
+}
+
+// ---- the CPU fast paths against the CPU reference ---------------------------------------------
+
+// The thin-batch paths (ZF_CPU_KERNELS=fast) against OpenBLAS (reference): dW bit for bit (both sum
+// each element's N products in order), dx to the rounding of a long sum taken in another order.
+TEST(Fc, ThinMatchesReference) {
+  Rng g(309);
+  const FcCase cases[] = {{"fc7-like", Shape{16, 4096}, 1024, 0},
+                          {"odd", Shape{13, 2055}, 517, 0},
+                          {"fc6-like input at batch 5", Shape{5, 256, 6, 6}, 96, 0}};
+  for (const FcCase& t : cases) {
+    SCOPED_TRACE(::testing::Message() << t);
+    Tensor x = uniform(t.x, g), w = uniform(Shape{t.out, features(t)}, g);
+    Tensor dy = uniform(Shape{t.x[0], t.out}, g);
+    Tensor dw = poisoned(w.shape()), db = poisoned(Shape{t.out}), dx = poisoned(t.x);
+    Tensor rdw = poisoned(w.shape()), rdb = poisoned(Shape{t.out}), rdx = poisoned(t.x);
+    cpu::set_reference_kernels(false);
+    fc_backward_weight(dw, db, dy, x);
+    fc_backward_data(dx, dy, w);
+    cpu::set_reference_kernels(true);
+    fc_backward_weight(rdw, rdb, dy, x);
+    fc_backward_data(rdx, dy, w);
+    cpu::set_reference_kernels(false);
+    EXPECT_EQ(std::memcmp(dw.f32(), rdw.f32(), sizeof(float) * dw.numel()), 0) << "dW's bits";
+    EXPECT_TRUE(near(db, rdb, 0)) << "db";
+    EXPECT_TRUE(near(dx, rdx, 1e-5)) << "dx";
   }
 }
 

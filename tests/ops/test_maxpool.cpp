@@ -6,10 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <iterator>
 #include <ostream>
 #include <set>
 #include <vector>
 
+#include "core/cpu/cpu_ops.h"
 #include "core/ops.h"
 #include "test_util.h"
 
@@ -188,6 +192,31 @@ TEST(Maxpool, GradCheck) {
       return dot(y, r);
     };
     EXPECT_TRUE(passes(grad_check(x, dx, objective, 1e-2, g)));
+  }
+}
+
+// ---- the CPU fast path against the CPU reference ----------------------------------------------
+
+// The fast forward (3/2 windows) must give the reference loop's values and switches bit for bit,
+// on every case of the table and on pool1's shape with NaNs planted (the strict-> scan keeps a
+// leading NaN and skips later ones; the fast lanes must do the same).
+TEST(Maxpool, FastMatchesReference) {
+  Rng g(307);
+  std::vector<PoolCase> cases(std::begin(kPoolCases), std::end(kPoolCases));
+  cases.push_back({"pool1 batch 3, NaNs", Shape{3, 8, 110, 110}, PoolParams{3, 2}, kTies, 0});
+  cases.push_back({"pool1 floor", Shape{1, 4, 110, 110}, PoolParams{3, 2, false}, kTies, 0});
+  for (const PoolCase& t : cases) {
+    SCOPED_TRACE(::testing::Message() << t);
+    Tensor x = pool_input(t, g);
+    if (t.modes == 0)
+      for (int64_t i = 0; i < x.numel(); i += 97) x.f32()[i] = std::nanf("");
+    const Shape ys = pool_output_shape(t.x, t.p);
+    Tensor y = poisoned(ys), sw = poisoned(ys, Device::CPU, DType::I32);
+    Tensor yr = poisoned(ys), swr = poisoned(ys, Device::CPU, DType::I32);
+    maxpool_forward(y, sw, x, t.p);
+    cpu::maxpool_forward_reference(yr, swr, x, t.p);
+    EXPECT_EQ(std::memcmp(y.f32(), yr.f32(), sizeof(float) * y.numel()), 0) << "values' bits";
+    EXPECT_TRUE(same_ints(sw, swr)) << "switches";
   }
 }
 
