@@ -4,7 +4,8 @@
 // of its true shape: unpooling through the switches is the pools' "proj" row), one whole training
 // step (forward with the loss, backward, the optimizer's step: core/nn/optimizer.h), one whole
 // deconvnet projection from the deepest filtering layer to the input, and a 2048^3 matrix product
-// through fc_forward as the BLAS ceiling. Every buffer is allocated and touched before the clock
+// through fc_forward as the BLAS ceiling, a 128 MB copy as the memory-bandwidth ceiling (the
+// memory-bound rows print their GB/s against it) and the optimizer's step alone. Every buffer is allocated and touched before the clock
 // starts and reused by every repeat: first-touch page faults on these machines would otherwise
 // dominate (ENVIRONMENT.md).
 //
@@ -75,11 +76,12 @@ std::vector<OptSpec> option_table(Options& o) {
       {"--warmup", "untimed runs before the timed ones", nullptr, &o.warmup},
       {"--layers",
        "comma list of rows to run: layer names of the config (conv1, pool1, norm1, fc6, ...), "
-       "sgemm, copy (CPU memory bandwidth), step, project; default all",
+       "sgemm, copy (CPU memory bandwidth), sgd (the optimizer's step alone), step, project; "
+       "default all",
        &o.layers},
       {"--json", "one JSON object per row on stdout (the table goes to stderr)", nullptr, nullptr,
        &o.json},
-      {"--no-step", "skip the whole training step and the whole projection", nullptr, nullptr,
+      {"--no-step", "skip the optimizer's step, the whole training step and the whole projection", nullptr, nullptr,
        &o.no_step},
       {"--threads", "OpenMP (and OpenBLAS) threads; default OpenMP's", nullptr, &o.threads},
   };
@@ -216,6 +218,7 @@ struct Row {
   std::string note;
   double img_s = 0;       // step only
   std::string impl = "";  // "" = ours; "cudnn" = the reference rows of --device cuda
+  double bytes = 0;       // the least traffic of a memory-bound row (see min_bytes); 0: none
 };
 
 class Report {
@@ -228,11 +231,20 @@ class Report {
     std::fflush(table_);
   }
 
+  // The copy row's bandwidth, against which the memory-bound rows are put.
+  void set_copy_gbs(double gbs) { copy_gbs_ = gbs; }
+
   void add(const Row& r) {
     const double gflops = r.flops > 0 ? r.flops / (r.t.median_ms * 1e6) : 0.0;
     const std::string g = r.flops > 0 ? strprintf("%.1f", gflops) : "-";
+    const double gbs = r.bytes > 0 ? r.bytes / (r.t.median_ms * 1e6) : 0.0;
+    std::string note = r.note;
+    if (r.bytes > 0) {
+      note += strprintf("%s%.1f GB/s", note.empty() ? "" : "; ", gbs);
+      if (copy_gbs_ > 0) note += strprintf(" (%.0f%% of copy)", 100.0 * gbs / copy_gbs_);
+    }
     std::fprintf(table_, "%-6s %-4s %6d %10.3f %10.3f %9s  %s\n", r.layer.c_str(), r.pass.c_str(),
-                 r.batch, r.t.min_ms, r.t.median_ms, g.c_str(), r.note.c_str());
+                 r.batch, r.t.min_ms, r.t.median_ms, g.c_str(), note.c_str());
     std::fflush(table_);
     if (json_) {
       std::string line = strprintf(
@@ -241,6 +253,7 @@ class Report {
           r.layer.c_str(), r.pass.c_str(), r.batch, r.t.min_ms, r.t.median_ms,
           r.flops > 0 ? strprintf("%.2f", gflops).c_str() : "null");
       if (r.img_s > 0) line += strprintf(",\"img_s\":%.3f", r.img_s);
+      if (r.bytes > 0) line += strprintf(",\"gbs\":%.2f", gbs);
       if (!r.impl.empty()) line += ",\"impl\":\"" + r.impl + "\"";
       std::printf("%s}\n", line.c_str());
       std::fflush(stdout);
@@ -253,7 +266,7 @@ class Report {
   void footer(double peak_rss_mb) {
     if (layer_ms_[0] + layer_ms_[1] > 0)
       std::fprintf(table_,
-                   "sum of layer medians: fwd %.1f ms, bwd %.1f ms (loss and SGD: step only)\n",
+                   "sum of layer medians: fwd %.1f ms, bwd %.1f ms (loss: step only)\n",
                    layer_ms_[0], layer_ms_[1]);
     std::fprintf(table_, "peak resident memory (VmHWM): %.1f MB\n", peak_rss_mb);
     if (json_) std::printf("{\"peak_rss_mb\":%.1f}\n", peak_rss_mb);
@@ -263,6 +276,7 @@ class Report {
   bool json_;
   FILE* table_;
   double layer_ms_[2] = {0, 0};
+  double copy_gbs_ = 0;
 };
 
 double peak_rss_mb() {
@@ -337,7 +351,7 @@ class Selection {
   Selection(const std::string& list, Bench& b) {
     for (int i = 0; i < b.net.size(); ++i)
       if (!b.net.layer(i).is_loss()) known_.push_back(b.net.layer(i).name());
-    for (const char* r : {"sgemm", "copy", "step", "project"}) known_.push_back(r);
+    for (const char* r : {"sgemm", "copy", "sgd", "step", "project"}) known_.push_back(r);
     std::stringstream ss(list);
     for (std::string name; std::getline(ss, name, ',');) {
       if (name.empty()) continue;
@@ -387,6 +401,7 @@ void bench_copy(Clock& clock, Report& report) {
     }
   });
   const double gbs = 2.0 * sizeof(float) * n / (t.median_ms * 1e6);
+  report.set_copy_gbs(gbs);
   report.add({"copy", "fwd", 1, t, 0,
               strprintf("%.1f GB/s (read + write) of 128 MB: the copy bandwidth", gbs)});
 }
@@ -430,6 +445,27 @@ void add_cudnn_rows(Bench& b, int i, Clock& clock, Report& report) {
   }
 }
 
+// The least traffic, in bytes, a memory-bound pass must move between memory and the cores: every
+// tensor it reads or writes, once (0 for the conv rows, which are compute-bound). relu and dropout:
+// x and y forward, dy and dx backward (and y, ReLU's mask); maxpool: x, y and the switches forward,
+// dy, the switches and dx backward and when unpooling; lrn: x, y and the saved scale forward, those
+// and dy, dx backward; fc: its weights once forward and in the deconvnet step, twice backward (read
+// for dx, dW written), beside x, y, dy and dx.
+double min_bytes(Layer& L, const std::string& pass, const Shape& in, const Shape& out) {
+  const std::string type = L.type();
+  const double X = 4.0 * in.numel(), Y = 4.0 * out.numel();
+  double S = 0, P = 0;
+  for (const BufferSpec& b : L.saved_buffers(in, out)) S += static_cast<double>(b.shape.numel() * dtype_size(b.dtype));
+  for (Param* p : L.params()) P += static_cast<double>(p->value.bytes());
+  const bool fwd = pass == "fwd", bwd = pass == "bwd";
+  if (type == "relu") return fwd ? X + Y : bwd ? 3 * Y : 2 * Y;
+  if (type == "dropout") return X + Y + S;
+  if (type == "maxpool") return X + Y + S;
+  if (type == "lrn") return fwd ? X + Y + S : bwd ? 2 * X + 2 * Y + S : 0;
+  if (type == "fc") return fwd ? P + X + Y : bwd ? 2 * P + 2 * X + Y : P + X + Y;
+  return 0;
+}
+
 // Layer i alone through its own forward, backward and deconvnet step, on random inputs of its true
 // shapes (training phase: dropout masks are drawn).
 void bench_layer(Bench& b, int i, Clock& clock, Report& report) {
@@ -445,19 +481,44 @@ void bench_layer(Bench& b, int i, Clock& clock, Report& report) {
   RunState rs;
   rs.seed = kSeed;
   const Timing f = clock.time([&] { L.forward(y, x, saved.data(), rs); });
-  report.add({L.name(), "fwd", b.batch, f, b.forward_flops(i), L.type()});
+  report.add({L.name(), "fwd", b.batch, f, b.forward_flops(i), L.type(), 0, "",
+              min_bytes(L, "fwd", in, out)});
   const Timing bw = clock.time([&] { L.backward(i ? &dx : nullptr, dy, x, y, saved.data(), rs); });
   const char* note = i == 0                ? "weight grad only (the image needs no gradient)"
                      : !L.params().empty() ? "data + weight grads"
                                            : "";
-  report.add({L.name(), "bwd", b.batch, bw, b.backward_flops(i), note});
+  report.add({L.name(), "bwd", b.batch, bw, b.backward_flops(i), note, 0, "",
+              min_bytes(L, "bwd", in, out)});
   const ProjectOptions deconv;
   const Timing p = clock.time([&] { L.project(proj, dy, x, y, saved.data(), deconv); });
   Geometry g;
   const bool pool = L.geometry(&g) && L.params().empty();
   report.add({L.name(), "proj", b.batch, p, L.params().empty() ? 0.0 : b.forward_flops(i),
-              pool ? "unpool through the switches" : "deconvnet step (rule deconv)"});
+              pool ? "unpool through the switches" : "deconvnet step (rule deconv)", 0, "",
+              min_bytes(L, "proj", in, out)});
   if (b.dev.is_cuda() && bench::cudnn_built()) add_cudnn_rows(b, i, clock, report);
+}
+
+// The optimizer's step alone (SGD with momentum and weight decay, then the filter renormalization)
+// on the gradients of one backward pass: it reads each weight, momentum and gradient and writes each
+// weight and momentum (20 bytes a parameter), and reads the conv filters again for their RMS.
+void bench_sgd(Bench& b, Clock& clock, Report& report) {
+  const Tensor x = b.images(1), labels = b.labels();
+  const TrainConfig& tc = b.cfg.train;
+  const SgdParams sp{tc.lr, tc.momentum, tc.weight_decay, tc.renorm_radius};
+  RunState rs;
+  rs.seed = kSeed, rs.labels = &labels;
+  b.net.backward(b.net.forward(x, rs));
+  double bytes = 0, params = 0;
+  for (auto& np : b.net.params()) {
+    const double n = static_cast<double>(np.param->value.numel());
+    params += n;
+    bytes += 20 * n + (np.param->renorm && sp.renorm_radius > 0 ? 4 * n : 0);
+  }
+  const Timing t = clock.time([&] { sgd_step(b.net, sp); });
+  report.add({"sgd", "sgd", b.batch, t, 0,
+              strprintf("SGD + momentum + decay + renorm over %.1fM parameters", params * 1e-6), 0,
+              "", bytes});
 }
 
 void bench_step(Bench& b, Clock& clock, Report& report) {
@@ -521,6 +582,7 @@ int run(const Options& o) {
   for (int i = 0; i < b.net.size(); ++i)
     if (!b.net.layer(i).is_loss() && sel.wants(b.net.layer(i).name()))
       bench_layer(b, i, clock, report);
+  if (!o.no_step && sel.wants("sgd")) bench_sgd(b, clock, report);
   if (!o.no_step && sel.wants("step")) bench_step(b, clock, report);
   if (!o.no_step && sel.wants("project")) bench_projection(b, clock, report);
   report.footer(peak_rss_mb());

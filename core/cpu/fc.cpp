@@ -1,5 +1,5 @@
 // CPU fully connected layers (the fc family): three OpenBLAS sgemm calls (OpenBLAS threads them
-// itself).
+// itself), and at small batches the thin kernels below.
 //   y[N, out] = x[N, in] * W^T + b;  dx[N, in] = dy * W;  dW[out, in] = dy^T * x;  db = sum_n dy
 
 #include <omp.h>
@@ -177,6 +177,56 @@ void dx_thin(float* DX, const float* DY, const float* Wt, int N, int out, int in
     }
 }
 
+// y[n, o] = b[o] + sum_j x[n, j] * W[o, j] for the rows o in [o0, o0 + R) and the samples n in
+// [n0, n0 + NB): R x NB dot products sharing each load of W and of x (16 columns a step, in
+// registers), then each reduced across its lanes. The columns past the last whole vector are added
+// one by one.
+template <int R, int NB>
+void fwd_block(float* Y, const float* X, const float* Wt, const float* B, int out, int in, int n0,
+               int o0) {
+  V16 acc[R][NB] = {};
+  const int whole = in / 16 * 16;
+  for (int j = 0; j < whole; j += 16) {
+    V16 w[R];
+    for (int r = 0; r < R; ++r) {
+      const float* wr = Wt + int64_t{o0 + r} * in + j;
+      __builtin_prefetch(wr + 128);
+      w[r] = load16(wr);
+    }
+    for (int b = 0; b < NB; ++b) {
+      const V16 xv = load16(X + int64_t{n0 + b} * in + j);
+      for (int r = 0; r < R; ++r) acc[r][b] += w[r] * xv;
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int b = 0; b < NB; ++b) {
+      float s = 0.f;
+      for (int l = 0; l < 16; ++l) s += acc[r][b][l];
+      for (int j = whole; j < in; ++j)
+        s += X[int64_t{n0 + b} * in + j] * Wt[int64_t{o0 + r} * in + j];
+      Y[int64_t{n0 + b} * out + o0 + r] = B[o0 + r] + s;
+    }
+}
+
+template <int R>
+void fwd_rows(float* Y, const float* X, const float* Wt, const float* B, int N, int out, int in,
+              int o0) {
+  int n0 = 0;
+  for (; n0 + 4 <= N; n0 += 4) fwd_block<R, 4>(Y, X, Wt, B, out, in, n0, o0);
+  for (; n0 < N; ++n0) fwd_block<R, 1>(Y, X, Wt, B, out, in, n0, o0);
+}
+
+// y = x * W^T + b at a thin batch: each thread owns a range of outputs and reads their rows of W
+// once from memory, four rows at a time (x, N rows, stays in L2). Each output is one thread's, so
+// its bits do not depend on the thread count.
+void fwd_thin(float* Y, const float* X, const float* Wt, const float* B, int N, int out, int in) {
+  per_thread_share(out, 4, [&](int lo, int hi) {
+    int o = lo;
+    for (; o + 4 <= hi; o += 4) fwd_rows<4>(Y, X, Wt, B, N, out, in, o);
+    for (; o < hi; ++o) fwd_rows<1>(Y, X, Wt, B, N, out, in, o);
+  });
+}
+
 }  // namespace
 
 void fc_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b) {
@@ -184,6 +234,10 @@ void fc_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b) {
             out = static_cast<int>(w.dim(0));
   const float* B = b.f32();
   float* Y = y.f32();
+  if (thin(N, int64_t{out} * in)) {
+    fwd_thin(Y, x.f32(), w.f32(), B, N, out, in);
+    return;
+  }
 #pragma omp parallel for schedule(static)
   for (int n = 0; n < N; ++n)
     for (int o = 0; o < out; ++o) Y[static_cast<int64_t>(n) * out + o] = B[o];

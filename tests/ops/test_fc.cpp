@@ -110,7 +110,8 @@ TEST(Fc, GradCheck) {
 // ---- the CPU fast paths against the CPU reference ---------------------------------------------
 
 // The thin-batch paths (ZF_CPU_KERNELS=fast) against OpenBLAS (reference): dW bit for bit (both sum
-// each element's N products in order), dx to the rounding of a long sum taken in another order.
+// each element's N products in order), y and dx to the rounding of a long sum taken in another
+// order.
 TEST(Fc, ThinMatchesReference) {
   Rng g(309);
   const FcCase cases[] = {{"fc7-like", Shape{16, 4096}, 1024, 0},
@@ -122,13 +123,18 @@ TEST(Fc, ThinMatchesReference) {
     Tensor dy = uniform(Shape{t.x[0], t.out}, g);
     Tensor dw = poisoned(w.shape()), db = poisoned(Shape{t.out}), dx = poisoned(t.x);
     Tensor rdw = poisoned(w.shape()), rdb = poisoned(Shape{t.out}), rdx = poisoned(t.x);
+    const Tensor b = uniform(Shape{t.out}, g);
+    Tensor y = poisoned(dy.shape()), ry = poisoned(dy.shape());
     cpu::set_reference_kernels(false);
+    fc_forward(y, x, w, b);
     fc_backward_weight(dw, db, dy, x);
     fc_backward_data(dx, dy, w);
     cpu::set_reference_kernels(true);
+    fc_forward(ry, x, w, b);
     fc_backward_weight(rdw, rdb, dy, x);
     fc_backward_data(rdx, dy, w);
     cpu::set_reference_kernels(false);
+    EXPECT_TRUE(near(y, ry, 1e-5)) << "y";
     EXPECT_EQ(std::memcmp(dw.f32(), rdw.f32(), sizeof(float) * dw.numel()), 0) << "dW's bits";
     EXPECT_TRUE(near(db, rdb, 0)) << "db";
     EXPECT_TRUE(near(dx, rdx, 1e-5)) << "dx";
