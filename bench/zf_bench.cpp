@@ -449,8 +449,8 @@ void add_cudnn_rows(Bench& b, int i, Clock& clock, Report& report) {
 // tensor it reads or writes, once (0 for the conv rows, which are compute-bound). relu and dropout:
 // x and y forward, dy and dx backward (and y, ReLU's mask); maxpool: x, y and the switches forward,
 // dy, the switches and dx backward and when unpooling; lrn: x, y and the saved scale forward, those
-// and dy, dx backward; fc: its weights once forward and in the deconvnet step, twice backward (read
-// for dx, dW written), beside x, y, dy and dx.
+// and dy, dx backward; fc at batches up to 32: its weights once forward and in the deconvnet step,
+// twice backward (read for dx, dW written), beside x, y, dy and dx.
 double min_bytes(Layer& L, const std::string& pass, const Shape& in, const Shape& out) {
   const std::string type = L.type();
   const double X = 4.0 * in.numel(), Y = 4.0 * out.numel();
@@ -462,7 +462,8 @@ double min_bytes(Layer& L, const std::string& pass, const Shape& in, const Shape
   if (type == "dropout") return X + Y + S;
   if (type == "maxpool") return X + Y + S;
   if (type == "lrn") return fwd ? X + Y + S : bwd ? 2 * X + 2 * Y + S : 0;
-  if (type == "fc") return fwd ? P + X + Y : bwd ? 2 * P + 2 * X + Y : P + X + Y;
+  if (type == "fc" && in[0] <= 32)  // beyond, the products are compute-bound
+    return fwd ? P + X + Y : bwd ? 2 * P + 2 * X + Y : P + X + Y;
   return 0;
 }
 
