@@ -14,6 +14,7 @@
 
 #include "core/cpu/blas.h"
 #include "core/cpu/cpu_ops.h"
+#include "core/cpu/vec16.h"
 #include "core/cpu/workspace.h"
 
 namespace zf::cpu {
@@ -69,6 +70,8 @@ void im2col(float* col, const float* x, const Geometry& g) {
           float* out = r + static_cast<size_t>(oh) * OW;
           if (s == 1) {
             for (int ow = 0; ow < OW; ++ow) out[ow] = in[ow];
+          } else if (s == 2 && !reference_kernels()) {
+            gather_stride2(out, in, OW, Wp - kw);
           } else {
             for (int ow = 0; ow < OW; ++ow) out[ow] = in[ow * s];
           }
@@ -92,6 +95,8 @@ void col2im(float* dx, const float* col, const Geometry& g) {
           const float* in = r + static_cast<size_t>(oh) * OW;
           if (s == 1) {
             for (int ow = 0; ow < OW; ++ow) o[ow] += in[ow];
+          } else if (s == 2 && !reference_kernels()) {
+            scatter_add_stride2(o, in, OW, Wp - kw);
           } else {
             for (int ow = 0; ow < OW; ++ow) o[ow * s] += in[ow];
           }

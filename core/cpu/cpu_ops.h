@@ -10,9 +10,9 @@ namespace zf::cpu {
 int num_threads();
 
 // Whether the ops with a faster path run their reference code instead: maxpool_forward (3/2
-// windows; same bits), conv_backward_weight's bias gradient (same bits), fc_backward_weight and
-// fc_backward_data at batches <= 32 (dW: the same bits; dx: summed in another order than
-// OpenBLAS's). ZF_CPU_KERNELS=reference (or fast, the default) in the environment, read at first
+// windows; same bits), conv_backward_weight's bias gradient and the convolutions' stride-2 im2col
+// and col2im (same bits), fc_forward, fc_backward_weight and fc_backward_data at batches <= 32 (dW:
+// the same bits; y and dx: summed in another order than OpenBLAS's). ZF_CPU_KERNELS=reference (or fast, the default) in the environment, read at first
 // use; set_reference_kernels overrides it (tests, benchmarks).
 bool reference_kernels();
 void set_reference_kernels(bool on);

@@ -10,6 +10,7 @@
 
 #include "core/cpu/blas.h"
 #include "core/cpu/cpu_ops.h"
+#include "core/cpu/vec16.h"
 #include "core/cpu/workspace.h"
 
 namespace zf::cpu {
@@ -38,18 +39,6 @@ void per_thread_share(int n, int unit, F&& f) {
               hi = std::min(n, unit * (blocks * (t + 1) / T));
     if (lo < hi) f(lo, hi);
   }
-}
-
-// 16 floats as one value (GCC/Clang vector extension: a zmm register with AVX-512, two ymm with
-// AVX2); loads and stores through memcpy, which compile to unaligned vector moves.
-typedef float V16 __attribute__((vector_size(64)));
-inline V16 load16(const float* p) {
-  V16 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store16(float* p, V16 v) {
-  std::memcpy(p, &v, sizeof v);
 }
 
 // dW[o, j] = sum_n dy[n, o] * x[n, j] for rows o in [o0, o1) and the columns j of [j0, j1) (a

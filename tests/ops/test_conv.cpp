@@ -183,26 +183,37 @@ TEST(Conv, GradCheckRejectsWrongGradients) {
 
 // ---- the CPU fast path against the CPU reference ----------------------------------------------
 
-// The bias gradient's fast path (8 planes' sums side by side) against the reference loop, bit for
-// bit, on every case of the table (channel counts that are and are not multiples of 8) and on a
-// conv1-sized plane.
-TEST(Conv, FastBiasGradMatchesReference) {
+// The fast paths against the reference loops, bit for bit, on every case of the table (channel
+// counts that are and are not multiples of 8; strides 1, 2 and 4) and on conv1-sized planes: the
+// bias gradient (8 planes' sums side by side) and the stride-2 column moves of im2col (forward,
+// weight gradient) and col2im (input gradient), whose vector loops stop where their loads would
+// leave the padded row.
+TEST(Conv, FastPathsMatchReference) {
   Rng g(311);
   std::vector<ConvCase> cases(std::begin(kConvCases), std::end(kConvCases));
   cases.push_back({"conv1 planes, 13 filters", Shape{3, 3, 60, 61}, 13, ConvParams{7, 2, 1}, 0});
+  cases.push_back({"stride 2, 24 columns out", Shape{2, 2, 40, 47}, 5, ConvParams{5, 2, 2}, 0});
   for (const ConvCase& t : cases) {
-    if (t.x.numel() > 200000) continue;  // ZFNet's real layers: covered by the case above
+    if (t.x.numel() > 200000) continue;  // ZFNet's real layers: covered by the cases above
     SCOPED_TRACE(::testing::Message() << t);
-    Tensor x = uniform(t.x, g);
+    Tensor x = uniform(t.x, g), w = uniform(weight_shape(t), g), b = uniform(Shape{t.out}, g);
     const Shape ys = conv_output_shape(t.x, t.out, t.p);
     Tensor dy = uniform(ys, g, -1.f, 3.f);
-    Tensor dw = poisoned(weight_shape(t)), db = poisoned(Shape{t.out});
-    Tensor rdw = poisoned(weight_shape(t)), rdb = poisoned(Shape{t.out});
+    Tensor y = poisoned(ys), dx = poisoned(t.x), dw = poisoned(weight_shape(t)),
+           db = poisoned(Shape{t.out});
+    Tensor ry = poisoned(ys), rdx = poisoned(t.x), rdw = poisoned(weight_shape(t)),
+           rdb = poisoned(Shape{t.out});
     cpu::set_reference_kernels(false);
+    conv_forward(y, x, w, b, t.p);
+    conv_backward_data(dx, dy, w, t.p);
     conv_backward_weight(dw, db, dy, x, t.p);
     cpu::set_reference_kernels(true);
+    conv_forward(ry, x, w, b, t.p);
+    conv_backward_data(rdx, dy, w, t.p);
     conv_backward_weight(rdw, rdb, dy, x, t.p);
     cpu::set_reference_kernels(false);
+    EXPECT_EQ(std::memcmp(y.f32(), ry.f32(), sizeof(float) * y.numel()), 0) << "y's bits";
+    EXPECT_EQ(std::memcmp(dx.f32(), rdx.f32(), sizeof(float) * dx.numel()), 0) << "dx's bits";
     EXPECT_EQ(std::memcmp(db.f32(), rdb.f32(), sizeof(float) * db.numel()), 0) << "db's bits";
     EXPECT_EQ(std::memcmp(dw.f32(), rdw.f32(), sizeof(float) * dw.numel()), 0) << "dw's bits";
   }
