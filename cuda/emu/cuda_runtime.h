@@ -64,6 +64,16 @@ inline int max(int a, int b) {
 inline float rsqrtf(float x) {
   return 1.f / std::sqrt(x);
 }
+inline unsigned __float_as_uint(float x) {
+  unsigned u;
+  std::memcpy(&u, &x, sizeof u);
+  return u;
+}
+inline float __uint_as_float(unsigned u) {
+  float x;
+  std::memcpy(&x, &u, sizeof x);
+  return x;
+}
 
 // ---- runtime API --------------------------------------------------------------------------------
 
