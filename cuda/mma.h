@@ -94,20 +94,16 @@ __device__ __forceinline__ void mma_shuffled(float d[4], const uint32_t a[4], co
 }
 
 #ifdef ZF_CUDA_EMULATOR
-// The same model for the emulator in two warp exchanges instead of 16 (the conv tests run
-// thousands of these per block): the lanes post their fragments in a table, meet, read what they
-// need, and meet again before anyone may post the next product's.
-struct Posted {
-  uint32_t a[4], b[2];
-};
-inline Posted g_posted[1024];  // by thread of the running block (one block runs at a time)
-
-inline void mma_posted(float d[4], const uint32_t a[4], const uint32_t b[2]) {
-  const int t = static_cast<int>(threadIdx.x), lane = t % 32, g = lane >> 2, q = lane & 3;
-  const Posted* warp = g_posted + (t - lane);
-  for (int i = 0; i < 4; ++i) g_posted[t].a[i] = a[i];
-  for (int i = 0; i < 2; ++i) g_posted[t].b[i] = b[i];
-  __syncwarp();
+// The same model for the emulator in one warp exchange instead of 16 (the conv tests run thousands
+// of these per block): the lanes post their fragments, and each reads the ones it needs.
+inline void mma_gathered(float d[4], const uint32_t a[4], const uint32_t b[2]) {
+  struct Posted {
+    uint32_t a[4], b[2];
+  };
+  const Posted mine = {{a[0], a[1], a[2], a[3]}, {b[0], b[1]}};
+  const Posted* warp =
+      static_cast<const Posted*>(zf_emu::gather(0xffffffffu, &mine, sizeof(Posted)));
+  const int lane = static_cast<int>(threadIdx.x % 32), g = lane >> 2, q = lane & 3;
   float arow[2][8], bcol[2][8];
   for (int j = 0; j < 4; ++j) {
     const Posted& p = warp[4 * g + j];
@@ -122,7 +118,6 @@ inline void mma_posted(float d[4], const uint32_t a[4], const uint32_t b[2]) {
       bcol[c][j] = tf32_value(p.b[0]);
       bcol[c][j + 4] = tf32_value(p.b[1]);
     }
-  __syncwarp();
   accumulate(d, arow, bcol);
 }
 #endif
@@ -141,7 +136,7 @@ __device__ __forceinline__ void mma_tf32_16x8x8(float d[4], const uint32_t a[4],
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 #elif defined(ZF_CUDA_EMULATOR)
-  mma_model::mma_posted(d, a, b);
+  mma_model::mma_gathered(d, a, b);
 #else
   mma_model::mma_shuffled(d, a, b);  // a GPU older than sm_80: slow, but the same numbers
 #endif
