@@ -572,9 +572,13 @@ int run(const Options& o) {
   Clock clock(o, dev);
   report.header(
       strprintf("zf_bench: %s (%s) on %s, batch %d, %d threads, %d timed reps after %d warmup; "
-                "GFLOP/s from the median\nBLAS: %s%s",
+                "GFLOP/s from the median\nBLAS: %s%s%s",
                 b.cfg.name.c_str(), o.config.c_str(), device_name(dev), o.batch,
                 omp_get_max_threads(), o.reps, o.warmup, cpu::blas_description().c_str(),
+                dev.is_cuda() ? strprintf("; our convolutions in %s (ZF_CONV_MATH)",
+                                          conv_math_name(context(dev).conv_math))
+                                    .c_str()
+                              : "",
                 dev.is_cuda() ? (bench::cudnn_built() ? "; cuDNN reference rows follow ours"
                                                       : "; cuDNN not built: no reference rows")
                               : ""));

@@ -18,8 +18,15 @@ struct cublasContext;
 
 namespace zf {
 
+// The arithmetic of a GPU's convolutions (cuda/conv_gemm.h): FP32 (the default and the reference),
+// or TF32 tensor cores: each product's inputs rounded to TF32 (10 mantissa bits), sums in FP32.
+enum class ConvMath { Fp32, Tf32 };
+
 struct Context {
   Device device;
+  // Read by the CUDA conv ops; a CUDA context starts with ZF_CONV_MATH's choice (fp32 unless it
+  // says tf32), and the trainer sets it from train.conv_math / --conv-math.
+  ConvMath conv_math = ConvMath::Fp32;
   CUstream_st* stream = nullptr;    // compute: the ops' kernels, copies, memsets and cuBLAS calls
   CUstream_st* upload = nullptr;    // host-to-device uploads of input batches
   CUevent_st* uploaded = nullptr;   // the last upload queued (backend::wait_uploads)

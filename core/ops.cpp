@@ -3,6 +3,7 @@
 // op family, in the order of core/op_signatures.inc.
 #include "core/ops.h"
 
+#include <cstdlib>
 #include <cstring>
 
 #include "core/cpu/cpu_ops.h"
@@ -80,6 +81,24 @@ const char* relu_rule_name(ReluRule r) {
       return "backprop";
   }
   return "?";
+}
+
+ConvMath parse_conv_math(const char* s) {
+  if (!std::strcmp(s, "fp32")) return ConvMath::Fp32;
+  if (!std::strcmp(s, "tf32")) return ConvMath::Tf32;
+  ZF_THROW("unknown conv math '%s' (expected fp32 or tf32)", s);
+}
+
+const char* conv_math_name(ConvMath m) {
+  return m == ConvMath::Tf32 ? "tf32" : "fp32";
+}
+
+ConvMath conv_math_from_env() {
+  const char* v = std::getenv("ZF_CONV_MATH");
+  if (!v || !*v) return ConvMath::Fp32;
+  ZF_CHECK(!std::strcmp(v, "fp32") || !std::strcmp(v, "tf32"),
+           "ZF_CONV_MATH=%s: expected fp32 or tf32", v);
+  return parse_conv_math(v);
 }
 
 // ---- conv ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "core/context.h"
 #include "core/shapes.h"
 #include "core/tensor.h"
 
@@ -21,6 +22,13 @@ namespace zf {
 enum class ReluRule { Deconv, Guided, Backprop };
 ReluRule parse_relu_rule(const char* s);
 const char* relu_rule_name(ReluRule r);
+
+// A GPU's conv arithmetic by name: "fp32" or "tf32" (core/context.h: ConvMath); throws otherwise.
+ConvMath parse_conv_math(const char* s);
+const char* conv_math_name(ConvMath m);
+// What ZF_CONV_MATH in the environment asks for (Fp32 when unset or empty); a CUDA context starts
+// with it. Throws on any other value than fp32 or tf32.
+ConvMath conv_math_from_env();
 
 #include "core/op_signatures.inc"
 

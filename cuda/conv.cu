@@ -7,34 +7,58 @@ namespace zf::cuda {
 
 using namespace conv_gemm;
 
-// The three products, one kernel each (a profile names the op); each runs one block of the shared
-// tile code, asking for two resident blocks per SM (at most 128 registers per thread): with
-// __launch_bounds__(256) alone ptxas (sm_90) gave the forward 151 registers and one block per SM,
-// so each tile's barrier left the SM idle. Now (CUDA 13) all three fit 128 with no spill, which is
-// fragile (a phase offset moved from the reduction's index to the row's made backward_data spill
-// 16 bytes): scripts/gpu_model.sh prints what ptxas gives; cuda/dev/conv_forward.cu checks and
-// times other bounds.
+// The three products, one kernel each in each math (a profile names the op and the math); each
+// runs one block of the shared tile code, asking for two resident blocks per SM (at most 128
+// registers per thread): with __launch_bounds__(256) alone ptxas (sm_90) gave the forward 151
+// registers and one block per SM, so each tile's barrier left the SM idle. Now (CUDA 13) all three
+// fit 128 with no spill, which is fragile (a phase offset moved from the reduction's index to the
+// row's made backward_data spill 16 bytes): scripts/gpu_model.sh prints what ptxas gives;
+// cuda/dev/conv_forward.cu checks and times other bounds.
 __global__ void __launch_bounds__(kGemmThreads, 2)
     conv_forward_kernel(ForwardProblem p, int rows, int cols, int red, int split) {
-  run_block(p, rows, cols, red, split);
+  run_block<Fp32Math>(p, rows, cols, red, split);
 }
 
 __global__ void __launch_bounds__(kGemmThreads, 2)
     conv_backward_data_kernel(BackwardDataProblem p, int rows, int cols, int red, int split) {
-  run_block(p, rows, cols, red, split);
+  run_block<Fp32Math>(p, rows, cols, red, split);
 }
 
 __global__ void __launch_bounds__(kGemmThreads, 2)
     conv_backward_weight_kernel(BackwardWeightProblem p, int rows, int cols, int red, int split) {
-  run_block(p, rows, cols, red, split);
+  run_block<Fp32Math>(p, rows, cols, red, split);
+}
+
+// The same products on TF32 tensor cores (ConvMath::Tf32, ZF_CONV_MATH=tf32).
+__global__ void __launch_bounds__(kGemmThreads, 2)
+    conv_forward_tf32_kernel(ForwardProblem p, int rows, int cols, int red, int split) {
+  run_block<Tf32Math>(p, rows, cols, red, split);
+}
+
+__global__ void __launch_bounds__(kGemmThreads, 2)
+    conv_backward_data_tf32_kernel(BackwardDataProblem p, int rows, int cols, int red, int split) {
+  run_block<Tf32Math>(p, rows, cols, red, split);
+}
+
+__global__ void __launch_bounds__(kGemmThreads, 2)
+    conv_backward_weight_tf32_kernel(BackwardWeightProblem p, int rows, int cols, int red,
+                                     int split) {
+  run_block<Tf32Math>(p, rows, cols, red, split);
 }
 
 void conv_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
                   const ConvParams& p) {
   const ConvDims d = dims(x, y, p);
   const int rows = d.M, cols = d.N * d.OH * d.OW, red = d.C * d.k * d.k;
-  ZF_KERNEL(conv_forward_kernel, grid(rows, cols, 1), kGemmThreads, context(x.device()).stream)
-  (ForwardProblem{w.f32(), x.f32(), b.f32(), y.f32(), d}, rows, cols, red, 1);
+  const Context& c = context(x.device());
+  const ForwardProblem f{w.f32(), x.f32(), b.f32(), y.f32(), d};
+  if (c.conv_math == ConvMath::Tf32) {
+    ZF_KERNEL(conv_forward_tf32_kernel, grid(rows, cols, 1), kGemmThreads, c.stream)
+    (f, rows, cols, red, 1);
+  } else {
+    ZF_KERNEL(conv_forward_kernel, grid(rows, cols, 1), kGemmThreads, c.stream)
+    (f, rows, cols, red, 1);
+  }
   ZF_LAUNCH_CHECK();
 }
 
@@ -43,14 +67,20 @@ void conv_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
 // write its zeros.
 void conv_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const ConvParams& p) {
   const ConvDims d = dims(dx, dy, p);
-  const auto stream = context(dy.device()).stream;
+  const Context& c = context(dy.device());
   for (int ph = 0; ph < d.s; ++ph)
     for (int pw = 0; pw < d.s; ++pw) {
       const Phase f = phase_of(ph, pw, d.H, d.W, d.k, d.s, d.pad);
       const int rows = d.C, cols = d.N * f.nh * f.nw, red = d.M * f.ta * f.tb;
       if (cols == 0) continue;
-      ZF_KERNEL(conv_backward_data_kernel, grid(rows, cols, 1), kGemmThreads, stream)
-      (BackwardDataProblem{w.f32(), dy.f32(), dx.f32(), d, f}, rows, cols, red, 1);
+      const BackwardDataProblem bd{w.f32(), dy.f32(), dx.f32(), d, f};
+      if (c.conv_math == ConvMath::Tf32) {
+        ZF_KERNEL(conv_backward_data_tf32_kernel, grid(rows, cols, 1), kGemmThreads, c.stream)
+        (bd, rows, cols, red, 1);
+      } else {
+        ZF_KERNEL(conv_backward_data_kernel, grid(rows, cols, 1), kGemmThreads, c.stream)
+        (bd, rows, cols, red, 1);
+      }
       ZF_LAUNCH_CHECK();
     }
 }
@@ -115,8 +145,14 @@ void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor
   float* PART = scratch(c, static_cast<size_t>(split) * MK + static_cast<size_t>(groups) * d.M);
   float* BPART = PART + split * MK;  // the bias gradient's partials, after the weights'
 
-  ZF_KERNEL(conv_backward_weight_kernel, grid(d.M, K, split), kGemmThreads, c.stream)
-  (BackwardWeightProblem{DY, x.f32(), PART, d}, d.M, K, red, split);
+  const BackwardWeightProblem bw{DY, x.f32(), PART, d};
+  if (c.conv_math == ConvMath::Tf32) {
+    ZF_KERNEL(conv_backward_weight_tf32_kernel, grid(d.M, K, split), kGemmThreads, c.stream)
+    (bw, d.M, K, red, split);
+  } else {
+    ZF_KERNEL(conv_backward_weight_kernel, grid(d.M, K, split), kGemmThreads, c.stream)
+    (bw, d.M, K, red, split);
+  }
   ZF_LAUNCH_CHECK();
   ZF_KERNEL(sum_partials_kernel, blocks_for(MK), kThreads, c.stream)(dw.f32(), PART, MK, split);
   ZF_LAUNCH_CHECK();

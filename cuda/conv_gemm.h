@@ -24,6 +24,7 @@
 
 #include "cuda/cuda_ops.h"
 #include "cuda/launch.h"
+#include "cuda/mma.h"
 
 namespace zf::cuda::conv_gemm {
 
@@ -57,21 +58,51 @@ struct ConvDims {
   }
 };
 
+// How a block multiplies its shared tiles: which values go into shared memory, the accumulators,
+// and which outputs of the 128x128 tile each thread holds.
+//
+// Fp32 (the default and the reference): 8x8 outputs per thread, FMAs from float4 reads.
+struct Fp32Math {
+  static constexpr int kPadA = 4, kPadB = 0;  // +4: no bank conflicts in the float4 reads
+  struct Acc {
+    float v[8][8];
+  };
+  __device__ static float operand(float x) { return x; }
+  template <class TA, class TB>
+  __device__ static void multiply(Acc& acc, const TA& As, const TB& Bs);
+  template <class F>
+  __device__ static void store(const Acc& acc, int row0, int col0, int rows, int cols, F&& f);
+};
+
+// Tf32: each warp a 64x32 piece of the tile as 4x4 m16n8k8 tensor-core products (cuda/mma.h),
+// the operands rounded to TF32 once, as they enter shared memory.
+struct Tf32Math {
+  static constexpr int kPadA = 8, kPadB = 8;  // +8: the fragment reads hit 32 distinct banks
+  struct Acc {
+    float v[4][4][4];  // [16-row piece][8-column piece][fragment register]
+  };
+  __device__ static float operand(float x) { return __uint_as_float(to_tf32(x)); }
+  template <class TA, class TB>
+  __device__ static void multiply(Acc& acc, const TA& As, const TB& Bs);
+  template <class F>
+  __device__ static void store(const Acc& acc, int row0, int col0, int rows, int cols, F&& f);
+};
+
 // One block's tile of C[row, col] = sum over r of A(row, r) * B(r, col) through p.a(Row, Red),
 // p.b(Red, Col), written by p.store(row, col, z, value); blockIdx.z takes the z-th of `split`
-// pieces of the reduction. Called by a kernel launched with kGemmThreads threads on grid(rows,
-// cols, split).
-template <class P>
+// pieces of the reduction, Math (Fp32Math, Tf32Math) multiplies. Called by a kernel launched with
+// kGemmThreads threads on grid(rows, cols, split).
+template <class Math, class P>
 __device__ __forceinline__ void run_block(const P& p, int rows, int cols, int red, int split) {
   using Row = typename P::Row;
   using Col = typename P::Col;
   using Red = typename P::Red;
-  __shared__ __align__(16) float As[2][BK][BM + 4];  // A tile, transposed; +4: no bank conflicts
-  __shared__ __align__(16) float Bs[2][BK][BN];
+  __shared__ __align__(16) float As[2][BK][BM + Math::kPadA];  // A tile, transposed
+  __shared__ __align__(16) float Bs[2][BK][BN + Math::kPadB];
   __shared__ Red reds[2][BK];
   __shared__ bool red_ok[2][BK];
 
-  const int t = threadIdx.x, tx = t % 16, ty = t / 16;
+  const int t = threadIdx.x;
   const int row0 = blockIdx.y * BM, col0 = blockIdx.x * BN;
   const int chunk = ((red + split - 1) / split + BK - 1) / BK * BK;
   const int r0 = blockIdx.z * chunk, r1 = min(red, r0 + chunk);
@@ -91,11 +122,7 @@ __device__ __forceinline__ void run_block(const P& p, int rows, int cols, int re
   const Col bcol = p.col(b_c < cols ? b_c : 0);
 
   float a_reg[4], b_reg[4];
-  float acc[8][8];
-#pragma unroll
-  for (int i = 0; i < 8; ++i)
-#pragma unroll
-    for (int j = 0; j < 8; ++j) acc[i][j] = 0.f;
+  typename Math::Acc acc = {};
 
   auto decode = [&](int buf, int k0) {
     if (t < BK) {
@@ -117,24 +144,9 @@ __device__ __forceinline__ void run_block(const P& p, int rows, int cols, int re
   };
   auto stash = [&](int buf) {
 #pragma unroll
-    for (int i = 0; i < 4; ++i) As[buf][a_r][t / BK + 32 * i] = a_reg[i];
+    for (int i = 0; i < 4; ++i) As[buf][a_r][t / BK + 32 * i] = Math::operand(a_reg[i]);
 #pragma unroll
-    for (int i = 0; i < 4; ++i) Bs[buf][b_r + 2 * i][t % BN] = b_reg[i];
-  };
-  auto multiply = [&](int buf) {
-#pragma unroll
-    for (int kk = 0; kk < BK; ++kk) {
-      const float4 a0 = *reinterpret_cast<const float4*>(&As[buf][kk][ty * 4]);
-      const float4 a1 = *reinterpret_cast<const float4*>(&As[buf][kk][64 + ty * 4]);
-      const float4 b0 = *reinterpret_cast<const float4*>(&Bs[buf][kk][tx * 4]);
-      const float4 b1 = *reinterpret_cast<const float4*>(&Bs[buf][kk][64 + tx * 4]);
-      const float av[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
-      const float bv[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
-#pragma unroll
-      for (int i = 0; i < 8; ++i)
-#pragma unroll
-        for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
-    }
+    for (int i = 0; i < 4; ++i) Bs[buf][b_r + 2 * i][t % BN] = Math::operand(b_reg[i]);
   };
 
   if (tiles > 0) {  // uniform over the block, so the barriers inside are reached by all
@@ -146,14 +158,40 @@ __device__ __forceinline__ void run_block(const P& p, int rows, int cols, int re
     __syncthreads();
     for (int kt = 0; kt < tiles; ++kt) {
       const int cur = kt & 1, nxt = cur ^ 1;
-      if (kt + 1 < tiles) load(nxt);  // global loads in flight during the FMAs below
-      multiply(cur);
+      if (kt + 1 < tiles) load(nxt);  // global loads in flight during the products below
+      Math::multiply(acc, As[cur], Bs[cur]);
       if (kt + 1 < tiles) stash(nxt);  // tile nxt was last read before the barrier
       if (kt + 2 < tiles) decode(cur, r0 + (kt + 2) * BK);  // reds[cur] was last read by load(cur)
       __syncthreads();
     }
   }
-  // Columns outer: a column's decoding (divisions in store) is then live for one column at a time.
+  Math::store(acc, row0, col0, rows, cols,
+              [&](int row, int col, float v) { p.store(row, col, blockIdx.z, v); });
+}
+
+template <class TA, class TB>
+__device__ __forceinline__ void Fp32Math::multiply(Acc& acc, const TA& As, const TB& Bs) {
+  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+#pragma unroll
+  for (int kk = 0; kk < BK; ++kk) {
+    const float4 a0 = *reinterpret_cast<const float4*>(&As[kk][ty * 4]);
+    const float4 a1 = *reinterpret_cast<const float4*>(&As[kk][64 + ty * 4]);
+    const float4 b0 = *reinterpret_cast<const float4*>(&Bs[kk][tx * 4]);
+    const float4 b1 = *reinterpret_cast<const float4*>(&Bs[kk][64 + tx * 4]);
+    const float av[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
+    const float bv[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) acc.v[i][j] = fmaf(av[i], bv[j], acc.v[i][j]);
+  }
+}
+
+// Columns outer: a column's decoding (divisions in store) is then live for one column at a time.
+template <class F>
+__device__ __forceinline__ void Fp32Math::store(const Acc& acc, int row0, int col0, int rows,
+                                                int cols, F&& f) {
+  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
 #pragma unroll
   for (int j = 0; j < 8; ++j) {
     const int col = col0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + j - 4);
@@ -161,9 +199,57 @@ __device__ __forceinline__ void run_block(const P& p, int rows, int cols, int re
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
       const int row = row0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + i - 4);
-      if (row < rows) p.store(row, col, blockIdx.z, acc[i][j]);
+      if (row < rows) f(row, col, acc.v[i][j]);
     }
   }
+}
+
+// Warp w takes rows 64*(w % 2) .. +63 and columns 32*(w / 2) .. +31 of the tile; the fragments
+// are read from the shared tiles as cuda/mma.h lays them out (A[row][k] is As[k][row], B[k][col]
+// is Bs[k][col]).
+template <class TA, class TB>
+__device__ __forceinline__ void Tf32Math::multiply(Acc& acc, const TA& As, const TB& Bs) {
+  const int lane = threadIdx.x % 32, w = threadIdx.x / 32, g = lane >> 2, q = lane & 3;
+  const int m0 = 64 * (w % 2) + g, n0 = 32 * (w / 2) + g;
+  uint32_t a[4][4], b[4][2];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const int r = m0 + 16 * i;
+    a[i][0] = __float_as_uint(As[q][r]);
+    a[i][1] = __float_as_uint(As[q][r + 8]);
+    a[i][2] = __float_as_uint(As[q + 4][r]);
+    a[i][3] = __float_as_uint(As[q + 4][r + 8]);
+  }
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+    b[j][0] = __float_as_uint(Bs[q][n0 + 8 * j]);
+    b[j][1] = __float_as_uint(Bs[q + 4][n0 + 8 * j]);
+  }
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j) mma_tf32_16x8x8(acc.v[i][j], a[i], b[j]);
+}
+
+template <class F>
+__device__ __forceinline__ void Tf32Math::store(const Acc& acc, int row0, int col0, int rows,
+                                                int cols, F&& f) {
+  const int lane = threadIdx.x % 32, w = threadIdx.x / 32, g = lane >> 2, q = lane & 3;
+  const int m0 = row0 + 64 * (w % 2) + g, n0 = col0 + 32 * (w / 2) + 2 * q;
+#pragma unroll
+  for (int j = 0; j < 4; ++j)
+#pragma unroll
+    for (int c = 0; c < 2; ++c) {
+      const int col = n0 + 8 * j + c;
+      if (col >= cols) continue;
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int row = m0 + 16 * i + 8 * h;
+          if (row < rows) f(row, col, acc.v[i][j][2 * h + c]);
+        }
+    }
 }
 
 // The grid of a kernel that runs run_block over a rows x cols output in `split` reduction pieces.

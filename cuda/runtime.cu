@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 
+#include "core/ops.h"
 #include "cuda/cuda_check.h"
 #include "cuda/launch.h"
 #include "cuda/runtime.h"
@@ -71,6 +72,7 @@ Context& device_context(int index) {
     // here uses. Kept for the process, like the cuBLAS handle.
     auto fresh = std::make_unique<Context>();
     fresh->device = Device::cuda(index);
+    fresh->conv_math = conv_math_from_env();
     ZF_CUDA_CHECK(cudaStreamCreateWithFlags(&fresh->stream, cudaStreamNonBlocking));
     ZF_CUDA_CHECK(cudaStreamCreateWithFlags(&fresh->upload, cudaStreamNonBlocking));
     ZF_CUDA_CHECK(cudaEventCreateWithFlags(&fresh->uploaded, cudaEventDisableTiming));

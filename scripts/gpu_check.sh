@@ -4,7 +4,8 @@
 # and the rest of zf_tests), the conv_forward kernel variants of cuda/dev (checked, then timed beside
 # cuDNN), a 1-rank NCCL training (zf_train --nccl against the same run without it, where the machine
 # can build zf_train), then zf_bench on the GPU at batch 128 beside cuDNN (FP32 and TF32 rows, on
-# random data), scripts/gpu_model.sh (its main-loop counts from the SASS there), and prints a short
+# random data), once more with ZF_CONV_MATH=tf32 (our convolutions on TF32 tensor cores: the conv
+# layers and the step), scripts/gpu_model.sh (its main-loop counts from the SASS there), and prints a short
 # table last. Budget: under 8 minutes.
 #
 # Before the lease, on the build machine: scripts/gpu_prepare.sh (copies googletest's sources and
@@ -130,26 +131,45 @@ log "bench (batch 128)"
 timeout 240 "$build/bench/zf_bench" --device cuda --batch 128 --reps 5 --json >"$out/bench.jsonl" 2>"$out/bench.txt"
 bench_rc=$?
 cat "$out/bench.txt"
+log "bench, our convolutions in TF32 (ZF_CONV_MATH=tf32)"
+ZF_CONV_MATH=tf32 timeout 180 "$build/bench/zf_bench" --device cuda --batch 128 --reps 5 --json \
+  --layers conv1,conv2,conv3,conv4,conv5,step >"$out/bench_tf32.jsonl" 2>"$out/bench_tf32.txt"
+rc=$?
+((rc == 0)) || bench_rc=$rc
+cat "$out/bench_tf32.txt"
 
 log "static model (scripts/gpu_model.sh; SASS counts where this toolkit has cuobjdump)"
 timeout 60 bash scripts/gpu_model.sh >"$out/gpu_model.txt" 2>&1
 cat "$out/gpu_model.txt"
 
 log "summary"
-python3 - "$out/bench.jsonl" <<'PY' || true
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{") and "layer" in l]
+python3 - "$out/bench.jsonl" "$out/bench_tf32.jsonl" <<'PY' || true
+import json, os, sys
+def load(path):
+    if not os.path.exists(path):
+        return []
+    return [json.loads(l) for l in open(path) if l.startswith("{") and "layer" in l]
+rows, rows32 = load(sys.argv[1]), load(sys.argv[2])
 ours = {(r["layer"], r["pass"]): r for r in rows if "impl" not in r}
+ours32 = {(r["layer"], r["pass"]): r for r in rows32 if "impl" not in r}
 ref = {(r["layer"], r["pass"]): r for r in rows if r.get("impl") == "cudnn"}
 tf32 = {(r["layer"], r["pass"]): r for r in rows if r.get("impl") == "cudnn_tf32"}
-print(f"{'layer':6} {'pass':4} {'ours ms':>9} {'cuDNN ms':>9} {'ours/cuDNN':>10} {'cuDNN TF32':>10}")
+def ms(d, k):
+    return f"{d[k]['ms_median']:9.3f}" if k in d else f"{'-':>9}"
+print(f"{'layer':6} {'pass':4} {'ours ms':>9} {'cuDNN ms':>9} {'ours/cuDNN':>10} "
+      f"{'ours TF32':>9} {'cuDNN TF32':>10} {'TF32 ratio':>10}")
 for k, r in ours.items():
     if k in ref:
-        t = f"{tf32[k]['ms_median']:10.3f}" if k in tf32 else f"{'-':>10}"
-        print(f"{k[0]:6} {k[1]:4} {r['ms_median']:9.3f} {ref[k]['ms_median']:9.3f} {r['ms_median'] / ref[k]['ms_median']:10.2f} {t}")
-step = next((r for r in rows if r["layer"] == "step"), None)
-if step:
-    print(f"training step at batch {step['batch']}: {step['ms_median']:.1f} ms = {step.get('img_s', 0):.0f} img/s")
+        t = tf32[k]["ms_median"] if k in tf32 else None
+        o = ours32[k]["ms_median"] if k in ours32 else None
+        ratio = f"{o / t:10.2f}" if o and t else f"{'-':>10}"
+        print(f"{k[0]:6} {k[1]:4} {r['ms_median']:9.3f} {ref[k]['ms_median']:9.3f} "
+              f"{r['ms_median'] / ref[k]['ms_median']:10.2f} {ms(ours32, k)} {ms(tf32, k):>10} {ratio}")
+for name, rs in (("FP32", rows), ("TF32", rows32)):
+    step = next((r for r in rs if r["layer"] == "step"), None)
+    if step:
+        print(f"training step at batch {step['batch']}, convolutions in {name}: "
+              f"{step['ms_median']:.1f} ms = {step.get('img_s', 0):.0f} img/s")
 PY
 log "done: tests rc=$tests_rc, dev rc=$dev_rc, nccl rc=$nccl_rc, bench rc=$bench_rc"
 exit $((tests_rc != 0 || dev_rc != 0 || nccl_rc != 0 || bench_rc != 0))

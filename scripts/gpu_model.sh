@@ -4,7 +4,8 @@
 #   1. per kernel, from `nvcc -Xptxas -v` and `cuobjdump -sass`: registers, spill bytes (stores +
 #      loads), shared memory, threads per block (the launch bound), resident blocks per SM (what
 #      limits them), and for the loop with the most FFMAs (the main loop) its FFMA count, its
-#      instruction count and their ratio.
+#      instruction count and their ratio; a TF32 kernel's tensor-core products count as the
+#      multiply-adds they do per thread (an m16n8k8 mma.sync / HMMA.1688: 16*8*8 / 32 = 32).
 #      Where the toolkit has no cuobjdump (the build machines' CUDA 13 has none; the GPU machine's
 #      does) the loop is counted in the PTX instead (fma.rn.f32 among PTX instructions), which the
 #      table says: PTX counts no register moves or spills that ptxas adds, and an ld.shared.v4 is one
@@ -124,13 +125,14 @@ for chunk in re.split(r"\n(?=\.visible \.entry |\.entry )", open(f"{tmp}/conv.pt
 
 def best_loop(ins, is_ffma):
     """ins: (position, text, branch target position or None). The backward branch whose body holds
-    the most FFMAs: (ffma, instructions, start)."""
+    the most multiply-adds per thread (is_ffma(text): 1 for an FFMA, 32 for an m16n8k8 mma):
+    (multiply-adds, instructions, start)."""
     best = (0, 0, 0)
     for pos, text, target in ins:
         if target is None or target >= pos:
             continue
         body = [t for p, t, _ in ins if target <= p <= pos]
-        ffma = sum(1 for t in body if is_ffma(t))
+        ffma = sum(int(is_ffma(t)) for t in body)
         if ffma > best[0] or (ffma == best[0] and ffma and len(body) < best[1]):
             best = (ffma, len(body), target)
     return best
@@ -150,7 +152,8 @@ if os.path.exists(f"{tmp}/sass.txt"):
             text = m.group(2).strip()
             b = re.search(r"\bBRA\s+(?:\S*\s+)?0x([0-9a-f]+)", text)
             ins.append((int(m.group(1), 16), text, int(b.group(1), 16) if b else None))
-        loops[name] = best_loop(ins, lambda t: re.match(r"(@\S+\s+)?FFMA\b", t) is not None)
+        loops[name] = best_loop(ins, lambda t: 1 if re.match(r"(@\S+\s+)?FFMA\b", t) else
+                                32 if re.match(r"(@\S+\s+)?HMMA\.1688\.F32\.TF32\b", t) else 0)
 else:
     source = "PTX (no cuobjdump in this toolkit)"
     for name, chunk in ptx_funcs.items():
@@ -167,7 +170,8 @@ else:
             ins.append([len(ins), line, b.group(3) if b else None])
         for i in ins:  # labels precede their use in a backward branch
             i[2] = labels.get(i[2]) if i[2] is not None else None
-        loops[name] = best_loop([tuple(i) for i in ins], lambda t: re.match(r"(@!?%\w+\s+)?fma\.rn\.f32\b", t) is not None)
+        loops[name] = best_loop([tuple(i) for i in ins], lambda t: 1 if re.match(r"(@!?%\w+\s+)?fma\.rn\.f32\b", t) else
+                                32 if re.match(r"(@!?%\w+\s+)?mma\.sync\.aligned\.m16n8k8\b", t) else 0)
 
 names = sorted(set(res) | set(loops))
 dm = demangle(names)

@@ -30,6 +30,12 @@ need() {  # need FILE...: each exists and is not empty
 run train "$train" "$repo/configs/tiny.yaml" --device cuda --out "$tmp/run" --limit-train 128 --limit-val 64
 grep -q "cuda\|CUDA" "$tmp/out" "$tmp/err" || { echo "FAIL train: the run does not say it is on CUDA"; fails=$((fails + 1)); }
 need "$tmp/run/ckpt/last.h5" "$tmp/run/ckpt/epoch_002.h5" "$tmp/run/metrics.csv"
+run train_tf32 "$train" "$repo/configs/tiny.yaml" --device cuda --conv-math tf32 --out "$tmp/run32" \
+  --limit-train 128 --limit-val 64 --max-iters 2
+grep -q "convolutions in tf32" "$tmp/err" || { echo "FAIL train_tf32: the run does not say it is in TF32"; fails=$((fails + 1)); }
+need "$tmp/run32/ckpt/last.h5"
+"$train" "$repo/configs/tiny.yaml" --device cuda --conv-math fp16 >"$tmp/out" 2>"$tmp/err"
+[[ $? -eq 2 ]] || { echo "FAIL --conv-math fp16 is not refused with exit code 2"; fails=$((fails + 1)); }
 run project "$project" --device cuda --checkpoint "$tmp/run/ckpt/last.h5" --out "$tmp/proj" --limit 200 --k 4
 need "$tmp/proj/conv1.h5" "$tmp/proj/conv1.png" "$tmp/proj/conv2.h5" "$tmp/proj/conv2.png"
 run evolve "$evolve" --device cuda --checkpoints "$tmp/run/ckpt" --out "$tmp/evo" --limit 100

@@ -111,6 +111,19 @@ TEST(Config, BadStrideNamesTheYamlPath) {
   EXPECT_NE(e.find("bad.yaml: layers[4].stride: must be >= 1"), std::string::npos) << e;
 }
 
+// train.conv_math: fp32 or tf32 (the GPU convolutions' arithmetic); absent: empty, the
+// environment's choice.
+TEST(Config, ConvMath) {
+  EXPECT_EQ(parse_config(tiny_with("batch: 32", "batch: 32"), "c.yaml").train.conv_math, "");
+  EXPECT_EQ(parse_config(tiny_with("batch: 32", "batch: 32\n  conv_math: tf32"), "c.yaml")
+                .train.conv_math,
+            "tf32");
+  const std::string e = error_of(
+      [] { parse_config(tiny_with("batch: 32", "batch: 32\n  conv_math: tf16"), "c.yaml"); });
+  EXPECT_NE(e.find("train.conv_math"), std::string::npos) << e;
+  EXPECT_NE(e.find("fp32 or tf32"), std::string::npos) << e;
+}
+
 TEST(Config, UnknownKeysAndWrongTypesAreRejected) {
   std::string e = error_of([] {
     parse_config(tiny_with("{name: relu1, type: relu}", "{name: relu1, type: relu, slope: 2}"),

@@ -182,6 +182,9 @@ TrainConfig parse_train(Section&& t, const std::string& source) {
   tc.seed = t.get<uint64_t>("seed", 1);
   tc.device = t.get<std::string>("device", "cpu");
   one_of<std::string>(t, "device", tc.device, {"cpu", "cuda", "auto"}, "cpu, cuda or auto");
+  tc.conv_math = t.get<std::string>("conv_math", "");
+  if (!tc.conv_math.empty())
+    one_of<std::string>(t, "conv_math", tc.conv_math, {"fp32", "tf32"}, "fp32 or tf32");
   tc.checkpoint_every = t.get<double>("checkpoint_every", 10.0);
   if (!(tc.checkpoint_every >= 0.0)) t.fail("checkpoint_every", "minutes, must be >= 0 (0: off)");
   tc.checkpoint_every_iters = t.get<int64_t>("checkpoint_every_iters", 0);

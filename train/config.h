@@ -51,6 +51,9 @@ struct TrainConfig {
   std::vector<int> snapshots;
   uint64_t seed = 1;
   std::string device = "cpu";
+  // The GPU convolutions' arithmetic (core/context.h): fp32 or tf32 (tensor cores); empty: what
+  // ZF_CONV_MATH says, else fp32. No effect on the CPU.
+  std::string conv_math;
   // Mid-epoch checkpoints (<out>/ckpt/last.h5): every `checkpoint_every` minutes (0: off) and every
   // `checkpoint_every_iters` steps (0: off); epoch ends always write one.
   double checkpoint_every = 10;

@@ -11,6 +11,7 @@
 
 #include "core/backend.h"
 #include "core/nn/optimizer.h"
+#include "core/ops.h"
 #include "train/schedule.h"
 #include "train/feeder.h"
 #include "train/progress.h"
@@ -84,6 +85,7 @@ std::vector<ConfigOverride> overrides_of(const TrainOptions& o) {
   if (o.limit_val >= 0) v.push_back({"data.limit_val", std::to_string(o.limit_val)});
   if (!o.train_data.empty()) v.push_back({"data.train", o.train_data});
   if (!o.val_data.empty()) v.push_back({"data.val", o.val_data});
+  if (!o.conv_math.empty()) v.push_back({"train.conv_math", o.conv_math});
   return v;
 }
 
@@ -119,6 +121,8 @@ Run open_run(const TrainOptions& opt) {
            cfg.source.c_str());
   Run r(std::move(cfg), std::move(net));
   r.device = backend::resolve_device(opt.device.empty() ? r.cfg.train.device : opt.device);
+  if (r.device.is_cuda() && !r.cfg.train.conv_math.empty())
+    context(r.device).conv_math = parse_conv_math(r.cfg.train.conv_math.c_str());
   r.out = opt.out.empty() ? "runs/" + r.cfg.name : opt.out;
   r.ckdir = r.out + "/ckpt";
   r.last = r.ckdir + "/last.h5";
@@ -632,9 +636,14 @@ TrainResult train(const TrainOptions& opt) {
   if (r.lead())
     std::fprintf(
         stderr,
-        "zf_train: %s on %s%s, %lld training images%s, batch %d (%.0f MiB of buffers%s), %d "
+        "zf_train: %s on %s%s%s, %lld training images%s, batch %d (%.0f MiB of buffers%s), %d "
         "epochs, out %s\n",
-        r.cfg.name.c_str(), device_name(r.device), ranks.c_str(),
+        r.cfg.name.c_str(), device_name(r.device),
+        r.device.is_cuda() ? strprintf(" (convolutions in %s)",
+                                       conv_math_name(context(r.device).conv_math))
+                                 .c_str()
+                           : "",
+        ranks.c_str(),
         static_cast<long long>(r.train_ds->size()),
         r.val_ds ? strprintf(", %lld validation", static_cast<long long>(r.val_ds->size())).c_str()
                  : "",

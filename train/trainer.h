@@ -22,6 +22,7 @@ struct TrainOptions {
   std::string config;     // YAML path
   std::string out;        // output folder; default runs/<config name>
   std::string device;     // cpu | cuda | auto; default: the config's train.device
+  std::string conv_math;  // fp32 | tf32: overrides train.conv_math
   bool resume = false;    // continue from <out>/ckpt/last.h5
   int64_t max_iters = 0;  // stop after this many SGD steps in all (0 = no limit), saving last.h5
   int epochs = 0;         // override train.epochs

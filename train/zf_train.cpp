@@ -20,6 +20,10 @@ int main(int argc, char** argv) {
   app.add_option("--out", o.out, "output folder (default runs/<config name>)");
   app.add_option("--device", o.device, "cpu | cuda | auto (default: the config's train.device)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app.add_option("--conv-math", o.conv_math,
+                 "GPU convolutions in fp32 or on tf32 tensor cores (overrides train.conv_math; "
+                 "default: ZF_CONV_MATH, else fp32)")
+      ->check(CLI::IsMember({"fp32", "tf32"}));
   auto* resume = app.add_flag("--resume", o.resume,
                               "continue from <out>/ckpt/last.h5 with the same RNG stream");
   app.add_option("--max-iters", o.max_iters,

@@ -40,7 +40,7 @@ template <int MinBlocks>
 __global__ void __launch_bounds__(conv_gemm::kGemmThreads, MinBlocks)
     conv_forward_bounded_kernel(conv_gemm::ForwardProblem p, int rows, int cols, int red,
                                 int split) {
-  conv_gemm::run_block(p, rows, cols, red, split);
+  conv_gemm::run_block<conv_gemm::Fp32Math>(p, rows, cols, red, split);
 }
 
 template <int MinBlocks>

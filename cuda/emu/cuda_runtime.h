@@ -3,14 +3,14 @@
 // and is tested on machines without a GPU (ctest runs the CPU-vs-CUDA tests through it as `emu.*`).
 //
 // How: a kernel is an ordinary C++ function; a launch runs the grid one block at a time, and each
-// thread of the block as a fiber with its own stack (cuda/emu/emulator.cpp). __syncthreads() and
-// the warp shuffles suspend the calling fiber until every thread of its block (or warp) has
-// arrived, so barrier placement, shared-memory tiling and warp reductions execute as written.
-// __shared__ becomes `static`: one copy per kernel, shared by the block that is running. Odd blocks
-// run their threads in reverse order, so a read of shared memory that misses a barrier sees stale
-// data in one order or the other. A barrier that not every thread reaches, or a shuffle that not
-// every lane of its warp joins, fails the launch (cudaGetLastError reports it, the message names
-// the kernel's state).
+// thread of the block as a fiber with its own stack (cuda/emu/emulator.cpp). __syncthreads(), the
+// warp shuffles and zf_emu::gather suspend the calling fiber until every thread of its block (or
+// warp) has arrived, so barrier placement, shared-memory tiling and warp reductions execute as
+// written. __shared__ becomes `static`: one copy per kernel, shared by the block that is running.
+// Odd blocks run their threads in reverse order, so a read of shared memory that misses a barrier
+// sees stale data in one order or the other. A barrier that not every thread reaches, or a shuffle
+// that not every lane of its warp joins, fails the launch (cudaGetLastError reports it, the message
+// names the kernel's state).
 //
 // Streams and events are modelled as objects that must be created before use: a kernel launched, or
 // an async copy or memset queued, on the legacy default stream (0, cudaStreamLegacy) or on a stream
@@ -63,6 +63,16 @@ inline int max(int a, int b) {
 }
 inline float rsqrtf(float x) {
   return 1.f / std::sqrt(x);
+}
+inline unsigned __float_as_uint(float x) {
+  unsigned u;
+  std::memcpy(&u, &x, sizeof u);
+  return u;
+}
+inline float __uint_as_float(unsigned u) {
+  float x;
+  std::memcpy(&x, &u, sizeof x);
+  return x;
 }
 
 // ---- runtime API --------------------------------------------------------------------------------
@@ -141,6 +151,10 @@ namespace zf_emu {
 void sync_block();  // suspends the fiber until the whole block has arrived
 // Suspends until every lane in `mask` has arrived; returns the value that lane `src` brought.
 uint64_t exchange(unsigned mask, uint64_t value, int src);
+// Suspends until every lane in `mask` has arrived, each posting `bytes` (<= 64) bytes at `mine`;
+// returns the warp's table of them (lane l's at l * bytes), which stays until the warp's next
+// collective. One warp exchange where shuffles would need many (cuda/mma.h's model of mma.sync).
+const void* gather(unsigned mask, const void* mine, size_t bytes);
 int lane();
 // Runs body(ctx) once per thread of every block of the grid.
 void run_grid(dim3 grid, dim3 block, const char* kernel, void (*body)(void*), void* ctx);

@@ -71,10 +71,12 @@ enum class State { Runnable, AtSync, AtWarp, Done };
 struct Fiber {
   void* sp = nullptr;
   State state = State::Done;
-  unsigned mask = 0;           // lanes of the warp exchange this fiber waits in
-  int src = 0;                 // the lane whose value it takes
-  uint64_t value = 0;          // the value it brings
-  uint64_t result = 0;         // the value it takes
+  unsigned mask = 0;             // lanes of the warp exchange this fiber waits in
+  int src = 0;                   // the lane whose value it takes
+  uint64_t value = 0;            // the value it brings
+  uint64_t result = 0;           // the value it takes
+  const void* gather = nullptr;  // a gather's bytes to post (gather()), else an exchange
+  size_t gather_bytes = 0;
   void* fake_stack = nullptr;  // ASan's use-after-return frames while switched out
 };
 
@@ -84,6 +86,9 @@ constexpr size_t kStackBytes = 128 << 10;  // per thread; only touched pages bec
 size_t g_page = 0;
 char* g_stacks = nullptr;  // kMaxThreads x (guard page, stack)
 Fiber g_fibers[kMaxThreads];
+// Each warp's last gather: lane l's bytes at l * bytes, until the warp's next collective.
+constexpr size_t kMaxGatherBytes = 64;
+unsigned char g_gathered[kMaxThreads / 32][32 * kMaxGatherBytes];
 int g_threads = 0, g_current = -1;
 void* g_scheduler_sp = nullptr;
 void (*g_body)(void*) = nullptr;
@@ -210,6 +215,17 @@ bool release_warps(bool* released, std::string* why) {
       if (f.state != State::AtWarp) all_in = false;
     }
     if (!all_in) continue;
+    const Fiber& lf = g_fibers[first + lead];
+    for (int l = 0; l < 32; ++l) {
+      const Fiber& f = g_fibers[first + l];
+      if (!(mask >> l & 1u)) continue;
+      if ((f.gather != nullptr) != (lf.gather != nullptr) || f.gather_bytes != lf.gather_bytes) {
+        *why = "lanes of one warp wait in different warp collectives (a gather and a shuffle?)";
+        return false;
+      }
+      if (f.gather)
+        std::memcpy(g_gathered[first / 32] + l * f.gather_bytes, f.gather, f.gather_bytes);
+    }
     for (int l = 0; l < 32; ++l) {
       if (!(mask >> l & 1u)) continue;
       Fiber& f = g_fibers[first + l];
@@ -274,8 +290,28 @@ uint64_t exchange(unsigned mask, uint64_t value, int src) {
   f.mask = mask;
   f.value = value;
   f.src = src;
+  f.gather = nullptr;
+  f.gather_bytes = 0;
   suspend(State::AtWarp);
   return g_fibers[g_current].result;
+}
+
+const void* gather(unsigned mask, const void* mine, size_t bytes) {
+  if (g_current < 0) suspend(State::AtWarp);  // aborts with a message
+  if (bytes == 0 || bytes > kMaxGatherBytes) {
+    std::fprintf(stderr, "CUDA emulator: a gather of %zu bytes per lane (at most %zu)\n", bytes,
+                 kMaxGatherBytes);
+    std::abort();
+  }
+  Fiber& f = g_fibers[g_current];
+  f.mask = mask;
+  f.value = 0;
+  f.src = g_current % 32;
+  f.gather = mine;
+  f.gather_bytes = bytes;
+  suspend(State::AtWarp);
+  g_fibers[g_current].gather = nullptr;
+  return g_gathered[g_current / 32];
 }
 
 void run_grid(dim3 grid, dim3 block, const char* kernel, void (*body)(void*), void* ctx) {

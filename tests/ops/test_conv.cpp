@@ -4,11 +4,14 @@
 // the CPU op; then the bad-input errors. Outputs are poisoned before every call.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <iterator>
+#include <numeric>
 #include <ostream>
 #include <vector>
 
+#include "core/context.h"
 #include "core/cpu/cpu_ops.h"
 #include "core/ops.h"
 #include "test_util.h"
@@ -221,32 +224,137 @@ TEST(Conv, FastPathsMatchReference) {
 
 // ---- CPU against CUDA --------------------------------------------------------------------------
 
-TEST(ConvCuda, MatchesCpu) {
-  ZF_REQUIRE_CUDA();
+// The conv math of the CUDA device's context, for the scope of a test.
+struct ConvMathScope {
+  explicit ConvMathScope(ConvMath m) : old(context(Device::cuda(0)).conv_math) {
+    context(Device::cuda(0)).conv_math = m;
+  }
+  ~ConvMathScope() { context(Device::cuda(0)).conv_math = old; }
+  ConvMath old;
+};
+
+// x rounded to TF32 as cvt.rna.tf32.f32 does (to nearest on 11 significant bits, ties away from
+// zero), written independently of cuda/mma.h's bit arithmetic.
+float tf32_round(float x) {
+  if (!std::isfinite(x) || x == 0.f) return x;
+  int e = 0;
+  const double m = std::frexp(static_cast<double>(x), &e);  // |m| in [0.5, 1)
+  return static_cast<float>(std::ldexp(std::round(m * 2048.0) / 2048.0, e));
+}
+
+Tensor tf32_rounded(const Tensor& t) {
+  Tensor r = t.clone();
+  for (int64_t i = 0; i < r.numel(); ++i) r.f32()[i] = tf32_round(r.f32()[i]);
+  return r;
+}
+
+// Every case's three products on the device against the CPU. In TF32 the device rounds each
+// product's inputs: against the CPU on the same inputs rounded alike it agrees as FP32 sums taken
+// in another order do (`tol`; conv4's 3456-term sums reach 1.02e-5 there), and against the CPU on
+// the inputs as they are to TF32's precision (`tf32_tol`: one TF32 rounding alone is up to 4.9e-4
+// of a value, and an output that cancels to a fraction of the typical magnitude loses more; the
+// cases reach 2.6e-3).
+void expect_cuda_matches_cpu(ConvMath math, double tol, double tf32_tol) {
+  const ConvMathScope scope(math);
+  const bool tf32 = math == ConvMath::Tf32;
   Rng g(401);
   for (const ConvCase& t : kConvCases) {
     if (!(t.modes & kCuda)) continue;
     SCOPED_TRACE(::testing::Message() << t);
     Tensor x = uniform(t.x, g), w = uniform(weight_shape(t), g), b = uniform(Shape{t.out}, g);
     const Shape ys = conv_output_shape(t.x, static_cast<int>(t.out), t.p);
-    Tensor y = poisoned(ys), yd = dev_poisoned(ys);
-    conv_forward(y, x, w, b, t.p);
-    conv_forward(yd, dev(x), dev(w), dev(b), t.p);
-    EXPECT_TRUE(matches(yd, y)) << "conv_forward";
-
+    // The CPU's inputs rounded as the device rounds them (the same tensors in FP32).
     Tensor dy = uniform(ys, g);
-    Tensor dx = poisoned(t.x), dxd = dev_poisoned(t.x);
-    conv_backward_data(dx, dy, w, t.p);
+    const Tensor xr = tf32 ? tf32_rounded(x) : x.clone(), wr = tf32 ? tf32_rounded(w) : w.clone();
+    const Tensor dyr = tf32 ? tf32_rounded(dy) : dy.clone();
+
+    Tensor y = poisoned(ys), yr = poisoned(ys), yd = dev_poisoned(ys);
+    conv_forward(yr, xr, wr, b, t.p);
+    conv_forward(yd, dev(x), dev(w), dev(b), t.p);
+    EXPECT_TRUE(matches(yd, yr, tol)) << "conv_forward";
+
+    Tensor dx = poisoned(t.x), dxr = poisoned(t.x), dxd = dev_poisoned(t.x);
+    conv_backward_data(dxr, dyr, wr, t.p);
     conv_backward_data(dxd, dev(dy), dev(w), t.p);
-    EXPECT_TRUE(matches(dxd, dx)) << "conv_backward_data";
+    EXPECT_TRUE(matches(dxd, dxr, tol)) << "conv_backward_data";
 
     Tensor dw = poisoned(w.shape()), db = poisoned(b.shape());
+    Tensor dwr = poisoned(w.shape()), dbr = poisoned(b.shape());
     Tensor dwd = dev_poisoned(w.shape()), dbd = dev_poisoned(b.shape());
-    conv_backward_weight(dw, db, dy, x, t.p);
+    conv_backward_weight(dwr, dbr, dyr, xr, t.p);
     conv_backward_weight(dwd, dbd, dev(dy), dev(x), t.p);
-    EXPECT_TRUE(matches(dwd, dw)) << "conv_backward_weight dw";
-    EXPECT_TRUE(matches(dbd, db)) << "conv_backward_weight db";
+    EXPECT_TRUE(matches(dwd, dwr, tol)) << "conv_backward_weight dw";
+    if (!tf32) {
+      EXPECT_TRUE(matches(dbd, dbr)) << "conv_backward_weight db";
+      continue;
+    }
+    // TF32 against FP32 on the inputs as they are.
+    conv_forward(y, x, w, b, t.p);
+    EXPECT_TRUE(matches(yd, y, tf32_tol)) << "conv_forward, unrounded inputs";
+    conv_backward_data(dx, dy, w, t.p);
+    EXPECT_TRUE(matches(dxd, dx, tf32_tol)) << "conv_backward_data, unrounded inputs";
+    conv_backward_weight(dw, db, dy, x, t.p);
+    EXPECT_TRUE(matches(dwd, dw, tf32_tol)) << "conv_backward_weight dw, unrounded inputs";
+    EXPECT_TRUE(matches(dbd, db)) << "conv_backward_weight db";  // a plain FP32 sum in both maths
   }
+}
+
+TEST(ConvCuda, MatchesCpu) {
+  ZF_REQUIRE_CUDA();
+  expect_cuda_matches_cpu(ConvMath::Fp32, kCudaTol, 0);
+}
+
+TEST(ConvCuda, Tf32MatchesCpu) {
+  ZF_REQUIRE_CUDA();
+  expect_cuda_matches_cpu(ConvMath::Tf32, 3e-5, 5e-3);
+}
+
+// TF32 rounding is applied to every product's inputs, to nearest with ties away from zero: with
+// one channel and a 1x1 kernel each output is one product, 1 * (1 + 2^-11) (a tie) gives exactly
+// 1 + 2^-10 in TF32 (1 + 2^-11 in FP32, 1 with ties to even), -(1 + 2^-11) gives -(1 + 2^-10),
+// 1 + 2^-12 gives 1; the same through the data and the weight gradients.
+TEST(ConvCuda, Tf32RoundsInputs) {
+  ZF_REQUIRE_CUDA();
+  const float tie = 1.f + std::ldexp(1.f, -11), below = 1.f + std::ldexp(1.f, -12);
+  const float up = 1.f + std::ldexp(1.f, -10);
+  const std::vector<float> xs = {tie, -tie, below, 3.f, 0.5f, below};
+  const std::vector<float> want = {up, -up, 1.f, 3.f, 0.5f, 1.f};
+  const ConvParams p{1, 1, 0};
+  Tensor x = f32(Shape{1, 1, 2, 3}), one = f32(Shape{1, 1, 1, 1}), b = f32(Shape{1});
+  for (size_t i = 0; i < xs.size(); ++i) x.f32()[i] = xs[i];
+  one.f32()[0] = 1.f;
+  for (ConvMath m : {ConvMath::Fp32, ConvMath::Tf32}) {
+    const ConvMathScope scope(m);
+    SCOPED_TRACE(conv_math_name(m));
+    Tensor y = dev_poisoned(x.shape()), dx = dev_poisoned(x.shape());
+    Tensor dw = dev_poisoned(one.shape()), db = dev_poisoned(b.shape());
+    conv_forward(y, dev(x), dev(one), dev(b), p);
+    conv_backward_data(dx, dev(x), dev(one), p);  // dy = x
+    // dw = sum of x * 1: the single products are the TF32 ones, their sum rounds in FP32.
+    Tensor ones = f32(x.shape());
+    for (int64_t i = 0; i < ones.numel(); ++i) ones.f32()[i] = 1.f;
+    conv_backward_weight(dw, db, dev(ones), dev(x), p);
+    const Tensor yh = y.to(Device::CPU), dxh = dx.to(Device::CPU), dwh = dw.to(Device::CPU);
+    float sum = 0.f;
+    for (size_t i = 0; i < xs.size(); ++i) {
+      const float e = m == ConvMath::Tf32 ? want[i] : xs[i];
+      EXPECT_EQ(yh.f32()[i], e) << "y[" << i << "]";
+      EXPECT_EQ(dxh.f32()[i], e) << "dx[" << i << "]";
+      sum += e;
+    }
+    EXPECT_NEAR(dwh.f32()[0], sum, 1e-6f) << "dw";
+    if (m == ConvMath::Tf32) {
+      EXPECT_NE(dwh.f32()[0], std::accumulate(xs.begin(), xs.end(), 0.f));
+    }
+  }
+}
+
+// ZF_CONV_MATH names the math a CUDA context starts with; anything else than fp32 or tf32 throws.
+TEST(ConvCuda, ConvMathNames) {
+  EXPECT_EQ(parse_conv_math("fp32"), ConvMath::Fp32);
+  EXPECT_EQ(parse_conv_math("tf32"), ConvMath::Tf32);
+  EXPECT_STREQ(conv_math_name(ConvMath::Tf32), "tf32");
+  EXPECT_ZF_ERROR(parse_conv_math("fp16"), "fp16", "fp32 or tf32");
 }
 
 // ---- bad input ---------------------------------------------------------------------------------
