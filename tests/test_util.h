@@ -14,12 +14,25 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "core/cpu/cpu_ops.h"
 #include "core/tensor.h"
 #include "naive.h"
 
 namespace tu {
 
 using Rng = std::mt19937_64;
+
+// The CPU ops' reference loops (ZF_CPU_KERNELS=reference) while it lives, then the choice before.
+class ReferenceKernels {
+ public:
+  ReferenceKernels() : before_(zf::cpu::reference_kernels()) { zf::cpu::set_reference_kernels(true); }
+  ~ReferenceKernels() { zf::cpu::set_reference_kernels(before_); }
+  ReferenceKernels(const ReferenceKernels&) = delete;
+  ReferenceKernels& operator=(const ReferenceKernels&) = delete;
+
+ private:
+  bool before_;
+};
 
 // Uniform in [lo, hi).
 zf::Tensor uniform(const zf::Shape& s, Rng& g, float lo = -1.f, float hi = 1.f);

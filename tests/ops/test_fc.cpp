@@ -143,8 +143,11 @@ TEST(Fc, ThinMatchesReference) {
 
 // ---- CPU against CUDA --------------------------------------------------------------------------
 
+// Against the CPU reference (OpenBLAS): the CPU's thin-batch paths sum in yet another order, and
+// are compared with the reference above.
 TEST(FcCuda, MatchesCpu) {
   ZF_REQUIRE_CUDA();
+  ReferenceKernels reference;
   Rng g(405);
   for (const FcCase& t : kFcCases) {
     if (!(t.modes & kCuda)) continue;
