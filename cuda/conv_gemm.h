@@ -209,6 +209,8 @@ __device__ __forceinline__ void Fp32Math::store(const Acc& acc, int row0, int co
 // is Bs[k][col]).
 template <class TA, class TB>
 __device__ __forceinline__ void Tf32Math::multiply(Acc& acc, const TA& As, const TB& Bs) {
+  static_assert(BK == 8 && BM == 128 && BN == 128 && kGemmThreads == 256,
+                "one m16n8k8 step per tile: 8 warps of 64x32 cover the 128x128 tile, k = 8");
   const int lane = threadIdx.x % 32, w = threadIdx.x / 32, g = lane >> 2, q = lane & 3;
   const int m0 = 64 * (w % 2) + g, n0 = 32 * (w / 2) + g;
   uint32_t a[4][4], b[4][2];
