@@ -10,6 +10,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/cpu/blas.h"
@@ -56,18 +57,20 @@ float* padded_planes(const float* x, const Geometry& g) {
   return pad;
 }
 
-// col[(c*k + kh)*k + kw][oh*OW + ow] = x[c][oh*s - p + kh][ow*s - p + kw], zero outside.
-void im2col(float* col, const float* x, const Geometry& g) {
-  const int Hp = g.H + 2 * g.p, Wp = g.W + 2 * g.p, OH = g.OH, OW = g.OW, s = g.s;
-  const float* pad = padded_planes(x, g);
+// col[(c*k + kh)*k + kw][(oh - oh0)*OW + ow] = x[c][oh*s - p + kh][ow*s - p + kw] for the output
+// rows oh0 <= oh < oh1 (a band of the column matrix, oh1 - oh0 rows of OW columns each), zero
+// outside the image; pad is padded_planes(x).
+void im2col_band(float* col, const float* pad, const Geometry& g, int oh0, int oh1) {
+  const int Hp = g.H + 2 * g.p, Wp = g.W + 2 * g.p, OW = g.OW, s = g.s;
+  const size_t cols = static_cast<size_t>(oh1 - oh0) * OW;
   for (int c = 0; c < g.C; ++c)
     for (int kh = 0; kh < g.k; ++kh)
       for (int kw = 0; kw < g.k; ++kw) {
-        float* r = col + (static_cast<size_t>(c * g.k + kh) * g.k + kw) * g.P();
+        float* r = col + (static_cast<size_t>(c * g.k + kh) * g.k + kw) * cols;
         const float* src = pad + (static_cast<size_t>(c) * Hp + kh) * Wp + kw;
-        for (int oh = 0; oh < OH; ++oh) {
+        for (int oh = oh0; oh < oh1; ++oh) {
           const float* in = src + static_cast<size_t>(oh) * s * Wp;
-          float* out = r + static_cast<size_t>(oh) * OW;
+          float* out = r + static_cast<size_t>(oh - oh0) * OW;
           if (s == 1) {
             for (int ow = 0; ow < OW; ++ow) out[ow] = in[ow];
           } else if (s == 2 && !reference_kernels()) {
@@ -79,20 +82,19 @@ void im2col(float* col, const float* x, const Geometry& g) {
       }
 }
 
-// The adjoint of im2col: dx[c][ih][iw] = sum of the col entries that im2col read from it (summed in
-// a padded plane, whose interior is then kept).
-void col2im(float* dx, const float* col, const Geometry& g) {
-  const int Hp = g.H + 2 * g.p, Wp = g.W + 2 * g.p, OH = g.OH, OW = g.OW, s = g.s;
-  float* pad = scratch(static_cast<size_t>(g.C) * Hp * Wp, 2);
-  std::memset(pad, 0, sizeof(float) * g.C * Hp * Wp);
+// The adjoint of im2col_band: adds each entry of the band's columns into the padded planes `pad`
+// at the pixel im2col_band read it from.
+void col2im_band(float* pad, const float* col, const Geometry& g, int oh0, int oh1) {
+  const int Hp = g.H + 2 * g.p, Wp = g.W + 2 * g.p, OW = g.OW, s = g.s;
+  const size_t cols = static_cast<size_t>(oh1 - oh0) * OW;
   for (int c = 0; c < g.C; ++c)
     for (int kh = 0; kh < g.k; ++kh)
       for (int kw = 0; kw < g.k; ++kw) {
-        const float* r = col + (static_cast<size_t>(c * g.k + kh) * g.k + kw) * g.P();
+        const float* r = col + (static_cast<size_t>(c * g.k + kh) * g.k + kw) * cols;
         float* dst = pad + (static_cast<size_t>(c) * Hp + kh) * Wp + kw;
-        for (int oh = 0; oh < OH; ++oh) {
+        for (int oh = oh0; oh < oh1; ++oh) {
           float* o = dst + static_cast<size_t>(oh) * s * Wp;
-          const float* in = r + static_cast<size_t>(oh) * OW;
+          const float* in = r + static_cast<size_t>(oh - oh0) * OW;
           if (s == 1) {
             for (int ow = 0; ow < OW; ++ow) o[ow] += in[ow];
           } else if (s == 2 && !reference_kernels()) {
@@ -102,10 +104,48 @@ void col2im(float* dx, const float* col, const Geometry& g) {
           }
         }
       }
+}
+
+// Zeroed padded planes for col2im_band to add into.
+float* zero_padded_planes(const Geometry& g) {
+  const size_t n = static_cast<size_t>(g.C) * (g.H + 2 * g.p) * (g.W + 2 * g.p);
+  float* pad = scratch(n, 2);
+  std::memset(pad, 0, sizeof(float) * n);
+  return pad;
+}
+
+// dx[c] = the interior of the padded planes.
+void unpad_planes(float* dx, const float* pad, const Geometry& g) {
+  const int Hp = g.H + 2 * g.p, Wp = g.W + 2 * g.p;
   for (int c = 0; c < g.C; ++c)
     for (int y = 0; y < g.H; ++y)
       std::memcpy(dx + (static_cast<size_t>(c) * g.H + y) * g.W,
                   pad + (static_cast<size_t>(c) * Hp + y + g.p) * Wp + g.p, sizeof(float) * g.W);
+}
+
+// Output rows per band of the column matrix. A layer with a short reduction (conv1: K = 147) has a
+// column matrix far larger than the L2 (7 MB an image) that each product reads once: in bands of
+// ~512 KB (ZF_CONV_BAND_KB) the band is still in the L2 when the product reads it (ZFNet's conv1
+// forward 40 -> 31 ms at batch 16, its weight gradient 44 -> 38 ms). A long reduction (conv2:
+// K = 2400) leaves too few columns in such a band for sgemm to run well (1 MB bands: 73 -> 80 ms),
+// so it keeps the whole matrix, as the reference path always does.
+int band_rows(const Geometry& g) {
+  if (reference_kernels()) return g.OH;
+  const ConvBands b = conv_bands();
+  const size_t row_bytes = sizeof(float) * g.K() * g.OW;
+  const int rows = static_cast<int>(std::max<size_t>(1, b.bytes / row_bytes));
+  if (rows >= g.OH || rows * g.OW < b.min_columns) return g.OH;
+  return rows;
+}
+
+ConvBands& bands() {
+  static ConvBands b = [] {
+    ConvBands d;
+    if (const char* e = std::getenv("ZF_CONV_BAND_KB"))
+      d.bytes = std::max(1, std::atoi(e)) * size_t{1024};
+    return d;
+  }();
+  return b;
 }
 
 // A 1x1, stride-1, unpadded convolution reads x itself as its column matrix.
@@ -161,6 +201,14 @@ void bias_grad(float* DB, const float* DY, int64_t N, int M, int P, size_t ys) {
 
 }  // namespace
 
+ConvBands conv_bands() {
+  return bands();
+}
+
+void set_conv_bands(const ConvBands& b) {
+  bands() = b;
+}
+
 void conv_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
                   const ConvParams& p) {
   const Geometry g = geometry(x, y, static_cast<int>(w.dim(0)), p);
@@ -169,17 +217,23 @@ void conv_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
   const float *X = x.f32(), *Wt = w.f32(), *B = b.f32();
   float* Y = y.f32();
   auto one = [&](int64_t n) {
-    const float* col = X + n * xs;
-    if (!col_is_input(g)) {
-      float* c = scratch(static_cast<size_t>(g.K()) * g.P());
-      im2col(c, X + n * xs, g);
-      col = c;
-    }
     float* yn = Y + n * ys;
     for (int m = 0; m < g.M; ++m)
       std::fill(yn + static_cast<size_t>(m) * g.P(), yn + (m + 1) * static_cast<size_t>(g.P()),
                 B[m]);
-    sgemm(false, false, g.M, g.P(), g.K(), 1.f, Wt, g.K(), col, g.P(), 1.f, yn, g.P());
+    if (col_is_input(g)) {
+      sgemm(false, false, g.M, g.P(), g.K(), 1.f, Wt, g.K(), X + n * xs, g.P(), 1.f, yn, g.P());
+      return;
+    }
+    const float* pad = padded_planes(X + n * xs, g);
+    const int band = band_rows(g);
+    float* c = scratch(static_cast<size_t>(g.K()) * band * g.OW);
+    for (int oh0 = 0; oh0 < g.OH; oh0 += band) {
+      const int oh1 = std::min(g.OH, oh0 + band), cols = (oh1 - oh0) * g.OW;
+      im2col_band(c, pad, g, oh0, oh1);
+      sgemm(false, false, g.M, cols, g.K(), 1.f, Wt, g.K(), c, cols, 1.f,
+            yn + static_cast<size_t>(oh0) * g.OW, g.P());
+    }
   };
   if (per_image_threads(N)) {
 #pragma omp parallel for schedule(static)
@@ -197,9 +251,20 @@ void conv_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const Con
   float* DX = dx.f32();
   auto one = [&](int64_t n) {
     float* dxn = DX + n * xs;
-    float* col = col_is_input(g) ? dxn : scratch(static_cast<size_t>(g.K()) * g.P());
-    sgemm(true, false, g.K(), g.P(), g.M, 1.f, Wt, g.K(), DY + n * ys, g.P(), 0.f, col, g.P());
-    if (!col_is_input(g)) col2im(dxn, col, g);
+    if (col_is_input(g)) {
+      sgemm(true, false, g.K(), g.P(), g.M, 1.f, Wt, g.K(), DY + n * ys, g.P(), 0.f, dxn, g.P());
+      return;
+    }
+    float* pad = zero_padded_planes(g);
+    const int band = band_rows(g);
+    float* c = scratch(static_cast<size_t>(g.K()) * band * g.OW);
+    for (int oh0 = 0; oh0 < g.OH; oh0 += band) {
+      const int oh1 = std::min(g.OH, oh0 + band), cols = (oh1 - oh0) * g.OW;
+      sgemm(true, false, g.K(), cols, g.M, 1.f, Wt, g.K(),
+            DY + n * ys + static_cast<size_t>(oh0) * g.OW, g.P(), 0.f, c, cols);
+      col2im_band(pad, c, g, oh0, oh1);
+    }
+    unpad_planes(dxn, pad, g);
   };
   if (per_image_threads(N)) {
 #pragma omp parallel for schedule(static)
@@ -220,14 +285,20 @@ void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor
 
   // dW accumulates into `acc` over images; beta = 0 on an accumulator's first image.
   auto accumulate = [&](int64_t n, float* acc, bool first) {
-    const float* col = X + n * xs;
-    if (!col_is_input(g)) {
-      float* c = scratch(static_cast<size_t>(g.K()) * g.P());
-      im2col(c, X + n * xs, g);
-      col = c;
+    if (col_is_input(g)) {
+      sgemm(false, true, g.M, g.K(), g.P(), 1.f, DY + n * ys, g.P(), X + n * xs, g.P(),
+            first ? 0.f : 1.f, acc, g.K());
+      return;
     }
-    sgemm(false, true, g.M, g.K(), g.P(), 1.f, DY + n * ys, g.P(), col, g.P(), first ? 0.f : 1.f,
-          acc, g.K());
+    const float* pad = padded_planes(X + n * xs, g);
+    const int band = band_rows(g);
+    float* c = scratch(static_cast<size_t>(g.K()) * band * g.OW);
+    for (int oh0 = 0; oh0 < g.OH; oh0 += band) {
+      const int oh1 = std::min(g.OH, oh0 + band), cols = (oh1 - oh0) * g.OW;
+      im2col_band(c, pad, g, oh0, oh1);
+      sgemm(false, true, g.M, g.K(), cols, 1.f, DY + n * ys + static_cast<size_t>(oh0) * g.OW,
+            g.P(), c, cols, first && oh0 == 0 ? 0.f : 1.f, acc, g.K());
+    }
   };
 
   if (per_image_threads(N)) {

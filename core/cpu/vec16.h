@@ -8,6 +8,7 @@
 namespace zf::cpu {
 
 typedef float V16 __attribute__((vector_size(64)));
+typedef int I16 __attribute__((vector_size(64)));  // lane masks of V16 compares; indices
 
 inline V16 load16(const float* p) {
   V16 v;

@@ -222,6 +222,46 @@ TEST(Conv, FastPathsMatchReference) {
   }
 }
 
+// The column matrix in bands of output rows (cut small here: 4 KB, so every case but the smallest
+// runs in bands, down to one output row per band) against the reference's whole matrix: y is the
+// same products on fewer columns, dx and dW the same sums in another order.
+TEST(Conv, BandsMatchReference) {
+  Rng g(313);
+  const cpu::ConvBands saved = cpu::conv_bands();
+  cpu::set_conv_bands(cpu::ConvBands{4096, 8});
+  std::vector<ConvCase> cases(std::begin(kConvCases), std::end(kConvCases));
+  cases.push_back({"conv1 planes, 13 filters", Shape{3, 3, 60, 61}, 13, ConvParams{7, 2, 1}, 0});
+  int banded = 0;
+  for (const ConvCase& t : cases) {
+    if (t.x.numel() > 200000) continue;
+    SCOPED_TRACE(::testing::Message() << t);
+    const Shape ys = conv_output_shape(t.x, t.out, t.p);
+    const int64_t K = t.x[1] * t.p.kernel * t.p.kernel;
+    if (static_cast<int64_t>(sizeof(float)) * K * ys[3] * ys[2] > 4096 && ys[2] > 1) ++banded;
+    Tensor x = uniform(t.x, g), w = uniform(weight_shape(t), g), b = uniform(Shape{t.out}, g);
+    Tensor dy = uniform(ys, g, -1.f, 3.f);
+    Tensor y = poisoned(ys), dx = poisoned(t.x), dw = poisoned(weight_shape(t)),
+           db = poisoned(Shape{t.out});
+    Tensor ry = poisoned(ys), rdx = poisoned(t.x), rdw = poisoned(weight_shape(t)),
+           rdb = poisoned(Shape{t.out});
+    conv_forward(y, x, w, b, t.p);
+    conv_backward_data(dx, dy, w, t.p);
+    conv_backward_weight(dw, db, dy, x, t.p);
+    {
+      const tu::ReferenceKernels reference;
+      conv_forward(ry, x, w, b, t.p);
+      conv_backward_data(rdx, dy, w, t.p);
+      conv_backward_weight(rdw, rdb, dy, x, t.p);
+    }
+    EXPECT_TRUE(near(y, ry, 1e-5)) << "y";
+    EXPECT_TRUE(near(dx, rdx, 1e-5)) << "dx";
+    EXPECT_TRUE(near(dw, rdw, 1e-5)) << "dw";
+    EXPECT_EQ(std::memcmp(db.f32(), rdb.f32(), sizeof(float) * db.numel()), 0) << "db's bits";
+  }
+  cpu::set_conv_bands(saved);
+  EXPECT_GE(banded, 5) << "too few cases were cut into bands";
+}
+
 // ---- CPU against CUDA --------------------------------------------------------------------------
 
 // The conv math of the CUDA device's context, for the scope of a test.

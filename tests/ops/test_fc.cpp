@@ -110,9 +110,10 @@ TEST(Fc, GradCheck) {
 
 // ---- the CPU fast paths against the CPU reference ---------------------------------------------
 
-// The thin-batch paths (ZF_CPU_KERNELS=fast) against OpenBLAS (reference): dW bit for bit (both sum
-// each element's N products in order), y and dx to the rounding of a long sum taken in another
-// order.
+// The thin-batch paths (ZF_CPU_KERNELS=fast) against OpenBLAS (reference): y and dx to the rounding
+// of a long sum taken in another order, dW to that of a sum of N <= 32 products (the thin path sums
+// them in order; so did OpenBLAS on the Intel Xeons, bit for bit, but not on an AMD EPYC, where the
+// "odd" case's dW differed in its last bits).
 TEST(Fc, ThinMatchesReference) {
   Rng g(309);
   const FcCase cases[] = {{"fc7-like", Shape{16, 4096}, 1024, 0},
@@ -136,7 +137,7 @@ TEST(Fc, ThinMatchesReference) {
     fc_backward_data(rdx, dy, w);
     cpu::set_reference_kernels(false);
     EXPECT_TRUE(near(y, ry, 1e-5)) << "y";
-    EXPECT_EQ(std::memcmp(dw.f32(), rdw.f32(), sizeof(float) * dw.numel()), 0) << "dW's bits";
+    EXPECT_TRUE(near(dw, rdw, 1e-6)) << "dW";
     EXPECT_TRUE(near(db, rdb, 0)) << "db";
     EXPECT_TRUE(near(dx, rdx, 1e-5)) << "dx";
   }

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <iterator>
+#include <limits>
 #include <ostream>
 #include <set>
 #include <vector>
@@ -205,6 +206,16 @@ TEST(Maxpool, FastMatchesReference) {
   std::vector<PoolCase> cases(std::begin(kPoolCases), std::end(kPoolCases));
   cases.push_back({"pool1 batch 3, NaNs", Shape{3, 8, 110, 110}, PoolParams{3, 2}, kTies, 0});
   cases.push_back({"pool1 floor", Shape{1, 4, 110, 110}, PoolParams{3, 2, false}, kTies, 0});
+  // Fashion-MNIST's planes (32, 16, 8 wide: clipped last windows, several planes per vector), and
+  // planes a window or two wide.
+  cases.push_back({"Fashion pool1, NaNs", Shape{2, 32, 32, 32}, PoolParams{3, 2}, kTies, 0});
+  cases.push_back({"Fashion pool2, NaNs", Shape{3, 64, 16, 16}, PoolParams{3, 2}, kTies, 0});
+  cases.push_back({"Fashion pool5, NaNs", Shape{5, 64, 8, 8}, PoolParams{3, 2}, kTies, 0});
+  cases.push_back({"3x4 planes", Shape{3, 5, 3, 4}, PoolParams{3, 2}, kUniform, 0});
+  cases.push_back({"4x3 planes", Shape{3, 7, 4, 3}, PoolParams{3, 2}, kUniform, 0});
+  // -inf inside the plane, also as all of a clipped window's values: the padding must not win.
+  const float inf = std::numeric_limits<float>::infinity();
+  cases.push_back({"-inf levels", Shape{2, 9, 9, 8}, PoolParams{3, 2}, {-inf, -inf, 1.f}, 0});
   for (const PoolCase& t : cases) {
     SCOPED_TRACE(::testing::Message() << t);
     Tensor x = pool_input(t, g);
