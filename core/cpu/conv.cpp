@@ -16,6 +16,7 @@
 #include "core/cpu/blas.h"
 #include "core/cpu/cpu_ops.h"
 #include "core/cpu/vec16.h"
+#include "core/cpu/winograd.h"
 #include "core/cpu/workspace.h"
 
 namespace zf::cpu {
@@ -216,6 +217,8 @@ void conv_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
   const size_t xs = static_cast<size_t>(g.C) * g.H * g.W, ys = static_cast<size_t>(g.M) * g.P();
   const float *X = x.f32(), *Wt = w.f32(), *B = b.f32();
   float* Y = y.f32();
+  if (!reference_kernels() && winograd::applies(g.k, g.s, g.p))
+    return winograd::conv3x3(Y, X, Wt, false, B, static_cast<int>(N), g.C, g.H, g.W, g.M, g.p);
   auto one = [&](int64_t n) {
     float* yn = Y + n * ys;
     for (int m = 0; m < g.M; ++m)
@@ -249,6 +252,11 @@ void conv_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const Con
   const size_t xs = static_cast<size_t>(g.C) * g.H * g.W, ys = static_cast<size_t>(g.M) * g.P();
   const float *DY = dy.f32(), *Wt = w.f32();
   float* DX = dx.f32();
+  // The input gradient of a 3x3, stride-1 convolution with padding p is the convolution of dy by
+  // the filters transposed and turned, with padding 2 - p.
+  if (!reference_kernels() && winograd::applies(g.k, g.s, 2 - g.p))
+    return winograd::conv3x3(DX, DY, Wt, true, nullptr, static_cast<int>(N), g.M, g.OH, g.OW, g.C,
+                             2 - g.p);
   auto one = [&](int64_t n) {
     float* dxn = DX + n * xs;
     if (col_is_input(g)) {

@@ -84,6 +84,12 @@ Shape weight_shape(const ConvCase& t) {
   return Shape{t.out, t.x[1], t.p.kernel, t.p.kernel};
 }
 
+// Whether the fast path computes a convolution (and its input gradient) by Winograd's F(2x2, 3x3)
+// (core/cpu/winograd.h).
+bool winograd(const ConvParams& p) {
+  return p.kernel == 3 && p.stride == 1 && p.pad <= 2;
+}
+
 // ---- naive -------------------------------------------------------------------------------------
 
 TEST(Conv, MatchesNaive) {
@@ -112,6 +118,46 @@ TEST(Conv, MatchesNaive) {
     naive::conv_backward_weight(ndw, ndb, naive::of(dy), naive::of(x), t.p.kernel, s, pad);
     EXPECT_TRUE(near(dw, ndw, kSumTol)) << "conv_backward_weight dw";
     EXPECT_TRUE(near(db, ndb, kSumTol)) << "conv_backward_weight db";
+  }
+}
+
+// The fast path's Winograd F(2x2, 3x3) (3x3 kernels at stride 1, core/cpu/winograd.h) against the
+// float64 loops: every padding it takes (0, 1, 2; the input gradient filters with padding 2 - p),
+// odd and even planes (a partial last tile or not), planes smaller than a tile, and ZFNet's conv3
+// and conv5 at batch 1 (2304- and 3456-term sums); then finite differences on two of them.
+TEST(Conv, WinogradMatchesNaive) {
+  Rng g(109);
+  const ConvCase cases[] = {
+      {"pad 0, even", Shape{2, 3, 8, 10}, 5, ConvParams{3, 1, 0}, 0},
+      {"pad 1, odd", Shape{2, 4, 9, 7}, 6, ConvParams{3, 1, 1}, 0},
+      {"pad 2, odd", Shape{1, 3, 5, 6}, 2, ConvParams{3, 1, 2}, 0},
+      {"3x3 input, pad 0: one output", Shape{2, 2, 3, 3}, 3, ConvParams{3, 1, 0}, 0},
+      {"2x1 input, pad 1", Shape{1, 5, 2, 1}, 4, ConvParams{3, 1, 1}, 0},
+      {"ZFNet conv3", Shape{1, 256, 13, 13}, 384, ConvParams{3, 1, 1}, 0},
+      {"ZFNet conv5", Shape{1, 384, 13, 13}, 256, ConvParams{3, 1, 1}, 0},
+  };
+  for (const ConvCase& t : cases) {
+    SCOPED_TRACE(::testing::Message() << t);
+    ASSERT_TRUE(winograd(t.p));
+    const int pad = t.p.pad;
+    Tensor x = uniform(t.x, g), w = uniform(weight_shape(t), g), b = uniform(Shape{t.out}, g);
+    const naive::DT ny = naive::conv_forward(naive::of(x), naive::of(w), naive::of(b), 1, pad);
+    Tensor y = poisoned(ny.shape);
+    conv_forward(y, x, w, b, t.p);
+    EXPECT_TRUE(near(y, ny, kSumTol)) << "conv_forward";
+    Tensor dy = uniform(ny.shape, g), dx = poisoned(x.shape());
+    conv_backward_data(dx, dy, w, t.p);
+    EXPECT_TRUE(near(dx, naive::conv_backward_data(naive::of(dy), naive::of(w), x.shape(), 1, pad),
+                     kSumTol))
+        << "conv_backward_data";
+    if (t.x.numel() > 1000) continue;
+    Tensor r = uniform(ny.shape, g);
+    conv_backward_data(dx, r, w, t.p);
+    auto objective = [&] {
+      conv_forward(y, x, w, b, t.p);
+      return dot(y, r);
+    };
+    EXPECT_TRUE(passes(grad_check(x, dx, objective, 1e-2, g))) << "data";
   }
 }
 
@@ -190,7 +236,7 @@ TEST(Conv, GradCheckRejectsWrongGradients) {
 // counts that are and are not multiples of 8; strides 1, 2 and 4) and on conv1-sized planes: the
 // bias gradient (8 planes' sums side by side) and the stride-2 column moves of im2col (forward,
 // weight gradient) and col2im (input gradient), whose vector loops stop where their loads would
-// leave the padded row.
+// leave the padded row. The 3x3 stride-1 convolutions' y and dx (Winograd) to float32 rounding.
 TEST(Conv, FastPathsMatchReference) {
   Rng g(311);
   std::vector<ConvCase> cases(std::begin(kConvCases), std::end(kConvCases));
@@ -215,8 +261,13 @@ TEST(Conv, FastPathsMatchReference) {
     conv_backward_data(rdx, dy, w, t.p);
     conv_backward_weight(rdw, rdb, dy, x, t.p);
     cpu::set_reference_kernels(false);
-    EXPECT_EQ(std::memcmp(y.f32(), ry.f32(), sizeof(float) * y.numel()), 0) << "y's bits";
-    EXPECT_EQ(std::memcmp(dx.f32(), rdx.f32(), sizeof(float) * dx.numel()), 0) << "dx's bits";
+    if (winograd(t.p)) {  // another algorithm: the same sums to float32 rounding
+      EXPECT_TRUE(near(y, ry, 1e-5)) << "y";
+      EXPECT_TRUE(near(dx, rdx, 1e-5)) << "dx";
+    } else {
+      EXPECT_EQ(std::memcmp(y.f32(), ry.f32(), sizeof(float) * y.numel()), 0) << "y's bits";
+      EXPECT_EQ(std::memcmp(dx.f32(), rdx.f32(), sizeof(float) * dx.numel()), 0) << "dx's bits";
+    }
     EXPECT_EQ(std::memcmp(db.f32(), rdb.f32(), sizeof(float) * db.numel()), 0) << "db's bits";
     EXPECT_EQ(std::memcmp(dw.f32(), rdw.f32(), sizeof(float) * dw.numel()), 0) << "dw's bits";
   }

@@ -1,0 +1,20 @@
+// Winograd's minimal filtering F(2x2, 3x3) for the CPU convolutions of kernel 3 and stride 1
+// (ZFNet's conv3..5, Fashion-MNIST's conv3..5): 16 multiplies per 2x2 outputs per channel pair
+// instead of 36, as 16 products of (out channels x in channels) by (in channels x tiles).
+#pragma once
+
+namespace zf::cpu::winograd {
+
+// Whether conv3x3 computes a convolution of kernel k, stride s and padding p (and, with padding
+// 2 - p, its input gradient).
+bool applies(int k, int s, int p);
+
+// y[n][o] = bias[o] + sum over i of x[n][i] (*) g[o][i], for images n < N: a cross-correlation with
+// 3x3 filters, stride 1, zero padding p (0 <= p <= 2), x of I channels of H x W, y of O channels
+// of (H + 2p - 2) x (W + 2p - 2). The filters g are w[o][i] (w of shape O x I x 3 x 3), or with
+// `transposed` w[i][o] turned by 180 degrees (w of shape I x O x 3 x 3): the input gradient of the
+// convolution by w, which is the deconvnet's filtering. bias may be null (zero).
+void conv3x3(float* y, const float* x, const float* w, bool transposed, const float* bias, int N,
+             int I, int H, int W, int O, int p);
+
+}  // namespace zf::cpu::winograd
