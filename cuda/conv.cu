@@ -7,64 +7,75 @@ namespace zf::cuda {
 
 using namespace conv_gemm;
 
-// The three products, one kernel each in each math (a profile names the op and the math); each
-// runs one block of the shared tile code, asking for two resident blocks per SM (at most 128
-// registers per thread): with __launch_bounds__(256) alone ptxas (sm_90) gave the forward 151
-// registers and one block per SM, so each tile's barrier left the SM idle. Now (CUDA 13) all three
-// fit 128 with no spill, which is fragile (a phase offset moved from the reduction's index to the
-// row's made backward_data spill 16 bytes): scripts/gpu_model.sh prints what ptxas gives;
+// The three products, one kernel each in each math (a profile names the op, the math and the tile
+// shape T, one instance per entry of kTileShapes), each running one block of the shared tile code
+// and asking for two resident blocks per SM (at most 128 registers per thread): with
+// __launch_bounds__(256) alone ptxas (sm_90) gave the 128x128 forward 151 registers and one block
+// per SM, so each tile's barrier left the SM idle. Now (CUDA 13) every instance fits 128 with no
+// spill, which is fragile (a phase offset moved from the reduction's index to the row's made
+// backward_data spill 16 bytes): scripts/gpu_model.sh prints what ptxas gives;
 // cuda/dev/conv_forward.cu checks and times other bounds.
+template <class T>
 __global__ void __launch_bounds__(kGemmThreads, 2)
     conv_forward_kernel(ForwardProblem p, int rows, int cols, int red, int split) {
-  run_block<Fp32Math>(p, rows, cols, red, split);
+  run_block<Fp32Math<T>>(p, rows, cols, red, split);
 }
 
+template <class T>
 __global__ void __launch_bounds__(kGemmThreads, 2)
     conv_backward_data_kernel(BackwardDataProblem p, int rows, int cols, int red, int split) {
-  run_block<Fp32Math>(p, rows, cols, red, split);
+  run_block<Fp32Math<T>>(p, rows, cols, red, split);
 }
 
+template <class T>
 __global__ void __launch_bounds__(kGemmThreads, 2)
     conv_backward_weight_kernel(BackwardWeightProblem p, int rows, int cols, int red, int split) {
-  run_block<Fp32Math>(p, rows, cols, red, split);
+  run_block<Fp32Math<T>>(p, rows, cols, red, split);
 }
 
 // The same products on TF32 tensor cores (ConvMath::Tf32, ZF_CONV_MATH=tf32).
+template <class T>
 __global__ void __launch_bounds__(kGemmThreads, 2)
     conv_forward_tf32_kernel(ForwardProblem p, int rows, int cols, int red, int split) {
-  run_block<Tf32Math>(p, rows, cols, red, split);
+  run_block<Tf32Math<T>>(p, rows, cols, red, split);
 }
 
+template <class T>
 __global__ void __launch_bounds__(kGemmThreads, 2)
     conv_backward_data_tf32_kernel(BackwardDataProblem p, int rows, int cols, int red, int split) {
-  run_block<Tf32Math>(p, rows, cols, red, split);
+  run_block<Tf32Math<T>>(p, rows, cols, red, split);
 }
 
+template <class T>
 __global__ void __launch_bounds__(kGemmThreads, 2)
     conv_backward_weight_tf32_kernel(BackwardWeightProblem p, int rows, int cols, int red,
                                      int split) {
-  run_block<Tf32Math>(p, rows, cols, red, split);
+  run_block<Tf32Math<T>>(p, rows, cols, red, split);
 }
 
+// Each launch runs in the tile shape that pads its output least (conv_tiles.h's choose_tile).
 void conv_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
                   const ConvParams& p) {
   const ConvDims d = dims(x, y, p);
   const int rows = d.M, cols = d.N * d.OH * d.OW, red = d.C * d.k * d.k;
   const Context& c = context(x.device());
   const ForwardProblem f{w.f32(), x.f32(), b.f32(), y.f32(), d};
-  if (c.conv_math == ConvMath::Tf32) {
-    ZF_KERNEL(conv_forward_tf32_kernel, grid(rows, cols, 1), kGemmThreads, c.stream)
-    (f, rows, cols, red, 1);
-  } else {
-    ZF_KERNEL(conv_forward_kernel, grid(rows, cols, 1), kGemmThreads, c.stream)
-    (f, rows, cols, red, 1);
-  }
+  const int tile = choose_tile(rows, cols);
+  const dim3 g = grid(kTileShapes[tile], rows, cols, 1);
+  with_tile(tile, [&](auto shape) {
+    using T = decltype(shape);
+    if (c.conv_math == ConvMath::Tf32) {
+      ZF_KERNEL(conv_forward_tf32_kernel<T>, g, kGemmThreads, c.stream)(f, rows, cols, red, 1);
+    } else {
+      ZF_KERNEL(conv_forward_kernel<T>, g, kGemmThreads, c.stream)(f, rows, cols, red, 1);
+    }
+  });
   ZF_LAUNCH_CHECK();
 }
 
 // One launch per stride phase of dx (conv_gemm::Phase): s*s dense products, each reading only the
-// taps that reach its pixels. A phase without taps (kernel smaller than the stride) still runs, to
-// write its zeros.
+// taps that reach its pixels, in the tile shape that pads its own output least. A phase without
+// taps (kernel smaller than the stride) still runs, to write its zeros.
 void conv_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const ConvParams& p) {
   const ConvDims d = dims(dx, dy, p);
   const Context& c = context(dy.device());
@@ -74,13 +85,18 @@ void conv_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const Con
       const int rows = d.C, cols = d.N * f.nh * f.nw, red = d.M * f.ta * f.tb;
       if (cols == 0) continue;
       const BackwardDataProblem bd{w.f32(), dy.f32(), dx.f32(), d, f};
-      if (c.conv_math == ConvMath::Tf32) {
-        ZF_KERNEL(conv_backward_data_tf32_kernel, grid(rows, cols, 1), kGemmThreads, c.stream)
-        (bd, rows, cols, red, 1);
-      } else {
-        ZF_KERNEL(conv_backward_data_kernel, grid(rows, cols, 1), kGemmThreads, c.stream)
-        (bd, rows, cols, red, 1);
-      }
+      const int tile = choose_tile(rows, cols);
+      const dim3 g = grid(kTileShapes[tile], rows, cols, 1);
+      with_tile(tile, [&](auto shape) {
+        using T = decltype(shape);
+        if (c.conv_math == ConvMath::Tf32) {
+          ZF_KERNEL(conv_backward_data_tf32_kernel<T>, g, kGemmThreads, c.stream)
+          (bd, rows, cols, red, 1);
+        } else {
+          ZF_KERNEL(conv_backward_data_kernel<T>, g, kGemmThreads, c.stream)
+          (bd, rows, cols, red, 1);
+        }
+      });
       ZF_LAUNCH_CHECK();
     }
 }
@@ -114,9 +130,9 @@ __global__ void conv_backward_weight_bias_kernel(float* part, const float* dy, i
 
 namespace {
 // Pieces of the weight gradient's reduction over (n, p): enough blocks to fill the GPU when the
-// output has few tiles, each piece at least 1024 long.
-int weight_grad_split(int M, int K, int red) {
-  const int tiles = ((K + BN - 1) / BN) * ((M + BM - 1) / BM);
+// output has few tiles (of shape s), each piece at least 1024 long.
+int weight_grad_split(const TileShape& s, int M, int K, int red) {
+  const int tiles = ((K + s.bn - 1) / s.bn) * ((M + s.bm - 1) / s.bm);
   return std::max(1, std::min(red / 1024, std::max(1, 1024 / tiles)));
 }
 
@@ -130,14 +146,16 @@ size_t conv_scratch_bytes(const Shape& x, const Shape& y, const ConvParams& p) {
   const int M = static_cast<int>(y[1]), K = static_cast<int>(x[1]) * p.kernel * p.kernel;
   const int red = static_cast<int>(y[0] * y[2] * y[3]);
   const size_t bias = static_cast<size_t>(bias_groups(static_cast<int>(y[0]), M)) * M;
-  return (static_cast<size_t>(weight_grad_split(M, K, red)) * M * K + bias) * sizeof(float);
+  const int split = weight_grad_split(kTileShapes[choose_tile(M, K)], M, K, red);
+  return (static_cast<size_t>(split) * M * K + bias) * sizeof(float);
 }
 
 void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
                           const ConvParams& p) {
   const ConvDims d = dims(x, dy, p);
   const int K = d.C * d.k * d.k, P = d.OH * d.OW, red = d.N * P;
-  const int split = weight_grad_split(d.M, K, red);
+  const int tile = choose_tile(d.M, K);
+  const int split = weight_grad_split(kTileShapes[tile], d.M, K, red);
   const float* DY = dy.f32();
   Context& c = context(x.device());
   const int64_t MK = static_cast<int64_t>(d.M) * K;
@@ -146,13 +164,17 @@ void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor
   float* BPART = PART + split * MK;  // the bias gradient's partials, after the weights'
 
   const BackwardWeightProblem bw{DY, x.f32(), PART, d};
-  if (c.conv_math == ConvMath::Tf32) {
-    ZF_KERNEL(conv_backward_weight_tf32_kernel, grid(d.M, K, split), kGemmThreads, c.stream)
-    (bw, d.M, K, red, split);
-  } else {
-    ZF_KERNEL(conv_backward_weight_kernel, grid(d.M, K, split), kGemmThreads, c.stream)
-    (bw, d.M, K, red, split);
-  }
+  const dim3 g = grid(kTileShapes[tile], d.M, K, split);
+  with_tile(tile, [&](auto shape) {
+    using T = decltype(shape);
+    if (c.conv_math == ConvMath::Tf32) {
+      ZF_KERNEL(conv_backward_weight_tf32_kernel<T>, g, kGemmThreads, c.stream)
+      (bw, d.M, K, red, split);
+    } else {
+      ZF_KERNEL(conv_backward_weight_kernel<T>, g, kGemmThreads, c.stream)
+      (bw, d.M, K, red, split);
+    }
+  });
   ZF_LAUNCH_CHECK();
   ZF_KERNEL(sum_partials_kernel, blocks_for(MK), kThreads, c.stream)(dw.f32(), PART, MK, split);
   ZF_LAUNCH_CHECK();

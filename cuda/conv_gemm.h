@@ -14,21 +14,36 @@
 //   backward_weight  dW[m, (c,kh,kw)] = sum over (n,p) of dy[n, m, p] * x[n, c, ih, iw], the long
 //                    reduction split into partial sums that a second kernel adds in a fixed order.
 //
-// The tile: 128x128 outputs, 256 threads with 8x8 outputs each, reduction tiles of 8,
-// double-buffered shared memory with the next tile's global loads in flight during the current
-// tile's FMAs (one barrier per tile). Index decoding is hoisted out of the loop: a problem turns an
-// output row, an output column and a reduction index into small structs (Row, Col, Red); a thread
-// decodes its rows and its column once, and 8 threads decode each reduction tile's indices into
-// shared memory, so the gathers cost an add, a compare and a load each.
+// The tile: BM x BN outputs per block (cuda/conv_tiles.h: 128x128, or 96 rows, or 96x64, chosen per
+// launch), 256 threads, reduction tiles of 8, double-buffered shared memory with the next tile's
+// global loads in flight during the current tile's FMAs (one barrier per tile). Every shape sums
+// each output over the reduction in the same order, so the FP32 results do not depend on the
+// shape. Index decoding is hoisted out of the loop: a problem turns an output row, an output
+// column and a reduction index into small structs (Row, Col, Red); a thread decodes its rows and
+// its column once, and 8 threads decode each reduction tile's indices into shared memory, so the
+// gathers cost an add, a compare and a load each.
 #pragma once
 
+#include <utility>
+
+#include "cuda/conv_tiles.h"
 #include "cuda/cuda_ops.h"
 #include "cuda/launch.h"
 #include "cuda/mma.h"
 
 namespace zf::cuda::conv_gemm {
 
-constexpr int BM = 128, BN = 128, BK = 8, kGemmThreads = 256;
+constexpr int BK = 8, kGemmThreads = 256;
+
+// A block's output tile as a type, for the kernels' templates (one per entry of kTileShapes).
+template <int M, int N>
+struct Tile {
+  static constexpr int BM = M, BN = N;
+  static_assert(M % 32 == 0 && N % 32 == 0 && kGemmThreads % N == 0,
+                "whole float2/float4 groups per thread; B's loads keep one column per thread");
+};
+template <int I>
+using TileAt = Tile<kTileShapes[I].bm, kTileShapes[I].bn>;
 
 // The im2col index math that forward and backward_weight share: a tap (c, kh, kw) of the filter, a
 // window (n, oh, ow) of the input, and the input value the tap reads in the window (0 in the
@@ -59,13 +74,17 @@ struct ConvDims {
 };
 
 // How a block multiplies its shared tiles: which values go into shared memory, the accumulators,
-// and which outputs of the 128x128 tile each thread holds.
+// and which outputs of the BM x BN tile (T) each thread holds.
 //
-// Fp32 (the default and the reference): 8x8 outputs per thread, FMAs from float4 reads.
+// Fp32 (the default and the reference): a 16x16 grid of threads, each with BM/16 x BN/16 outputs
+// (8x8 in 128x128), FMAs from float4 reads (and a float2 for a side of 96: 6 = 4 + 2).
+template <class T>
 struct Fp32Math {
+  using Tile = T;
+  static constexpr int TM = T::BM / 16, TN = T::BN / 16;  // a thread's rows and columns
   static constexpr int kPadA = 4, kPadB = 0;  // +4: no bank conflicts in the float4 reads
   struct Acc {
-    float v[8][8];
+    float v[TM][TN];
   };
   __device__ static float operand(float x) { return x; }
   template <class TA, class TB>
@@ -74,12 +93,16 @@ struct Fp32Math {
   __device__ static void store(const Acc& acc, int row0, int col0, int rows, int cols, F&& f);
 };
 
-// Tf32: each warp a 64x32 piece of the tile as 4x4 m16n8k8 tensor-core products (cuda/mma.h),
-// the operands rounded to TF32 once, as they enter shared memory.
+// Tf32: 8 warps in 2 rows by 4 columns, each warp a (BM/2)x(BN/4) piece of the tile (64x32 in
+// 128x128) as m16n8k8 tensor-core products (cuda/mma.h), the operands rounded to TF32 once, as
+// they enter shared memory.
+template <class T>
 struct Tf32Math {
+  using Tile = T;
+  static constexpr int MI = T::BM / 32, NJ = T::BN / 32;  // a warp's 16-row and 8-column pieces
   static constexpr int kPadA = 8, kPadB = 8;  // +8: the fragment reads hit 32 distinct banks
   struct Acc {
-    float v[4][4][4];  // [16-row piece][8-column piece][fragment register]
+    float v[MI][NJ][4];  // [16-row piece][8-column piece][fragment register]
   };
   __device__ static float operand(float x) { return __uint_as_float(to_tf32(x)); }
   template <class TA, class TB>
@@ -90,13 +113,16 @@ struct Tf32Math {
 
 // One block's tile of C[row, col] = sum over r of A(row, r) * B(r, col) through p.a(Row, Red),
 // p.b(Red, Col), written by p.store(row, col, z, value); blockIdx.z takes the z-th of `split`
-// pieces of the reduction, Math (Fp32Math, Tf32Math) multiplies. Called by a kernel launched with
-// kGemmThreads threads on grid(rows, cols, split).
+// pieces of the reduction, Math (Fp32Math<T>, Tf32Math<T>) multiplies a T-shaped tile. Called by a
+// kernel launched with kGemmThreads threads on grid(shape of T, rows, cols, split).
 template <class Math, class P>
 __device__ __forceinline__ void run_block(const P& p, int rows, int cols, int red, int split) {
   using Row = typename P::Row;
   using Col = typename P::Col;
   using Red = typename P::Red;
+  constexpr int BM = Math::Tile::BM, BN = Math::Tile::BN;
+  constexpr int kA = BM * BK / kGemmThreads, kB = BN * BK / kGemmThreads;  // loads per thread
+
   __shared__ __align__(16) float As[2][BK][BM + Math::kPadA];  // A tile, transposed
   __shared__ __align__(16) float Bs[2][BK][BN + Math::kPadB];
   __shared__ Red reds[2][BK];
@@ -109,19 +135,21 @@ __device__ __forceinline__ void run_block(const P& p, int rows, int cols, int re
   const int tiles = r1 > r0 ? (r1 - r0 + BK - 1) / BK : 0;
 
   // A is loaded reduction-fastest (contiguous for W and dy), B column-fastest (contiguous in x,
-  // dy).
+  // dy): a thread loads BM/32 values of A's reduction row a_r, from rows a_step apart, and BN/32
+  // values of B's column b_c, from reduction rows b_step apart.
   // A row or column past the edge of the output loads row or column 0's values instead: they only
   // reach the accumulators of outputs that are never stored, and no validity flag holds a register.
+  constexpr int a_step = kGemmThreads / BK, b_step = kGemmThreads / BN;
   const int a_r = t % BK, b_c = col0 + t % BN, b_r = t / BN;
-  Row arow[4];
+  Row arow[kA];
 #pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const int r = row0 + t / BK + 32 * i;
+  for (int i = 0; i < kA; ++i) {
+    const int r = row0 + t / BK + a_step * i;
     arow[i] = p.row(r < rows ? r : 0);
   }
   const Col bcol = p.col(b_c < cols ? b_c : 0);
 
-  float a_reg[4], b_reg[4];
+  float a_reg[kA], b_reg[kB];
   typename Math::Acc acc = {};
 
   auto decode = [&](int buf, int k0) {
@@ -135,18 +163,18 @@ __device__ __forceinline__ void run_block(const P& p, int rows, int cols, int re
     const bool ra_ok = red_ok[buf][a_r];
     const Red ra = reds[buf][a_r];
 #pragma unroll
-    for (int i = 0; i < 4; ++i) a_reg[i] = ra_ok ? p.a(arow[i], ra) : 0.f;
+    for (int i = 0; i < kA; ++i) a_reg[i] = ra_ok ? p.a(arow[i], ra) : 0.f;
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const int r = b_r + 2 * i;
+    for (int i = 0; i < kB; ++i) {
+      const int r = b_r + b_step * i;
       b_reg[i] = red_ok[buf][r] ? p.b(reds[buf][r], bcol) : 0.f;
     }
   };
   auto stash = [&](int buf) {
 #pragma unroll
-    for (int i = 0; i < 4; ++i) As[buf][a_r][t / BK + 32 * i] = Math::operand(a_reg[i]);
+    for (int i = 0; i < kA; ++i) As[buf][a_r][t / BK + a_step * i] = Math::operand(a_reg[i]);
 #pragma unroll
-    for (int i = 0; i < 4; ++i) Bs[buf][b_r + 2 * i][t % BN] = Math::operand(b_reg[i]);
+    for (int i = 0; i < kB; ++i) Bs[buf][b_r + b_step * i][t % BN] = Math::operand(b_reg[i]);
   };
 
   if (tiles > 0) {  // uniform over the block, so the barriers inside are reached by all
@@ -169,53 +197,79 @@ __device__ __forceinline__ void run_block(const P& p, int rows, int cols, int re
               [&](int row, int col, float v) { p.store(row, col, blockIdx.z, v); });
 }
 
+// Fp32Math's place of a thread's i-th of n outputs along one side of the tile, for thread `tid` of
+// the 16 along that side: groups of 4 outputs, each group spread over the 16 threads (64 rows or
+// columns, one float4 read per thread), then a group of 2 (32, one float2) when n % 4 == 2. So 8
+// are 4*tid..+3 and 64 + 4*tid..+3; 6 are 4*tid..+3 and 64 + 2*tid..+1.
+__device__ __forceinline__ int fp32_offset(int i, int n, int tid) {
+  return i < n / 4 * 4 ? 64 * (i / 4) + 4 * tid + i % 4 : 64 * (n / 4) + 2 * tid + i % 2;
+}
+
+// A thread's N values of one k-row of a shared tile (s), in fp32_offset's order.
+template <int N>
+__device__ __forceinline__ void fp32_read(float (&v)[N], const float* s, int tid) {
+#pragma unroll
+  for (int g = 0; g < N / 4; ++g) {
+    const float4 f = *reinterpret_cast<const float4*>(s + 64 * g + 4 * tid);
+    v[4 * g] = f.x;
+    v[4 * g + 1] = f.y;
+    v[4 * g + 2] = f.z;
+    v[4 * g + 3] = f.w;
+  }
+  if constexpr (N % 4 == 2) {
+    const float2 f = *reinterpret_cast<const float2*>(s + 64 * (N / 4) + 2 * tid);
+    v[N - 2] = f.x;
+    v[N - 1] = f.y;
+  }
+}
+
+template <class T>
 template <class TA, class TB>
-__device__ __forceinline__ void Fp32Math::multiply(Acc& acc, const TA& As, const TB& Bs) {
+__device__ __forceinline__ void Fp32Math<T>::multiply(Acc& acc, const TA& As, const TB& Bs) {
   const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
 #pragma unroll
   for (int kk = 0; kk < BK; ++kk) {
-    const float4 a0 = *reinterpret_cast<const float4*>(&As[kk][ty * 4]);
-    const float4 a1 = *reinterpret_cast<const float4*>(&As[kk][64 + ty * 4]);
-    const float4 b0 = *reinterpret_cast<const float4*>(&Bs[kk][tx * 4]);
-    const float4 b1 = *reinterpret_cast<const float4*>(&Bs[kk][64 + tx * 4]);
-    const float av[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
-    const float bv[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+    float av[TM], bv[TN];
+    fp32_read(av, As[kk], ty);
+    fp32_read(bv, Bs[kk], tx);
 #pragma unroll
-    for (int i = 0; i < 8; ++i)
+    for (int i = 0; i < TM; ++i)
 #pragma unroll
-      for (int j = 0; j < 8; ++j) acc.v[i][j] = fmaf(av[i], bv[j], acc.v[i][j]);
+      for (int j = 0; j < TN; ++j) acc.v[i][j] = fmaf(av[i], bv[j], acc.v[i][j]);
   }
 }
 
 // Columns outer: a column's decoding (divisions in store) is then live for one column at a time.
+template <class T>
 template <class F>
-__device__ __forceinline__ void Fp32Math::store(const Acc& acc, int row0, int col0, int rows,
-                                                int cols, F&& f) {
+__device__ __forceinline__ void Fp32Math<T>::store(const Acc& acc, int row0, int col0, int rows,
+                                                   int cols, F&& f) {
   const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
 #pragma unroll
-  for (int j = 0; j < 8; ++j) {
-    const int col = col0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + j - 4);
+  for (int j = 0; j < TN; ++j) {
+    const int col = col0 + fp32_offset(j, TN, tx);
     if (col >= cols) continue;
 #pragma unroll
-    for (int i = 0; i < 8; ++i) {
-      const int row = row0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + i - 4);
+    for (int i = 0; i < TM; ++i) {
+      const int row = row0 + fp32_offset(i, TM, ty);
       if (row < rows) f(row, col, acc.v[i][j]);
     }
   }
 }
 
-// Warp w takes rows 64*(w % 2) .. +63 and columns 32*(w / 2) .. +31 of the tile; the fragments
-// are read from the shared tiles as cuda/mma.h lays them out (A[row][k] is As[k][row], B[k][col]
-// is Bs[k][col]).
+// Warp w takes rows (BM/2)*(w % 2) .. +BM/2-1 and columns (BN/4)*(w / 2) .. +BN/4-1 of the tile;
+// the fragments are read from the shared tiles as cuda/mma.h lays them out (A[row][k] is
+// As[k][row], B[k][col] is Bs[k][col]).
+template <class T>
 template <class TA, class TB>
-__device__ __forceinline__ void Tf32Math::multiply(Acc& acc, const TA& As, const TB& Bs) {
-  static_assert(BK == 8 && BM == 128 && BN == 128 && kGemmThreads == 256,
-                "one m16n8k8 step per tile: 8 warps of 64x32 cover the 128x128 tile, k = 8");
+__device__ __forceinline__ void Tf32Math<T>::multiply(Acc& acc, const TA& As, const TB& Bs) {
+  static_assert(BK == 8 && kGemmThreads == 256,
+                "one m16n8k8 step per tile: 8 warps in 2 rows by 4 columns cover the tile, k = 8");
   const int lane = threadIdx.x % 32, w = threadIdx.x / 32, g = lane >> 2, q = lane & 3;
-  const int m0 = 64 * (w % 2) + g, n0 = 32 * (w / 2) + g;
-  uint32_t a[4][4], b[4][2];
+  const int m0 = T::BM / 2 * (w % 2) + g, n0 = T::BN / 4 * (w / 2) + g;
+  uint32_t a[MI][4], b[NJ][2];
 #pragma unroll
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < MI; ++i) {
     const int r = m0 + 16 * i;
     a[i][0] = __float_as_uint(As[q][r]);
     a[i][1] = __float_as_uint(As[q][r + 8]);
@@ -223,29 +277,30 @@ __device__ __forceinline__ void Tf32Math::multiply(Acc& acc, const TA& As, const
     a[i][3] = __float_as_uint(As[q + 4][r + 8]);
   }
 #pragma unroll
-  for (int j = 0; j < 4; ++j) {
+  for (int j = 0; j < NJ; ++j) {
     b[j][0] = __float_as_uint(Bs[q][n0 + 8 * j]);
     b[j][1] = __float_as_uint(Bs[q + 4][n0 + 8 * j]);
   }
 #pragma unroll
-  for (int i = 0; i < 4; ++i)
+  for (int i = 0; i < MI; ++i)
 #pragma unroll
-    for (int j = 0; j < 4; ++j) mma_tf32_16x8x8(acc.v[i][j], a[i], b[j]);
+    for (int j = 0; j < NJ; ++j) mma_tf32_16x8x8(acc.v[i][j], a[i], b[j]);
 }
 
+template <class T>
 template <class F>
-__device__ __forceinline__ void Tf32Math::store(const Acc& acc, int row0, int col0, int rows,
-                                                int cols, F&& f) {
+__device__ __forceinline__ void Tf32Math<T>::store(const Acc& acc, int row0, int col0, int rows,
+                                                   int cols, F&& f) {
   const int lane = threadIdx.x % 32, w = threadIdx.x / 32, g = lane >> 2, q = lane & 3;
-  const int m0 = row0 + 64 * (w % 2) + g, n0 = col0 + 32 * (w / 2) + 2 * q;
+  const int m0 = row0 + T::BM / 2 * (w % 2) + g, n0 = col0 + T::BN / 4 * (w / 2) + 2 * q;
 #pragma unroll
-  for (int j = 0; j < 4; ++j)
+  for (int j = 0; j < NJ; ++j)
 #pragma unroll
     for (int c = 0; c < 2; ++c) {
       const int col = n0 + 8 * j + c;
       if (col >= cols) continue;
 #pragma unroll
-      for (int i = 0; i < 4; ++i)
+      for (int i = 0; i < MI; ++i)
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
           const int row = m0 + 16 * i + 8 * h;
@@ -254,9 +309,21 @@ __device__ __forceinline__ void Tf32Math::store(const Acc& acc, int row0, int co
     }
 }
 
-// The grid of a kernel that runs run_block over a rows x cols output in `split` reduction pieces.
-inline dim3 grid(int rows, int cols, int split) {
-  return dim3((cols + BN - 1) / BN, (rows + BM - 1) / BM, split);
+// The grid of a kernel that runs run_block in tiles of shape s over a rows x cols output in
+// `split` reduction pieces.
+inline dim3 grid(const TileShape& s, int rows, int cols, int split) {
+  return dim3((cols + s.bn - 1) / s.bn, (rows + s.bm - 1) / s.bm, split);
+}
+
+// f(TileAt<i>()): a launch's tile shape, chosen at run time (choose_tile), as the type that selects
+// the kernel instance compiled for it.
+template <class F, int... I>
+void with_tile(int i, F&& f, std::integer_sequence<int, I...>) {
+  ((i == I ? f(TileAt<I>()) : void()), ...);
+}
+template <class F>
+void with_tile(int i, F&& f) {
+  with_tile(i, f, std::make_integer_sequence<int, kTileShapeCount>());
 }
 
 // forward: rows m, columns j = (n, oh, ow), reduction kk = (c, kh, kw).

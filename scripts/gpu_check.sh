@@ -8,8 +8,9 @@
 # layers and the step), scripts/gpu_model.sh (its main-loop counts from the SASS there), and prints a short
 # table last. Budget: under 8 minutes.
 #
-# Before the lease, on the build machine: scripts/gpu_prepare.sh (copies googletest's sources and
-# yaml-cpp's headers + static library into .deps/, which the device tool carries: carry [".deps"]).
+# Before the lease, on the build machine: scripts/gpu_prepare.sh (copies googletest's sources,
+# yaml-cpp's headers + static library and zf_train's other libraries (HDF5, CLI11, nlohmann_json,
+# zlib, libpng, turbojpeg) into .deps/, which the device tool carries: carry [".deps"]).
 # Then, through the device tool:
 #   bash scripts/gpu_check.sh            (results also land in $OUT when the tool sets it)
 set -uo pipefail
@@ -52,10 +53,15 @@ fi
 
 gen=()
 command -v ninja >/dev/null && gen=(-G Ninja)
+# zf_train's libraries from .deps/net (scripts/gpu_prepare.sh), first in every search; without it the
+# trainer is not configured and its check below is skipped.
+net=()
+[[ -d .deps/net ]] && net=(-DCMAKE_PREFIX_PATH="$PWD/.deps/net" -DHDF5_ROOT="$PWD/.deps/net"
+  -DHDF5_USE_STATIC_LIBRARIES=ON)
 log "configure"
 cmake -S . -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DZF_CUDA=ON -DZF_CUDA_EMULATOR=OFF -DCMAKE_CUDA_ARCHITECTURES=90 \
   -DZF_WERROR=OFF -DZF_GTEST_SOURCE="$PWD/.deps/googletest" -DZF_YAML_CPP_ROOT="$PWD/.deps/yaml-cpp" \
-  >"$out/configure.log" 2>&1 \
+  "${net[@]}" >"$out/configure.log" 2>&1 \
   || { tail -30 "$out/configure.log"; exit 1; }
 grep -E "zfnet|zf_bench" "$out/configure.log"
 # zf_train needs HDF5 (and yaml-cpp, CLI11, libpng, turbojpeg); where the machine lacks them the

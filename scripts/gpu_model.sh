@@ -10,15 +10,17 @@
 #      does) the loop is counted in the PTX instead (fma.rn.f32 among PTX instructions), which the
 #      table says: PTX counts no register moves or spills that ptxas adds, and an ld.shared.v4 is one
 #      LDS.128 either way;
-#   2. per ZFNet conv layer (configs/zfnet.yaml, batch 128) and pass: the blocks launched and the
-#      waves they make (blocks / (132 SMs x resident blocks)), and the fraction of the issued tile work that is not a
-#      multiply-add of the convolution (tile padding, reduction tails, and taps that land on the zeros
-#      between a strided output's pixels), hence the useful multiply-adds per issued main-loop
-#      instruction.
+#   2. per ZFNet conv layer (configs/zfnet.yaml, batch 128) and pass: the tile shape its launches
+#      choose (cuda/conv_tiles.h), the blocks launched and the waves they make (blocks / (132 SMs x
+#      resident blocks)), and the fraction of the issued tile work that is not a multiply-add of the
+#      convolution (tile padding, reduction tails, and taps that land on the zeros between a strided
+#      output's pixels), hence the useful multiply-adds per issued main-loop instruction (each
+#      launch's work at its own kernel's ratio).
+#   A conv kernel is named with its tile shape: conv_forward_kernel<96x128>.
 # Needs nvcc (cuobjdump if the toolkit has it) and Python 3 (PyYAML if present); no GPU.
 #   scripts/gpu_model.sh [--batch N] [--config configs/zfnet.yaml]
-# The tile geometry of each pass (tile_work below) mirrors cuda/conv.cu and cuda/conv_gemm.h: change
-# it with them.
+# The tile geometry of each pass (TILES, choose_tile and tile_work below) mirrors cuda/conv_tiles.h,
+# cuda/conv.cu and cuda/conv_gemm.h: change it with them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 batch=128
@@ -83,16 +85,20 @@ tmp, config, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
 # sm_90 (H100 and H200 alike): per-SM limits and the register allocation unit (per warp).
 REGS_SM, REG_UNIT_WARP, SMEM_SM, SMEM_RESERVED_BLOCK = 65536, 256, 228 * 1024, 1024
 THREADS_SM, BLOCKS_SM, SMS = 2048, 32, 132
-# cuda/conv_gemm.h's tile and cuda/launch.h's elementwise block.
-BM, BN, BK, K_THREADS = 128, 128, 8, 256
+# cuda/conv_tiles.h's tile shapes (rows, columns) in their order of preference, cuda/conv_gemm.h's
+# reduction step and cuda/launch.h's elementwise block.
+TILES = [(128, 128), (96, 128), (96, 64)]
+BK, K_THREADS = 8, 256
 
 def demangle(names):
     out = subprocess.run(["c++filt"], input="\n".join(names), capture_output=True, text=True).stdout
     return dict(zip(names, out.splitlines()))
 
 def short(name):
-    m = re.search(r"zf::cuda::(\w+)", name)
-    return m.group(1) if m else name
+    m = re.search(r"zf::cuda::(\w+)(?:<zf::cuda::conv_gemm::Tile<(\d+), (\d+)> >)?", name)
+    if not m:
+        return name
+    return f"{m.group(1)}<{m.group(2)}x{m.group(3)}>" if m.group(2) else m.group(1)
 
 # ---- ptxas -v: registers, spills, shared memory per kernel
 ptx = open(f"{tmp}/ptxas.txt").read().splitlines()
@@ -116,8 +122,8 @@ for line in ptx:
 
 # ---- PTX: launch bounds (.maxntid) per kernel, and its text for the loop count without cuobjdump
 ptx_funcs, bounds = {}, {}
-for chunk in re.split(r"\n(?=\.visible \.entry |\.entry )", open(f"{tmp}/conv.ptx").read())[1:]:
-    name = re.match(r"(?:\.visible )?\.entry (\w+)", chunk).group(1)
+for chunk in re.split(r"\n(?=(?:\.visible |\.weak )?\.entry )", open(f"{tmp}/conv.ptx").read())[1:]:
+    name = re.match(r"(?:\.visible |\.weak )?\.entry (\w+)", chunk).group(1)
     ptx_funcs[name] = chunk
     m = re.search(r"\.maxntid (\d+), (\d+), (\d+)", chunk)
     if m:
@@ -192,7 +198,7 @@ kern = {}
 print(f"== kernels of cuda/conv.cu, sm_90 (H100/H200: {REGS_SM} regs, {SMEM_SM // 1024} KB smem, "
       f"{THREADS_SM} threads, {BLOCKS_SM} blocks per SM)")
 print(f"main loop counted in the {source}")
-print(f"{'kernel':34} {'regs':>4} {'spill B':>7} {'smem B':>6} {'thr':>4} {'blk/SM':>6} {'limit':>7} "
+print(f"{'kernel':42} {'regs':>4} {'spill B':>7} {'smem B':>6} {'thr':>4} {'blk/SM':>6} {'limit':>7} "
       f"{'loop FFMA':>9} {'loop ins':>8} {'FFMA/ins':>8}")
 for n in names:
     r = res.get(n, {})
@@ -201,7 +207,7 @@ for n in names:
     ffma, total, _ = loops.get(n, (0, 0, 0))
     ratio = ffma / total if total else 0.0
     kern[short(dm[n])] = dict(bps=bps, ratio=ratio)
-    print(f"{short(dm[n]):34} {r.get('regs', 0):4d} {r.get('spill', 0):7d} {r.get('smem', 0):6d} "
+    print(f"{short(dm[n]):42} {r.get('regs', 0):4d} {r.get('spill', 0):7d} {r.get('smem', 0):6d} "
           f"{threads:4d} {bps:6d} {lim:>7} {ffma:9d} {total:8d} {ratio:8.3f}")
 
 # ---- the ZFNet layers
@@ -226,15 +232,22 @@ for l in cfg["layers"]:
     elif t == "fc":
         break
 
-def gemm(rows, cols, red, split=1):
-    """Issued multiply-adds of run_block over rows x cols x red in `split` reduction pieces."""
+def choose_tile(rows, cols):
+    """The shape (conv_tiles.h's choose_tile) that pads a rows x cols output least, the first on ties."""
+    return min(TILES, key=lambda t: (-(-rows // t[0]) * t[0] * -(-cols // t[1]) * t[1], TILES.index(t)))
+
+def gemm(kernel, rows, cols, red, split=1):
+    """(kernel instance, tile, blocks, issued multiply-adds) of run_block over rows x cols x red in
+    `split` reduction pieces, in the tile that choose_tile gives."""
+    bm, bn = choose_tile(rows, cols)
     chunk = ((red + split - 1) // split + BK - 1) // BK * BK
     steps = sum(-(-max(0, min(red, z * chunk + chunk) - z * chunk) // BK) for z in range(split))
-    tiles = -(-rows // BM) * -(-cols // BN)
-    return tiles * split, tiles * BM * BN * steps * BK
+    tiles = -(-rows // bm) * -(-cols // bn)
+    return f"{kernel}<{bm}x{bn}>", f"{bm}x{bn}", tiles * split, tiles * bm * bn * steps * BK
 
 def weight_grad_split(M, K, red):
-    tiles = -(-K // BN) * -(-M // BM)
+    bm, bn = choose_tile(M, K)
+    tiles = -(-K // bn) * -(-M // bm)
     return max(1, min(red // 1024, max(1, 1024 // tiles)))
 
 def phases(d):
@@ -253,31 +266,32 @@ def phases(d):
     return out
 
 def tile_work(d):
-    """(pass, kernel, launches as (blocks, issued MACs)) per pass, as cuda/conv.cu launches them."""
+    """(pass, launches as gemm() gives them) per pass, as cuda/conv.cu launches them (FP32)."""
     N, C, H, W, M, k, s, OH, OW = (d[x] for x in ("N", "C", "H", "W", "M", "k", "s", "OH", "OW"))
     K = C * k * k
     return [
-        ("fwd", "conv_forward_kernel", [gemm(M, N * OH * OW, K)]),
-        ("bwd_data", "conv_backward_data_kernel",
-         [gemm(C, N * nh * nw, M * ta * tb) for nh, nw, ta, tb in phases(d) if nh * nw]),
-        ("bwd_weight", "conv_backward_weight_kernel",
-         [gemm(M, K, N * OH * OW, weight_grad_split(M, K, N * OH * OW))]),
+        ("fwd", [gemm("conv_forward_kernel", M, N * OH * OW, K)]),
+        ("bwd_data", [gemm("conv_backward_data_kernel", C, N * nh * nw, M * ta * tb)
+                      for nh, nw, ta, tb in phases(d) if nh * nw]),
+        ("bwd_weight", [gemm("conv_backward_weight_kernel", M, K, N * OH * OW,
+                             weight_grad_split(M, K, N * OH * OW))]),
     ]
 
 print()
 print(f"== ZFNet conv layers at batch {batch} ({config}); useful = N*M*C*OH*OW*k*k multiply-adds per pass")
-print(f"{'layer':6} {'pass':10} {'blocks':>7} {'waves':>6} {'GMAC useful':>11} {'GMAC issued':>11} "
+print(f"{'layer':6} {'pass':10} {'tile':>13} {'blocks':>7} {'waves':>6} {'GMAC useful':>11} {'GMAC issued':>11} "
       f"{'wasted':>7} {'useful MAC/ins':>14}")
 for d in convs:
     useful = d["N"] * d["M"] * d["C"] * d["OH"] * d["OW"] * d["k"] ** 2
-    for pas, kname, launches in tile_work(d):
-        blocks = sum(b for b, _ in launches)
-        issued = sum(m for _, m in launches)
-        slots = SMS * max(1, kern.get(kname, {}).get("bps", 1))
-        waves = blocks / slots
-        ratio = kern.get(kname, {}).get("ratio", 0.0)
-        print(f"{d['name']:6} {pas:10} {blocks:7d} {waves:6.2f} {useful / 1e9:11.2f} {issued / 1e9:11.2f} "
-              f"{1 - useful / issued:7.1%} {ratio * useful / issued:14.3f}")
+    for pas, launches in tile_work(d):
+        tiles = ",".join(sorted({t for _, t, _, _ in launches}, key=lambda t: TILES.index(tuple(map(int, t.split("x"))))))
+        blocks = sum(b for _, _, b, _ in launches)
+        issued = sum(m for _, _, _, m in launches)
+        waves = sum(b / (SMS * max(1, kern.get(kn, {}).get("bps", 1))) for kn, _, b, _ in launches)
+        ratios = [kern.get(kn, {}).get("ratio", 0.0) for kn, _, _, _ in launches]
+        ins = sum(m / r for (_, _, _, m), r in zip(launches, ratios)) if all(ratios) else 0
+        print(f"{d['name']:6} {pas:10} {tiles:>13} {blocks:7d} {waves:6.2f} {useful / 1e9:11.2f} {issued / 1e9:11.2f} "
+              f"{1 - useful / issued:7.1%} {useful / ins if ins else 0:14.3f}")
 
 # conv_backward_weight_bias_kernel: one block per (filter, image group), as cuda/conv.cu's bias_groups.
 print()

@@ -9,10 +9,9 @@
 //              scripts/gpu_model.sh)
 //   variant 2  __launch_bounds__(256, 3): 80 registers and 216 bytes of stack, the trade pushed on
 //
-// The tile itself (128x128 outputs, 256 threads, reduction tiles of 8) is fixed at compile time, so
-// the check covers every variant over shapes that exercise its edges instead: partial row and
-// column tiles, a reduction that is not a multiple of the tile, several row tiles, stride and
-// padding.
+// Every variant runs in the tile shape production chooses for the case (cuda/conv_tiles.h), so the
+// check covers each variant over shapes that exercise the tiles' edges: partial row and column
+// tiles, a reduction that is not a multiple of the tile, several row tiles, stride and padding.
 //
 //   zf_dev_conv_forward [--check] [--small] [--variant V] [--batch N] [--reps R]
 //     --check    verify only (no timing); exit status 1 if any variant is wrong
@@ -35,12 +34,20 @@
 
 namespace zf::cuda {
 
-// Variants 1 and 2: the production tile code under other launch bounds.
-template <int MinBlocks>
-__global__ void __launch_bounds__(conv_gemm::kGemmThreads, MinBlocks)
+// Variants 1 and 2: the production tile code under other launch bounds, in the tile shape T that
+// production chooses (one type carries both: a template argument list's comma would split
+// ZF_KERNEL's arguments).
+template <int MinBlocks, class T>
+struct Bounded {
+  static constexpr int kMinBlocks = MinBlocks;
+  using Tile = T;
+};
+
+template <class B>
+__global__ void __launch_bounds__(conv_gemm::kGemmThreads, B::kMinBlocks)
     conv_forward_bounded_kernel(conv_gemm::ForwardProblem p, int rows, int cols, int red,
                                 int split) {
-  conv_gemm::run_block<conv_gemm::Fp32Math>(p, rows, cols, red, split);
+  conv_gemm::run_block<conv_gemm::Fp32Math<typename B::Tile>>(p, rows, cols, red, split);
 }
 
 template <int MinBlocks>
@@ -49,9 +56,14 @@ void conv_forward_bounded(Tensor& y, const Tensor& x, const Tensor& w, const Ten
   using namespace conv_gemm;
   const ConvDims d = dims(x, y, p);
   const int rows = d.M, cols = d.N * d.OH * d.OW, red = d.C * d.k * d.k;
-  ZF_KERNEL(conv_forward_bounded_kernel<MinBlocks>, grid(rows, cols, 1), kGemmThreads,
-            context(x.device()).stream)
-  (ForwardProblem{w.f32(), x.f32(), b.f32(), y.f32(), d}, rows, cols, red, 1);
+  const int tile = choose_tile(rows, cols);
+  const ForwardProblem f{w.f32(), x.f32(), b.f32(), y.f32(), d};
+  with_tile(tile, [&](auto shape) {
+    using B = Bounded<MinBlocks, decltype(shape)>;
+    ZF_KERNEL(conv_forward_bounded_kernel<B>, grid(kTileShapes[tile], rows, cols, 1), kGemmThreads,
+              context(x.device()).stream)
+    (f, rows, cols, red, 1);
+  });
   ZF_LAUNCH_CHECK();
 }
 
@@ -84,7 +96,7 @@ const Case kCases[] = {
     {"odd, stride 2, padded", Shape{2, 3, 9, 11}, 5, ConvParams{3, 2, 1}, true},
     {"7x7/2 pad 1, odd", Shape{1, 3, 17, 15}, 4, ConvParams{7, 2, 1}, true},
     {"reduction 2400, partial tiles", Shape{1, 96, 7, 7}, 16, ConvParams{5, 2, 0}, true},
-    {"3 row tiles", Shape{2, 32, 4, 4}, 384, ConvParams{3, 1, 1}, true},
+    {"384 filters: several row tiles", Shape{2, 32, 4, 4}, 384, ConvParams{3, 1, 1}, true},
     {"1x1", Shape{2, 4, 8, 7}, 6, ConvParams{1, 1, 0}, true},
     {"conv1", Shape{0, 3, 224, 224}, 96, ConvParams{7, 2, 1}, false},
     {"conv2", Shape{0, 96, 55, 55}, 256, ConvParams{5, 2, 0}, false},

@@ -49,6 +49,10 @@ struct dim3 {
   constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
 };
 
+struct __attribute__((aligned(8))) float2 {
+  float x, y;
+};
+
 struct __attribute__((aligned(16))) float4 {
   float x, y, z, w;
 };

@@ -9,11 +9,13 @@
 #include <iterator>
 #include <numeric>
 #include <ostream>
+#include <string>
 #include <vector>
 
 #include "core/context.h"
 #include "core/cpu/cpu_ops.h"
 #include "core/ops.h"
+#include "cuda/conv_tiles.h"
 #include "test_util.h"
 
 using namespace zf;
@@ -78,6 +80,11 @@ const ConvCase kConvCases[] = {
      ConvParams{3, 2, 1}, kNaive | kCuda},
     {"stride-2 phases wider than a tile", Shape{2, 3, 31, 29}, 5, ConvParams{3, 2, 1},
      kNaive | kCuda},
+    // (last again) the tile shapes (cuda/conv_tiles.h): 96 filters and channels fill 96-row tiles
+    // exactly; 200 of them take 128-row tiles, the second one partial (ConvCuda.CasesCoverTiles)
+    {"96 channels and filters", Shape{2, 96, 8, 8}, 96, ConvParams{3, 1, 1}, kNaive | kCuda},
+    {"200 channels and filters: 128-row tiles, partial", Shape{1, 200, 10, 10}, 200,
+     ConvParams{3, 1, 1}, kNaive | kCuda},
 };
 
 Shape weight_shape(const ConvCase& t) {
@@ -438,6 +445,94 @@ TEST(ConvCuda, Tf32RoundsInputs) {
       EXPECT_NE(dwh.f32()[0], std::accumulate(xs.begin(), xs.end(), 0.f));
     }
   }
+}
+
+// ---- the CUDA tile shapes ---------------------------------------------------------------------
+
+using cuda::conv_gemm::choose_tile;
+using cuda::conv_gemm::kTileShapeCount;
+using cuda::conv_gemm::kTileShapes;
+using cuda::conv_gemm::TileShape;
+
+// Each ZFNet layer's products at batch 128 (configs/zfnet.yaml) in the shape that pads them least:
+// 96 rows where a side is 96 (conv1's filters, conv2's input channels), 96x64 for conv1's 147
+// weight-gradient columns, 128x128 elsewhere; where no shape pads (conv3 onwards) the first one.
+TEST(ConvCuda, ChoosesTileShapes) {
+  struct Want {
+    const char* what;
+    int rows, cols;
+    TileShape tile;
+  };
+  const Want want[] = {
+      {"conv1 forward: 96 filters", 96, 128 * 110 * 110, {96, 128}},
+      {"conv1 backward_data: 3 channels, each phase 112x112", 3, 128 * 112 * 112, {96, 128}},
+      {"conv1 backward_weight: 96 filters x 3*7*7 taps", 96, 3 * 7 * 7, {96, 64}},
+      {"conv2 forward", 256, 128 * 26 * 26, {128, 128}},
+      {"conv2 backward_data: 96 channels, phase 28x28", 96, 128 * 28 * 28, {96, 128}},
+      {"conv2 backward_data: phase 28x27", 96, 128 * 28 * 27, {96, 128}},
+      {"conv2 backward_data: phase 27x27", 96, 128 * 27 * 27, {96, 128}},
+      {"conv2 backward_weight", 256, 96 * 5 * 5, {128, 128}},
+      {"conv3 forward", 384, 128 * 13 * 13, {128, 128}},
+      {"conv3 backward_data", 256, 128 * 13 * 13, {128, 128}},
+      {"conv3 backward_weight", 384, 256 * 3 * 3, {128, 128}},
+      {"conv4 forward and backward_data", 384, 128 * 13 * 13, {128, 128}},
+      {"conv4 backward_weight", 384, 384 * 3 * 3, {128, 128}},
+      {"conv5 forward", 256, 128 * 13 * 13, {128, 128}},
+      {"conv5 backward_weight", 256, 384 * 3 * 3, {128, 128}},
+  };
+  for (const Want& w : want) {
+    SCOPED_TRACE(w.what);
+    const TileShape got = kTileShapes[choose_tile(w.rows, w.cols)];
+    EXPECT_EQ(got.bm, w.tile.bm);
+    EXPECT_EQ(got.bn, w.tile.bn);
+  }
+}
+
+// The (rows, columns) of every launch of a case's products, as cuda/conv.cu launches them:
+// backward_data once per stride phase of dx that has pixels (conv_gemm::phase_of).
+struct Launch {
+  const char* product;
+  int rows, cols;
+};
+
+std::vector<Launch> launches(const ConvCase& t) {
+  const int N = static_cast<int>(t.x[0]), C = static_cast<int>(t.x[1]);
+  const int H = static_cast<int>(t.x[2]), W = static_cast<int>(t.x[3]);
+  const int M = static_cast<int>(t.out), k = t.p.kernel, s = t.p.stride, pad = t.p.pad;
+  const Shape ys = conv_output_shape(t.x, M, t.p);
+  std::vector<Launch> out = {{"forward", M, N * static_cast<int>(ys[2] * ys[3])},
+                             {"backward_weight", M, C * k * k}};
+  auto pixels = [&](int phase, int size) {  // of dx's phase along one side
+    const int first = ((phase - pad) % s + s) % s;
+    return first < size ? (size - first + s - 1) / s : 0;
+  };
+  for (int ph = 0; ph < s; ++ph)
+    for (int pw = 0; pw < s; ++pw)
+      if (pixels(ph, H) * pixels(pw, W) > 0)
+        out.push_back({"backward_data", C, N * pixels(ph, H) * pixels(pw, W)});
+  return out;
+}
+
+// The CUDA cases (both maths run them all) launch every product in every tile shape, with a
+// partial last tile of rows and, in some case, of columns: so each shape's loads and stores are
+// checked at the tile's edges.
+TEST(ConvCuda, CasesCoverTiles) {
+  for (const char* product : {"forward", "backward_data", "backward_weight"})
+    for (int i = 0; i < kTileShapeCount; ++i) {
+      const TileShape s = kTileShapes[i];
+      SCOPED_TRACE(::testing::Message() << product << " in " << s.bm << "x" << s.bn << " tiles");
+      bool partial_rows = false, partial_cols = false;
+      for (const ConvCase& t : kConvCases) {
+        if (!(t.modes & kCuda)) continue;
+        for (const Launch& l : launches(t)) {
+          if (std::string(l.product) != product || choose_tile(l.rows, l.cols) != i) continue;
+          partial_rows = partial_rows || l.rows % s.bm != 0;
+          partial_cols = partial_cols || l.cols % s.bn != 0;
+        }
+      }
+      EXPECT_TRUE(partial_rows) << "no case ends in a partial tile of rows";
+      EXPECT_TRUE(partial_cols) << "no case ends in a partial tile of columns";
+    }
 }
 
 // ZF_CONV_MATH names the math a CUDA context starts with; anything else than fp32 or tf32 throws.
