@@ -290,6 +290,10 @@ void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor
   const size_t wsize = static_cast<size_t>(g.M) * g.K();
   const float *DY = dy.f32(), *X = x.f32();
   float *DW = dw.f32(), *DB = db.f32();
+  if (!reference_kernels() && winograd::applies(g.k, g.s, g.p)) {
+    winograd::conv3x3_weight_grad(DW, DY, X, static_cast<int>(N), g.C, g.H, g.W, g.M, g.p);
+    return bias_grad(DB, DY, N, g.M, g.P(), ys);
+  }
 
   // dW accumulates into `acc` over images; beta = 0 on an accumulator's first image.
   auto accumulate = [&](int64_t n, float* acc, bool first) {

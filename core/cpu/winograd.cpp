@@ -16,6 +16,8 @@
 // columns (zero-padded), so that the 4x4 tiles along a row of tiles read contiguous values.
 #include "core/cpu/winograd.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -57,10 +59,10 @@ struct Dims {
   int tiles() const { return th * tw; }
 };
 
-// V[(xi * I + i) * T + t] = (B^T d B)[xi] for each input channel i of one image and each of its
-// tiles t = ti * tw + tj, T = th * tw.
-void transform_inputs(float* V, const float* x, const Dims& d) {
-  const int T = d.tiles(), cw = d.tw + 1, rows = 2 * d.th + 2;
+// V[(xi * I + i) * T + t0 + t] = (B^T d B)[xi] for each input channel i of one image and each of
+// its tiles t = ti * tw + tj (T: the columns of V, t0: the image's first).
+void transform_inputs(float* V, const float* x, const Dims& d, int T, int t0) {
+  const int cw = d.tw + 1, rows = 2 * d.th + 2;
   const size_t xi_stride = static_cast<size_t>(d.I) * T;
   float* even = scratch(static_cast<size_t>(2) * rows * cw, 2);  // padded plane: even columns
   float* odd = even + static_cast<size_t>(rows) * cw;            // then odd columns
@@ -82,7 +84,7 @@ void transform_inputs(float* V, const float* x, const Dims& d) {
         o[j] = b >= 0 && b < d.W ? src[b] : 0.f;
       }
     }
-    float* out = V + static_cast<size_t>(i) * T;
+    float* out = V + static_cast<size_t>(i) * T + t0;
     for (int ti = 0; ti < d.th; ++ti) {
       const float *e0 = even + static_cast<size_t>(2 * ti) * cw, *o0 = odd + (e0 - even);
       const float *e1 = e0 + cw, *o1 = o0 + cw, *e2 = e1 + cw, *o2 = o1 + cw;
@@ -153,11 +155,115 @@ void run_image(float* y, const float* x, const float* U, const float* bias, cons
   const int T = d.tiles();
   float* V = scratch(static_cast<size_t>(16) * d.I * T, 0);
   float* M = scratch(static_cast<size_t>(16) * d.O * T, 1);
-  transform_inputs(V, x, d);
+  transform_inputs(V, x, d, T, 0);
   for (int xi = 0; xi < 16; ++xi)
     sgemm(false, false, d.O, T, d.I, 1.f, U + static_cast<size_t>(xi) * d.O * d.I, d.I,
           V + static_cast<size_t>(xi) * d.I * T, T, 0.f, M + static_cast<size_t>(xi) * d.O * T, T);
   transform_outputs(y, M, bias, d);
+}
+
+// The weight gradient by F(3x3, 2x2): the 3x3 correlation of each 4x4 input tile d with the 2x2
+// tile g of dy at the same place is A'^T [(G' g G'^T) . (B^T d B)] A' with the forward's B^T and
+//   G' = [1 0; 1/2 1/2; 1/2 -1/2; 0 -1],  A'^T = [1 1 1 0; 0 1 -1 0; 0 1 1 1]
+// (Lavin & Gray's F(3, 2) with its B^T's last row and G's last row negated, so that the input
+// tiles transform as the forward's do), and the sum over tiles moves inside: S[xi] (O x I) =
+// sum over tiles of D[xi] (O x tiles) * V[xi]^T (tiles x I), dW = A'^T S A'.
+
+// D[(xi * O + o) * T + t0 + t] = (G' g G'^T)[xi] for each channel o of one image's dy and each of
+// its tiles t = ti * tw + tj; g is dy's 2x2 tile at (2 ti, 2 tj), zero past dy's edge.
+void transform_grads(float* D, const float* dy, const Dims& d, int T, int t0) {
+  const int cw = d.tw;
+  const size_t xi_stride = static_cast<size_t>(d.O) * T;
+  float* even = scratch(static_cast<size_t>(4) * cw, 2);  // rows 2 ti, 2 ti + 1: even, odd columns
+  for (int o = 0; o < d.O; ++o) {
+    const float* plane = dy + static_cast<size_t>(o) * d.OH * d.OW;
+    float* out = D + static_cast<size_t>(o) * T + t0;
+    for (int ti = 0; ti < d.th; ++ti) {
+      for (int r = 0; r < 2; ++r) {
+        float* e = even + static_cast<size_t>(2 * r) * cw;
+        float* od = e + cw;
+        const int oh = 2 * ti + r;
+        for (int j = 0; j < cw; ++j) {
+          const bool in = oh < d.OH;
+          e[j] = in ? plane[static_cast<size_t>(oh) * d.OW + 2 * j] : 0.f;
+          od[j] = in && 2 * j + 1 < d.OW ? plane[static_cast<size_t>(oh) * d.OW + 2 * j + 1] : 0.f;
+        }
+      }
+      const float *e0 = even, *o0 = even + cw, *e1 = even + 2 * cw, *o1 = even + 3 * cw;
+      float* row = out + static_cast<size_t>(ti) * d.tw;
+#pragma omp simd
+      for (int tj = 0; tj < d.tw; ++tj) {
+        const float g[2][2] = {{e0[tj], o0[tj]}, {e1[tj], o1[tj]}};
+        float t[4][2];  // G' g
+        for (int c = 0; c < 2; ++c) {
+          t[0][c] = g[0][c];
+          t[1][c] = 0.5f * (g[0][c] + g[1][c]);
+          t[2][c] = 0.5f * (g[0][c] - g[1][c]);
+          t[3][c] = -g[1][c];
+        }
+        for (int r = 0; r < 4; ++r) {  // (G' g) G'^T
+          row[(4 * r + 0) * xi_stride + tj] = t[r][0];
+          row[(4 * r + 1) * xi_stride + tj] = 0.5f * (t[r][0] + t[r][1]);
+          row[(4 * r + 2) * xi_stride + tj] = 0.5f * (t[r][0] - t[r][1]);
+          row[(4 * r + 3) * xi_stride + tj] = -t[r][1];
+        }
+      }
+    }
+  }
+}
+
+// dw[o][i] = A'^T S[.][o][i] A' (3x3) for every filter.
+void transform_weight_grads(float* dw, const float* S, int I, int O) {
+  const size_t xi_stride = static_cast<size_t>(O) * I;
+#pragma omp simd
+  for (size_t oi = 0; oi < xi_stride; ++oi) {
+    float a[3][4];  // A'^T S: the rows combined, column by column
+    for (int c = 0; c < 4; ++c) {
+      const float s0 = S[c * xi_stride + oi], s1 = S[(4 + c) * xi_stride + oi];
+      const float s2 = S[(8 + c) * xi_stride + oi], s3 = S[(12 + c) * xi_stride + oi];
+      a[0][c] = s0 + s1 + s2;
+      a[1][c] = s1 - s2;
+      a[2][c] = s1 + s2 + s3;
+    }
+    float* w = dw + oi * 9;
+    for (int r = 0; r < 3; ++r) {
+      w[3 * r + 0] = a[r][0] + a[r][1] + a[r][2];
+      w[3 * r + 1] = a[r][1] - a[r][2];
+      w[3 * r + 2] = a[r][1] + a[r][2] + a[r][3];
+    }
+  }
+}
+
+// Images per product of the weight gradient: the products' reduction runs over the tiles of this
+// many images (ZFNet's conv3..5 backward at batch 16: 2 images 44 / 65 / 43 ms, 4 images 49 / 69 /
+// 47, 8 images 55 / 77 / 53: the operands of fewer images stay in the caches).
+constexpr int kGradImages = 2;
+
+// dw = the weight gradient of images lo .. hi (zero if none), S accumulated over chunks of
+// kGradImages images.
+void weight_grad_range(float* dw, const float* dy, const float* x, const Dims& d, int lo, int hi) {
+  const size_t xs = static_cast<size_t>(d.I) * d.H * d.W;
+  const size_t ys = static_cast<size_t>(d.O) * d.OH * d.OW;
+  const size_t OI = static_cast<size_t>(d.O) * d.I;
+  if (lo == hi) {
+    std::fill(dw, dw + OI * 9, 0.f);
+    return;
+  }
+  const int T = std::min(kGradImages, hi - lo) * d.tiles();
+  float* V = scratch(static_cast<size_t>(16) * d.I * T, 0);
+  float* D = scratch(static_cast<size_t>(16) * d.O * T, 1);
+  float* S = scratch(16 * OI, 4);
+  for (int n0 = lo; n0 < hi; n0 += kGradImages) {
+    const int count = std::min(kGradImages, hi - n0), Tc = count * d.tiles();
+    for (int n = 0; n < count; ++n) {
+      transform_inputs(V, x + (n0 + n) * xs, d, T, n * d.tiles());
+      transform_grads(D, dy + (n0 + n) * ys, d, T, n * d.tiles());
+    }
+    for (int xi = 0; xi < 16; ++xi)
+      sgemm(false, true, d.O, d.I, Tc, 1.f, D + static_cast<size_t>(xi) * d.O * T, T,
+            V + static_cast<size_t>(xi) * d.I * T, T, n0 == lo ? 0.f : 1.f, S + xi * OI, d.I);
+  }
+  transform_weight_grads(dw, S, d.I, d.O);
 }
 
 }  // namespace
@@ -181,6 +287,39 @@ void conv3x3(float* y, const float* x, const float* w, bool transposed, const fl
     for (int n = 0; n < N; ++n) run_image(y + n * ys, x + n * xs, U, bias, d);
   } else {
     for (int n = 0; n < N; ++n) run_image(y + n * ys, x + n * xs, U, bias, d);
+  }
+}
+
+void conv3x3_weight_grad(float* dw, const float* dy, const float* x, int N, int I, int H, int W,
+                         int O, int p) {
+  Dims d{I, H, W, O, p, H + 2 * p - 2, W + 2 * p - 2, 0, 0};
+  d.th = (d.OH + 1) / 2;
+  d.tw = (d.OW + 1) / 2;
+  const size_t wsize = static_cast<size_t>(O) * I * 9;
+  if (N < num_threads() || num_threads() == 1) return weight_grad_range(dw, dy, x, d, 0, N);
+  // Each thread the gradient of its share of the images, added in thread order afterwards, so
+  // that the result does not depend on scheduling.
+  constexpr int kMaxThreads = 256;
+  float* partial[kMaxThreads] = {};
+  int used = 1;
+#pragma omp parallel
+  {
+    const int T = std::min(omp_get_num_threads(), kMaxThreads), t = omp_get_thread_num();
+#pragma omp single
+    used = T;
+    if (t < T) {
+      float* acc = t == 0 ? dw : scratch(wsize, 3);
+      partial[t] = acc;
+      weight_grad_range(acc, dy, x, d, static_cast<int>(static_cast<int64_t>(N) * t / T),
+                        static_cast<int>(static_cast<int64_t>(N) * (t + 1) / T));
+    }
+#pragma omp barrier
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < static_cast<int64_t>(wsize); ++i) {
+      float v = dw[i];
+      for (int u = 1; u < used; ++u) v += partial[u][i];
+      dw[i] = v;
+    }
   }
 }
 

@@ -17,4 +17,10 @@ bool applies(int k, int s, int p);
 void conv3x3(float* y, const float* x, const float* w, bool transposed, const float* bias, int N,
              int I, int H, int W, int O, int p);
 
+// dw[o][i] = sum over images n < N of the correlation of x[n][i] (padding p) with dy[n][o]: the
+// weight gradient of that convolution (dw of shape O x I x 3 x 3, dy of O channels of
+// (H + 2p - 2) x (W + 2p - 2)).
+void conv3x3_weight_grad(float* dw, const float* dy, const float* x, int N, int I, int H, int W,
+                         int O, int p);
+
 }  // namespace zf::cpu::winograd

@@ -131,12 +131,14 @@ TEST(Conv, MatchesNaive) {
 // The fast path's Winograd F(2x2, 3x3) (3x3 kernels at stride 1, core/cpu/winograd.h) against the
 // float64 loops: every padding it takes (0, 1, 2; the input gradient filters with padding 2 - p),
 // odd and even planes (a partial last tile or not), planes smaller than a tile, and ZFNet's conv3
-// and conv5 at batch 1 (2304- and 3456-term sums); then finite differences on two of them.
+// and conv5 at batch 1 (2304- and 3456-term sums); then finite differences on the small ones.
 TEST(Conv, WinogradMatchesNaive) {
   Rng g(109);
   const ConvCase cases[] = {
       {"pad 0, even", Shape{2, 3, 8, 10}, 5, ConvParams{3, 1, 0}, 0},
       {"pad 1, odd", Shape{2, 4, 9, 7}, 6, ConvParams{3, 1, 1}, 0},
+      {"batch 9: weight gradient chunks, the last partial", Shape{9, 4, 9, 7}, 6,
+       ConvParams{3, 1, 1}, 0},
       {"pad 2, odd", Shape{1, 3, 5, 6}, 2, ConvParams{3, 1, 2}, 0},
       {"3x3 input, pad 0: one output", Shape{2, 2, 3, 3}, 3, ConvParams{3, 1, 0}, 0},
       {"2x1 input, pad 1", Shape{1, 5, 2, 1}, 4, ConvParams{3, 1, 1}, 0},
@@ -157,14 +159,21 @@ TEST(Conv, WinogradMatchesNaive) {
     EXPECT_TRUE(near(dx, naive::conv_backward_data(naive::of(dy), naive::of(w), x.shape(), 1, pad),
                      kSumTol))
         << "conv_backward_data";
+    Tensor dw = poisoned(w.shape()), db = poisoned(b.shape());
+    conv_backward_weight(dw, db, dy, x, t.p);
+    naive::DT ndw, ndb;
+    naive::conv_backward_weight(ndw, ndb, naive::of(dy), naive::of(x), 3, 1, pad);
+    EXPECT_TRUE(near(dw, ndw, kSumTol)) << "conv_backward_weight dw";
     if (t.x.numel() > 1000) continue;
     Tensor r = uniform(ny.shape, g);
     conv_backward_data(dx, r, w, t.p);
+    conv_backward_weight(dw, db, r, x, t.p);
     auto objective = [&] {
       conv_forward(y, x, w, b, t.p);
       return dot(y, r);
     };
     EXPECT_TRUE(passes(grad_check(x, dx, objective, 1e-2, g))) << "data";
+    EXPECT_TRUE(passes(grad_check(w, dw, objective, 1e-2, g))) << "weight";
   }
 }
 
@@ -243,7 +252,7 @@ TEST(Conv, GradCheckRejectsWrongGradients) {
 // counts that are and are not multiples of 8; strides 1, 2 and 4) and on conv1-sized planes: the
 // bias gradient (8 planes' sums side by side) and the stride-2 column moves of im2col (forward,
 // weight gradient) and col2im (input gradient), whose vector loops stop where their loads would
-// leave the padded row. The 3x3 stride-1 convolutions' y and dx (Winograd) to float32 rounding.
+// leave the padded row. The 3x3 stride-1 convolutions (Winograd) to float32 rounding.
 TEST(Conv, FastPathsMatchReference) {
   Rng g(311);
   std::vector<ConvCase> cases(std::begin(kConvCases), std::end(kConvCases));
@@ -271,12 +280,13 @@ TEST(Conv, FastPathsMatchReference) {
     if (winograd(t.p)) {  // another algorithm: the same sums to float32 rounding
       EXPECT_TRUE(near(y, ry, 1e-5)) << "y";
       EXPECT_TRUE(near(dx, rdx, 1e-5)) << "dx";
+      EXPECT_TRUE(near(dw, rdw, 1e-5)) << "dw";
     } else {
       EXPECT_EQ(std::memcmp(y.f32(), ry.f32(), sizeof(float) * y.numel()), 0) << "y's bits";
       EXPECT_EQ(std::memcmp(dx.f32(), rdx.f32(), sizeof(float) * dx.numel()), 0) << "dx's bits";
+      EXPECT_EQ(std::memcmp(dw.f32(), rdw.f32(), sizeof(float) * dw.numel()), 0) << "dw's bits";
     }
     EXPECT_EQ(std::memcmp(db.f32(), rdb.f32(), sizeof(float) * db.numel()), 0) << "db's bits";
-    EXPECT_EQ(std::memcmp(dw.f32(), rdw.f32(), sizeof(float) * dw.numel()), 0) << "dw's bits";
   }
 }
 
