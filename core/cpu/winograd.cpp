@@ -19,6 +19,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "core/cpu/blas.h"
@@ -268,8 +269,21 @@ void weight_grad_range(float* dw, const float* dy, const float* x, const Dims& d
 
 }  // namespace
 
-bool applies(int k, int s, int p) {
-  return k == 3 && s == 1 && p >= 0 && p <= 2;
+namespace {
+int g_min_tiles = 32;
+}  // namespace
+
+int min_tiles() {
+  return g_min_tiles;
+}
+
+void set_min_tiles(int tiles) {
+  g_min_tiles = tiles;
+}
+
+bool applies(int k, int s, int p, int out_h, int out_w) {
+  return k == 3 && s == 1 && p >= 0 && p <= 2 &&
+         static_cast<int64_t>((out_h + 1) / 2) * ((out_w + 1) / 2) >= g_min_tiles;
 }
 
 void conv3x3(float* y, const float* x, const float* w, bool transposed, const float* bias, int N,

@@ -5,9 +5,15 @@
 
 namespace zf::cpu::winograd {
 
-// Whether conv3x3 computes a convolution of kernel k, stride s and padding p (and, with padding
-// 2 - p, its input gradient).
-bool applies(int k, int s, int p);
+// Whether the fast path runs a convolution of kernel k, stride s and padding p whose output
+// planes are out_h x out_w by Winograd's transforms (its input gradient: padding 2 - p, dx's
+// planes; its weight gradient: as the convolution): 3x3 at stride 1, 0 <= p <= 2, and at least
+// min_tiles() 2x2 tiles per plane. On smaller planes the per-image products are too thin to gain
+// (Fashion-MNIST's conv3..5 on 8x8 planes, 16 tiles: their backward 20-40% slower than im2col's);
+// ZFNet's 13x13 planes have 49.
+bool applies(int k, int s, int p, int out_h, int out_w);
+int min_tiles();
+void set_min_tiles(int tiles);  // default 32; tests set 1 to run small cases through the transforms
 
 // y[n][o] = bias[o] + sum over i of x[n][i] (*) g[o][i], for images n < N: a cross-correlation with
 // 3x3 filters, stride 1, zero padding p (0 <= p <= 2), x of I channels of H x W, y of O channels

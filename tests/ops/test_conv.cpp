@@ -14,6 +14,7 @@
 
 #include "core/context.h"
 #include "core/cpu/cpu_ops.h"
+#include "core/cpu/winograd.h"
 #include "core/ops.h"
 #include "cuda/conv_tiles.h"
 #include "test_util.h"
@@ -91,11 +92,21 @@ Shape weight_shape(const ConvCase& t) {
   return Shape{t.out, t.x[1], t.p.kernel, t.p.kernel};
 }
 
-// Whether the fast path computes a convolution (and its input gradient) by Winograd's F(2x2, 3x3)
+// Whether the fast path runs any of a case's three products by Winograd's transforms
 // (core/cpu/winograd.h).
-bool winograd(const ConvParams& p) {
-  return p.kernel == 3 && p.stride == 1 && p.pad <= 2;
+bool winograd(const ConvCase& t) {
+  const Shape y = conv_output_shape(t.x, t.out, t.p);
+  const int k = t.p.kernel, s = t.p.stride, p = t.p.pad;
+  return cpu::winograd::applies(k, s, p, static_cast<int>(y[2]), static_cast<int>(y[3])) ||
+         cpu::winograd::applies(k, s, 2 - p, static_cast<int>(t.x[2]), static_cast<int>(t.x[3]));
 }
+
+// Winograd's transforms on planes of any size, for a scope.
+struct AllPlanesWinograd {
+  AllPlanesWinograd() : before(cpu::winograd::min_tiles()) { cpu::winograd::set_min_tiles(1); }
+  ~AllPlanesWinograd() { cpu::winograd::set_min_tiles(before); }
+  int before;
+};
 
 // ---- naive -------------------------------------------------------------------------------------
 
@@ -128,6 +139,17 @@ TEST(Conv, MatchesNaive) {
   }
 }
 
+// Winograd's transforms take 3x3 stride-1 convolutions with 0 <= pad <= 2 on planes of at least
+// 32 tiles: ZFNet's 13x13 planes (49), not Fashion-MNIST's 8x8 (16).
+TEST(Conv, WinogradTakesLargePlanesOnly) {
+  EXPECT_TRUE(cpu::winograd::applies(3, 1, 1, 13, 13));
+  EXPECT_TRUE(cpu::winograd::applies(3, 1, 0, 11, 11));
+  EXPECT_FALSE(cpu::winograd::applies(3, 1, 1, 8, 8));
+  EXPECT_FALSE(cpu::winograd::applies(3, 2, 1, 13, 13));
+  EXPECT_FALSE(cpu::winograd::applies(5, 1, 2, 13, 13));
+  EXPECT_FALSE(cpu::winograd::applies(3, 1, 3, 13, 13));
+}
+
 // The fast path's Winograd F(2x2, 3x3) (3x3 kernels at stride 1, core/cpu/winograd.h) against the
 // float64 loops: every padding it takes (0, 1, 2; the input gradient filters with padding 2 - p),
 // odd and even planes (a partial last tile or not), planes smaller than a tile, and ZFNet's conv3
@@ -145,9 +167,10 @@ TEST(Conv, WinogradMatchesNaive) {
       {"ZFNet conv3", Shape{1, 256, 13, 13}, 384, ConvParams{3, 1, 1}, 0},
       {"ZFNet conv5", Shape{1, 384, 13, 13}, 256, ConvParams{3, 1, 1}, 0},
   };
+  const AllPlanesWinograd all;
   for (const ConvCase& t : cases) {
     SCOPED_TRACE(::testing::Message() << t);
-    ASSERT_TRUE(winograd(t.p));
+    ASSERT_TRUE(winograd(t));
     const int pad = t.p.pad;
     Tensor x = uniform(t.x, g), w = uniform(weight_shape(t), g), b = uniform(Shape{t.out}, g);
     const naive::DT ny = naive::conv_forward(naive::of(x), naive::of(w), naive::of(b), 1, pad);
@@ -277,7 +300,7 @@ TEST(Conv, FastPathsMatchReference) {
     conv_backward_data(rdx, dy, w, t.p);
     conv_backward_weight(rdw, rdb, dy, x, t.p);
     cpu::set_reference_kernels(false);
-    if (winograd(t.p)) {  // another algorithm: the same sums to float32 rounding
+    if (winograd(t)) {  // another algorithm: the same sums to float32 rounding
       EXPECT_TRUE(near(y, ry, 1e-5)) << "y";
       EXPECT_TRUE(near(dx, rdx, 1e-5)) << "dx";
       EXPECT_TRUE(near(dw, rdw, 1e-5)) << "dw";
