@@ -7,14 +7,16 @@
 //   forward          y_n[M, P]  = W[M, K] * col(x_n)[K, P] + b
 //   backward_data    dx_n       = col2im(W^T[K, M] * dy_n[M, P])
 //   backward_weight  dW[M, K]  += dy_n[M, P] * col(x_n)^T[P, K];  db[m] += sum_p dy_n[m, p]
-#include <omp.h>
-
+// The fast path (ZF_CPU_KERNELS=fast) cuts a large column matrix into bands of output rows
+// (band_rows) and runs the 3x3 stride-1 convolutions on large enough planes by Winograd's
+// transforms instead (core/cpu/winograd.h).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
 #include "core/cpu/blas.h"
 #include "core/cpu/cpu_ops.h"
+#include "core/cpu/thread_sum.h"
 #include "core/cpu/vec16.h"
 #include "core/cpu/winograd.h"
 #include "core/cpu/workspace.h"
@@ -139,6 +141,20 @@ int band_rows(const Geometry& g) {
   return rows;
 }
 
+// f(col, oh0, cols) for each band of image x's column matrix: col holds output rows oh0 ..
+// oh0 + cols / OW (cols columns).
+template <class F>
+void for_each_band(const float* x, const Geometry& g, F&& f) {
+  const float* pad = padded_planes(x, g);
+  const int band = band_rows(g);
+  float* c = scratch(static_cast<size_t>(g.K()) * band * g.OW);
+  for (int oh0 = 0; oh0 < g.OH; oh0 += band) {
+    const int oh1 = std::min(g.OH, oh0 + band);
+    im2col_band(c, pad, g, oh0, oh1);
+    f(static_cast<const float*>(c), oh0, (oh1 - oh0) * g.OW);
+  }
+}
+
 ConvBands& bands() {
   static ConvBands b = [] {
     ConvBands d;
@@ -228,15 +244,10 @@ void conv_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
       sgemm(false, false, g.M, g.P(), g.K(), 1.f, Wt, g.K(), X + n * xs, g.P(), 1.f, yn, g.P());
       return;
     }
-    const float* pad = padded_planes(X + n * xs, g);
-    const int band = band_rows(g);
-    float* c = scratch(static_cast<size_t>(g.K()) * band * g.OW);
-    for (int oh0 = 0; oh0 < g.OH; oh0 += band) {
-      const int oh1 = std::min(g.OH, oh0 + band), cols = (oh1 - oh0) * g.OW;
-      im2col_band(c, pad, g, oh0, oh1);
+    for_each_band(X + n * xs, g, [&](const float* c, int oh0, int cols) {
       sgemm(false, false, g.M, cols, g.K(), 1.f, Wt, g.K(), c, cols, 1.f,
             yn + static_cast<size_t>(oh0) * g.OW, g.P());
-    }
+    });
   };
   if (per_image_threads(N)) {
 #pragma omp parallel for schedule(static)
@@ -302,43 +313,17 @@ void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor
             first ? 0.f : 1.f, acc, g.K());
       return;
     }
-    const float* pad = padded_planes(X + n * xs, g);
-    const int band = band_rows(g);
-    float* c = scratch(static_cast<size_t>(g.K()) * band * g.OW);
-    for (int oh0 = 0; oh0 < g.OH; oh0 += band) {
-      const int oh1 = std::min(g.OH, oh0 + band), cols = (oh1 - oh0) * g.OW;
-      im2col_band(c, pad, g, oh0, oh1);
+    for_each_band(X + n * xs, g, [&](const float* c, int oh0, int cols) {
       sgemm(false, true, g.M, g.K(), cols, 1.f, DY + n * ys + static_cast<size_t>(oh0) * g.OW,
             g.P(), c, cols, first && oh0 == 0 ? 0.f : 1.f, acc, g.K());
-    }
+    });
   };
 
   if (per_image_threads(N)) {
-    // Each thread sums its own images into a private buffer; the buffers are then added in thread
-    // order, so the result does not depend on scheduling.
-    constexpr int kMaxThreads = 256;
-    float* partial[kMaxThreads] = {};
-    int used = 1;
-#pragma omp parallel
-    {
-      const int T = std::min(omp_get_num_threads(), kMaxThreads), t = omp_get_thread_num();
-#pragma omp single
-      used = T;
-      if (t < T) {
-        const int64_t lo = N * t / T, hi = N * (t + 1) / T;
-        float* acc = t == 0 ? DW : scratch(wsize, 1);
-        partial[t] = acc;
-        if (lo == hi) std::memset(acc, 0, sizeof(float) * wsize);
-        for (int64_t n = lo; n < hi; ++n) accumulate(n, acc, n == lo);
-      }
-#pragma omp barrier
-#pragma omp for schedule(static)
-      for (int64_t i = 0; i < static_cast<int64_t>(wsize); ++i) {
-        float v = DW[i];
-        for (int u = 1; u < used; ++u) v += partial[u][i];
-        DW[i] = v;
-      }
-    }
+    sum_over_threads(DW, wsize, N, 1, [&](float* acc, int64_t lo, int64_t hi) {
+      if (lo == hi) std::memset(acc, 0, sizeof(float) * wsize);
+      for (int64_t n = lo; n < hi; ++n) accumulate(n, acc, n == lo);
+    });
   } else {
     for (int64_t n = 0; n < N; ++n) accumulate(n, DW, n == 0);
   }

@@ -16,14 +16,13 @@
 // columns (zero-padded), so that the 4x4 tiles along a row of tiles read contiguous values.
 #include "core/cpu/winograd.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 
 #include "core/cpu/blas.h"
 #include "core/cpu/cpu_ops.h"
+#include "core/cpu/thread_sum.h"
 #include "core/cpu/workspace.h"
 
 namespace zf::cpu::winograd {
@@ -311,30 +310,9 @@ void conv3x3_weight_grad(float* dw, const float* dy, const float* x, int N, int 
   d.tw = (d.OW + 1) / 2;
   const size_t wsize = static_cast<size_t>(O) * I * 9;
   if (N < num_threads() || num_threads() == 1) return weight_grad_range(dw, dy, x, d, 0, N);
-  // Each thread the gradient of its share of the images, added in thread order afterwards, so
-  // that the result does not depend on scheduling.
-  constexpr int kMaxThreads = 256;
-  float* partial[kMaxThreads] = {};
-  int used = 1;
-#pragma omp parallel
-  {
-    const int T = std::min(omp_get_num_threads(), kMaxThreads), t = omp_get_thread_num();
-#pragma omp single
-    used = T;
-    if (t < T) {
-      float* acc = t == 0 ? dw : scratch(wsize, 3);
-      partial[t] = acc;
-      weight_grad_range(acc, dy, x, d, static_cast<int>(static_cast<int64_t>(N) * t / T),
-                        static_cast<int>(static_cast<int64_t>(N) * (t + 1) / T));
-    }
-#pragma omp barrier
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < static_cast<int64_t>(wsize); ++i) {
-      float v = dw[i];
-      for (int u = 1; u < used; ++u) v += partial[u][i];
-      dw[i] = v;
-    }
-  }
+  sum_over_threads(dw, wsize, N, 3, [&](float* acc, int64_t lo, int64_t hi) {
+    weight_grad_range(acc, dy, x, d, static_cast<int>(lo), static_cast<int>(hi));
+  });
 }
 
 }  // namespace zf::cpu::winograd
