@@ -24,6 +24,18 @@ run() {
   fi
 }
 
+# wait_for TRIES PAUSE TEST...: runs TEST (a command) until it succeeds, at most TRIES times with
+# PAUSE seconds between; returns its last status.
+wait_for() {
+  local tries=$1 pause=$2 i
+  shift 2
+  for ((i = 1; i < tries; ++i)); do
+    "$@" && return 0
+    sleep "$pause"
+  done
+  "$@"
+}
+
 # finish [SUCCESS LINE]: exits 1 after saying how many failed, else prints the line and exits 0.
 finish() {
   if ((fails)); then

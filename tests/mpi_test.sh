@@ -100,10 +100,7 @@ PY
 # and says so once; resumed, the run equals one that was never stopped.
 "${mpi[@]}" -np 2 "$bin" "$cfg" "${args[@]}" --out "$tmp/int" --epochs 1000 2>"$tmp/int.err" &
 launcher=$!
-for _ in $(seq 100); do
-  [[ -e $tmp/int/ckpt/last.h5 ]] && break
-  sleep 0.1
-done
+wait_for 100 0.1 test -e "$tmp/int/ckpt/last.h5" || true
 sleep 0.3
 kill -INT "$launcher"
 wait "$launcher"
@@ -159,10 +156,7 @@ expect_end() {
 # fails while rank 1 waits in a collective; both end (MPI_Abort) within 60 s, one line from rank 0.
 "${mpi[@]}" -np 2 "$bin" "$cfg" "${args[@]}" --out "$tmp/lone" --epochs 1000 2>"$tmp/lone.err" &
 launcher=$!
-for _ in $(seq 100); do
-  [[ -e $tmp/lone/ckpt/last.h5 ]] && break
-  sleep 0.1
-done
+wait_for 100 0.1 test -e "$tmp/lone/ckpt/last.h5" || true
 rm -rf "$tmp/lone/ckpt" && touch "$tmp/lone/ckpt"
 expect_end "$launcher" "rank 0 failed alone"
 grep '^zf_train' "$tmp/lone.err"
