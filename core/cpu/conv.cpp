@@ -170,11 +170,6 @@ bool col_is_input(const Geometry& g) {
   return g.k == 1 && g.s == 1 && g.p == 0;
 }
 
-// Images run one per thread when there are enough of them; otherwise one at a time.
-bool per_image_threads(int64_t n) {
-  return n >= num_threads() && num_threads() > 1;
-}
-
 // db[m] = the sum over images (in double) of each image's float sum of dy's plane m, taken in
 // order. That order fixes the bits, and each float sum is a chain of dependent adds (4 cycles each:
 // 15 ms a step on conv1's 110x110 planes); the fast path runs 8 planes' chains side by side, so the
@@ -249,12 +244,7 @@ void conv_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
             yn + static_cast<size_t>(oh0) * g.OW, g.P());
     });
   };
-  if (per_image_threads(N)) {
-#pragma omp parallel for schedule(static)
-    for (int64_t n = 0; n < N; ++n) one(n);
-  } else {
-    for (int64_t n = 0; n < N; ++n) one(n);
-  }
+  for_each_image(N, one);
 }
 
 void conv_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const ConvParams& p) {
@@ -285,12 +275,7 @@ void conv_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const Con
     }
     unpad_planes(dxn, pad, g);
   };
-  if (per_image_threads(N)) {
-#pragma omp parallel for schedule(static)
-    for (int64_t n = 0; n < N; ++n) one(n);
-  } else {
-    for (int64_t n = 0; n < N; ++n) one(n);
-  }
+  for_each_image(N, one);
 }
 
 void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
@@ -319,14 +304,10 @@ void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor
     });
   };
 
-  if (per_image_threads(N)) {
-    sum_over_threads(DW, wsize, N, 1, [&](float* acc, int64_t lo, int64_t hi) {
-      if (lo == hi) std::memset(acc, 0, sizeof(float) * wsize);
-      for (int64_t n = lo; n < hi; ++n) accumulate(n, acc, n == lo);
-    });
-  } else {
-    for (int64_t n = 0; n < N; ++n) accumulate(n, DW, n == 0);
-  }
+  sum_over_threads(DW, wsize, N, 1, [&](float* acc, int64_t lo, int64_t hi) {
+    if (lo == hi) std::memset(acc, 0, sizeof(float) * wsize);
+    for (int64_t n = lo; n < hi; ++n) accumulate(n, acc, n == lo);
+  });
 
   bias_grad(DB, DY, N, g.M, g.P(), ys);
 }

@@ -293,14 +293,7 @@ void conv3x3(float* y, const float* x, const float* w, bool transposed, const fl
   float* U = scratch(static_cast<size_t>(16) * O * I, 3);
   transform_filters(U, w, transposed, I, O);
   const size_t xs = static_cast<size_t>(I) * H * W, ys = static_cast<size_t>(O) * d.OH * d.OW;
-  // One image per thread (sgemm single-threaded inside the team); with fewer images than
-  // threads, the images in turn and sgemm threaded.
-  if (N >= num_threads() && num_threads() > 1) {
-#pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; ++n) run_image(y + n * ys, x + n * xs, U, bias, d);
-  } else {
-    for (int n = 0; n < N; ++n) run_image(y + n * ys, x + n * xs, U, bias, d);
-  }
+  for_each_image(N, [&](int64_t n) { run_image(y + n * ys, x + n * xs, U, bias, d); });
 }
 
 void conv3x3_weight_grad(float* dw, const float* dy, const float* x, int N, int I, int H, int W,
@@ -309,7 +302,6 @@ void conv3x3_weight_grad(float* dw, const float* dy, const float* x, int N, int 
   d.th = (d.OH + 1) / 2;
   d.tw = (d.OW + 1) / 2;
   const size_t wsize = static_cast<size_t>(O) * I * 9;
-  if (N < num_threads() || num_threads() == 1) return weight_grad_range(dw, dy, x, d, 0, N);
   sum_over_threads(dw, wsize, N, 3, [&](float* acc, int64_t lo, int64_t hi) {
     weight_grad_range(acc, dy, x, d, static_cast<int>(lo), static_cast<int>(hi));
   });

@@ -110,32 +110,55 @@ struct AllPlanesWinograd {
 
 // ---- naive -------------------------------------------------------------------------------------
 
+// The three ops on case t against the float64 loops.
+void expect_matches_naive(const ConvCase& t, Rng& g) {
+  const int s = t.p.stride, pad = t.p.pad;
+  Tensor x = uniform(t.x, g), w = uniform(weight_shape(t), g), b = uniform(Shape{t.out}, g);
+  const naive::DT ny = naive::conv_forward(naive::of(x), naive::of(w), naive::of(b), s, pad);
+
+  Tensor y = poisoned(ny.shape);
+  conv_forward(y, x, w, b, t.p);
+  EXPECT_TRUE(near(y, ny, kSumTol)) << "conv_forward";
+
+  Tensor dy = uniform(ny.shape, g);
+  Tensor dx = poisoned(x.shape());
+  conv_backward_data(dx, dy, w, t.p);
+  EXPECT_TRUE(near(dx, naive::conv_backward_data(naive::of(dy), naive::of(w), x.shape(), s, pad),
+                   kSumTol))
+      << "conv_backward_data";
+
+  Tensor dw = poisoned(w.shape()), db = poisoned(b.shape());
+  conv_backward_weight(dw, db, dy, x, t.p);
+  naive::DT ndw, ndb;
+  naive::conv_backward_weight(ndw, ndb, naive::of(dy), naive::of(x), t.p.kernel, s, pad);
+  EXPECT_TRUE(near(dw, ndw, kSumTol)) << "conv_backward_weight dw";
+  EXPECT_TRUE(near(db, ndb, kSumTol)) << "conv_backward_weight db";
+}
+
+// The backward ops on case t against finite differences of <conv_forward(x, w, b), r>.
+void expect_gradients_check(const ConvCase& t, Rng& g) {
+  Tensor x = uniform(t.x, g), w = uniform(weight_shape(t), g);
+  Tensor b = uniform(Shape{t.out}, g), y;
+  conv_forward(y, x, w, b, t.p);
+  Tensor r = uniform(y.shape(), g);
+  Tensor dx = Tensor(x.shape()), dw, db;
+  conv_backward_data(dx, r, w, t.p);
+  conv_backward_weight(dw, db, r, x, t.p);
+  auto objective = [&] {
+    conv_forward(y, x, w, b, t.p);
+    return dot(y, r);
+  };
+  EXPECT_TRUE(passes(grad_check(x, dx, objective, 1e-2, g))) << "data";
+  EXPECT_TRUE(passes(grad_check(w, dw, objective, 1e-2, g))) << "weight";
+  EXPECT_TRUE(passes(grad_check(b, db, objective, 1e-2, g))) << "bias";
+}
+
 TEST(Conv, MatchesNaive) {
   Rng g(101);
   for (const ConvCase& t : kConvCases) {
     if (!(t.modes & kNaive)) continue;
     SCOPED_TRACE(::testing::Message() << t);
-    const int s = t.p.stride, pad = t.p.pad;
-    Tensor x = uniform(t.x, g), w = uniform(weight_shape(t), g), b = uniform(Shape{t.out}, g);
-    const naive::DT ny = naive::conv_forward(naive::of(x), naive::of(w), naive::of(b), s, pad);
-
-    Tensor y = poisoned(ny.shape);
-    conv_forward(y, x, w, b, t.p);
-    EXPECT_TRUE(near(y, ny, kSumTol)) << "conv_forward";
-
-    Tensor dy = uniform(ny.shape, g);
-    Tensor dx = poisoned(x.shape());
-    conv_backward_data(dx, dy, w, t.p);
-    EXPECT_TRUE(near(dx, naive::conv_backward_data(naive::of(dy), naive::of(w), x.shape(), s, pad),
-                     kSumTol))
-        << "conv_backward_data";
-
-    Tensor dw = poisoned(w.shape()), db = poisoned(b.shape());
-    conv_backward_weight(dw, db, dy, x, t.p);
-    naive::DT ndw, ndb;
-    naive::conv_backward_weight(ndw, ndb, naive::of(dy), naive::of(x), t.p.kernel, s, pad);
-    EXPECT_TRUE(near(dw, ndw, kSumTol)) << "conv_backward_weight dw";
-    EXPECT_TRUE(near(db, ndb, kSumTol)) << "conv_backward_weight db";
+    expect_matches_naive(t, g);
   }
 }
 
@@ -171,32 +194,8 @@ TEST(Conv, WinogradMatchesNaive) {
   for (const ConvCase& t : cases) {
     SCOPED_TRACE(::testing::Message() << t);
     ASSERT_TRUE(winograd(t));
-    const int pad = t.p.pad;
-    Tensor x = uniform(t.x, g), w = uniform(weight_shape(t), g), b = uniform(Shape{t.out}, g);
-    const naive::DT ny = naive::conv_forward(naive::of(x), naive::of(w), naive::of(b), 1, pad);
-    Tensor y = poisoned(ny.shape);
-    conv_forward(y, x, w, b, t.p);
-    EXPECT_TRUE(near(y, ny, kSumTol)) << "conv_forward";
-    Tensor dy = uniform(ny.shape, g), dx = poisoned(x.shape());
-    conv_backward_data(dx, dy, w, t.p);
-    EXPECT_TRUE(near(dx, naive::conv_backward_data(naive::of(dy), naive::of(w), x.shape(), 1, pad),
-                     kSumTol))
-        << "conv_backward_data";
-    Tensor dw = poisoned(w.shape()), db = poisoned(b.shape());
-    conv_backward_weight(dw, db, dy, x, t.p);
-    naive::DT ndw, ndb;
-    naive::conv_backward_weight(ndw, ndb, naive::of(dy), naive::of(x), 3, 1, pad);
-    EXPECT_TRUE(near(dw, ndw, kSumTol)) << "conv_backward_weight dw";
-    if (t.x.numel() > 1000) continue;
-    Tensor r = uniform(ny.shape, g);
-    conv_backward_data(dx, r, w, t.p);
-    conv_backward_weight(dw, db, r, x, t.p);
-    auto objective = [&] {
-      conv_forward(y, x, w, b, t.p);
-      return dot(y, r);
-    };
-    EXPECT_TRUE(passes(grad_check(x, dx, objective, 1e-2, g))) << "data";
-    EXPECT_TRUE(passes(grad_check(w, dw, objective, 1e-2, g))) << "weight";
+    expect_matches_naive(t, g);
+    if (t.x.numel() <= 1000) expect_gradients_check(t, g);
   }
 }
 
@@ -226,25 +225,10 @@ TEST(Conv, GradCheck) {
   for (const ConvCase& t : kConvCases) {
     if (!(t.modes & kGrad)) continue;
     SCOPED_TRACE(::testing::Message() << t);
-    Tensor x = uniform(t.x, g), w = uniform(weight_shape(t), g);
-    Tensor b = uniform(Shape{t.out}, g), y;
-    conv_forward(y, x, w, b, t.p);
-    Tensor r = uniform(y.shape(), g);
-    Tensor dx = Tensor(x.shape()), dw, db;
-    conv_backward_data(dx, r, w, t.p);
-    conv_backward_weight(dw, db, r, x, t.p);
-    auto objective = [&] {
-      conv_forward(y, x, w, b, t.p);
-      return dot(y, r);
-    };
-    EXPECT_TRUE(passes(grad_check(x, dx, objective, 1e-2, g))) << "data";
-    EXPECT_TRUE(passes(grad_check(w, dw, objective, 1e-2, g))) << "weight";
-    EXPECT_TRUE(passes(grad_check(b, db, objective, 1e-2, g))) << "bias";
+    expect_gradients_check(t, g);
   }
 }
 
-// The checker must be able to fail: a gradient with the wrong sign, 5% too large, or with one
-// element wrong is rejected.
 TEST(Conv, GradCheckRejectsWrongGradients) {
   Rng g(202);
   ConvParams p{3, 2, 1};
