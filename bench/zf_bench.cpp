@@ -7,7 +7,9 @@
 // through fc_forward as the BLAS ceiling, a 128 MB copy as the memory-bandwidth ceiling (the
 // memory-bound rows print their GB/s against it) and the optimizer's step alone. Every buffer is allocated and touched before the clock
 // starts and reused by every repeat: first-touch page faults on these machines would otherwise
-// dominate (ENVIRONMENT.md).
+// dominate (ENVIRONMENT.md). The training rows (fwd, bwd, step) run the CPU convolutions as
+// zf_train does, free to multiply several images at once; the projection rows as zf_project does,
+// batch-invariant (Context::batch_invariant).
 //
 //   ./build/bench/zf_bench [--config configs/zfnet.yaml] [--device cpu|cuda] [--batch 16]
 //                          [--reps 5] [--layers conv1,step]
@@ -22,6 +24,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -467,6 +470,22 @@ double min_bytes(Layer& L, const std::string& pass, const Shape& in, const Shape
   return 0;
 }
 
+// The CPU convolutions' Context::batch_invariant for a scope: the training rows run as zf_train
+// runs them (false: products over several images where faster), the projection rows as zf_project
+// does (true).
+class Invariance {
+ public:
+  explicit Invariance(bool on) : before_(context(Device::CPU).batch_invariant) {
+    context(Device::CPU).batch_invariant = on;
+  }
+  ~Invariance() { context(Device::CPU).batch_invariant = before_; }
+  Invariance(const Invariance&) = delete;
+  Invariance& operator=(const Invariance&) = delete;
+
+ private:
+  bool before_;
+};
+
 // Layer i alone through its own forward, backward and deconvnet step, on random inputs of its true
 // shapes (training phase: dropout masks are drawn).
 void bench_layer(Bench& b, int i, Clock& clock, Report& report) {
@@ -481,6 +500,7 @@ void bench_layer(Bench& b, int i, Clock& clock, Report& report) {
     saved.push_back(Tensor::zeros(s.shape, b.dev, s.dtype));
   RunState rs;
   rs.seed = kSeed;
+  std::optional<Invariance> training(std::in_place, false);
   const Timing f = clock.time([&] { L.forward(y, x, saved.data(), rs); });
   report.add({L.name(), "fwd", b.batch, f, b.forward_flops(i), L.type(), 0, "",
               min_bytes(L, "fwd", in, out)});
@@ -490,6 +510,8 @@ void bench_layer(Bench& b, int i, Clock& clock, Report& report) {
                                            : "";
   report.add({L.name(), "bwd", b.batch, bw, b.backward_flops(i), note, 0, "",
               min_bytes(L, "bwd", in, out)});
+  training.reset();
+  const Invariance projection(true);
   const ProjectOptions deconv;
   const Timing p = clock.time([&] { L.project(proj, dy, x, y, saved.data(), deconv); });
   Geometry g;
@@ -530,6 +552,7 @@ void bench_step(Bench& b, Clock& clock, Report& report) {
   for (int i = 0; i < b.net.size(); ++i) flops += b.forward_flops(i) + b.backward_flops(i);
   RunState rs;
   rs.seed = kSeed, rs.labels = &labels;
+  const Invariance training(false);
   const Timing t = clock.time([&] {
     const Pass pass = b.net.forward(x, rs);
     b.net.backward(pass);
@@ -548,6 +571,7 @@ void bench_step(Bench& b, Clock& clock, Report& report) {
 // down to the input (the forward pass it needs is run once, untimed).
 void bench_projection(Bench& b, Clock& clock, Report& report) {
   const int top = b.projection_top();
+  const Invariance projection(true);
   RunState eval;
   eval.phase = Phase::Eval;
   const Tensor x = b.images(5);

@@ -27,6 +27,13 @@ struct Context {
   // Read by the CUDA conv ops; a CUDA context starts with ZF_CONV_MATH's choice (fp32 unless it
   // says tf32), and the trainer sets it from train.conv_math / --conv-math.
   ConvMath conv_math = ConvMath::Fp32;
+  // Read by the CPU conv ops. true (the default): every product holds one image's columns, so an
+  // image's results are the same bits in any batch, alone or not (the deconvnet's projections and
+  // the analyses rely on it: DeconvnetDeterminism). false: where it is faster, products take the
+  // columns of several images at once (Winograd on small planes), and an image's bits may then
+  // depend on its batch (OpenBLAS picks its kernel, and the order of a sum, by a product's size).
+  // The trainer sets false for its steps and evaluations.
+  bool batch_invariant = true;
   CUstream_st* stream = nullptr;    // compute: the ops' kernels, copies, memsets and cuBLAS calls
   CUstream_st* upload = nullptr;    // host-to-device uploads of input batches
   CUevent_st* uploaded = nullptr;   // the last upload queued (backend::wait_uploads)

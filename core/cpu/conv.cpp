@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/context.h"
 #include "core/cpu/blas.h"
 #include "core/cpu/cpu_ops.h"
 #include "core/cpu/thread_sum.h"
@@ -228,8 +229,10 @@ void conv_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
   const size_t xs = static_cast<size_t>(g.C) * g.H * g.W, ys = static_cast<size_t>(g.M) * g.P();
   const float *X = x.f32(), *Wt = w.f32(), *B = b.f32();
   float* Y = y.f32();
-  if (!reference_kernels() && winograd::applies(g.k, g.s, g.p, g.OH, g.OW))
-    return winograd::conv3x3(Y, X, Wt, false, B, static_cast<int>(N), g.C, g.H, g.W, g.M, g.p);
+  const bool batched = !context(Device::CPU).batch_invariant;
+  if (!reference_kernels() && winograd::applies(g.k, g.s, g.p, g.OH, g.OW, batched))
+    return winograd::conv3x3(Y, X, Wt, false, B, static_cast<int>(N), g.C, g.H, g.W, g.M, g.p,
+                             batched);
   auto one = [&](int64_t n) {
     float* yn = Y + n * ys;
     for (int m = 0; m < g.M; ++m)
@@ -255,9 +258,10 @@ void conv_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const Con
   float* DX = dx.f32();
   // The input gradient of a 3x3, stride-1 convolution with padding p is the convolution of dy by
   // the filters transposed and turned, with padding 2 - p.
-  if (!reference_kernels() && winograd::applies(g.k, g.s, 2 - g.p, g.H, g.W))
+  const bool batched = !context(Device::CPU).batch_invariant;
+  if (!reference_kernels() && winograd::applies(g.k, g.s, 2 - g.p, g.H, g.W, batched))
     return winograd::conv3x3(DX, DY, Wt, true, nullptr, static_cast<int>(N), g.M, g.OH, g.OW, g.C,
-                             2 - g.p);
+                             2 - g.p, batched);
   auto one = [&](int64_t n) {
     float* dxn = DX + n * xs;
     if (col_is_input(g)) {
@@ -286,7 +290,8 @@ void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor
   const size_t wsize = static_cast<size_t>(g.M) * g.K();
   const float *DY = dy.f32(), *X = x.f32();
   float *DW = dw.f32(), *DB = db.f32();
-  if (!reference_kernels() && winograd::applies(g.k, g.s, g.p, g.OH, g.OW)) {
+  const bool batched = !context(Device::CPU).batch_invariant;
+  if (!reference_kernels() && winograd::applies(g.k, g.s, g.p, g.OH, g.OW, batched)) {
     winograd::conv3x3_weight_grad(DW, DY, X, static_cast<int>(N), g.C, g.H, g.W, g.M, g.p);
     return bias_grad(DB, DY, N, g.M, g.P(), ys);
   }

@@ -23,11 +23,14 @@
 #include "core/cpu/blas.h"
 #include "core/cpu/cpu_ops.h"
 #include "core/cpu/thread_sum.h"
+#include "core/cpu/vec16.h"
 #include "core/cpu/workspace.h"
 
 namespace zf::cpu::winograd {
 
 namespace {
+
+int g_min_tiles = 32;
 
 // U[(xi * O + o) * I + i] = (G g G^T)[xi] for the filter g from input channel i to output o.
 void transform_filters(float* U, const float* w, bool transposed, int I, int O) {
@@ -60,106 +63,129 @@ struct Dims {
 };
 
 // V[(xi * I + i) * T + t0 + t] = (B^T d B)[xi] for each input channel i of one image and each of
-// its tiles t = ti * tw + tj (T: the columns of V, t0: the image's first).
+// its tiles t = ti * tw + tj (T: the columns of V, t0: the image's first). The taps of all the
+// plane's tiles are gathered first (X[4 r + c][t] = d_t[r][c]: rows of the even and odd columns
+// copied whole), so that the transform runs over all of them at once, 16 tiles a vector step,
+// however narrow the plane (13x13 outputs: 7 tiles a row).
 void transform_inputs(float* V, const float* x, const Dims& d, int T, int t0) {
-  const int cw = d.tw + 1, rows = 2 * d.th + 2;
+  const int cw = d.tw + 1, rows = 2 * d.th + 2, P = d.tiles();
   const size_t xi_stride = static_cast<size_t>(d.I) * T;
-  float* even = scratch(static_cast<size_t>(2) * rows * cw, 2);  // padded plane: even columns
-  float* odd = even + static_cast<size_t>(rows) * cw;            // then odd columns
+  float* even = scratch(static_cast<size_t>(2) * rows * cw + static_cast<size_t>(16) * P, 2);
+  float* odd = even + static_cast<size_t>(rows) * cw;  // padded plane: even, then odd columns
+  float* X = odd + static_cast<size_t>(rows) * cw;
   for (int i = 0; i < d.I; ++i) {
     const float* plane = x + static_cast<size_t>(i) * d.H * d.W;
     for (int r = 0; r < rows; ++r) {
       const int ih = r - d.p;
       float* e = even + static_cast<size_t>(r) * cw;
       float* o = odd + static_cast<size_t>(r) * cw;
-      if (ih < 0 || ih >= d.H) {
-        std::fill(e, e + cw, 0.f);
-        std::fill(o, o + cw, 0.f);
-        continue;
-      }
+      std::fill(e, e + cw, 0.f);
+      std::fill(o, o + cw, 0.f);
+      if (ih < 0 || ih >= d.H) continue;
+      // e[j] = row[2 j - p], o[j] = row[2 j + 1 - p], zero outside the row
       const float* src = plane + static_cast<size_t>(ih) * d.W;
-      for (int j = 0; j < cw; ++j) {
-        const int a = 2 * j - d.p, b = a + 1;
-        e[j] = a >= 0 && a < d.W ? src[a] : 0.f;
-        o[j] = b >= 0 && b < d.W ? src[b] : 0.f;
+      for (int q = 0; q < 2; ++q) {
+        const int first = (d.p - q + 1) / 2;  // the first j with 2 j + q - p >= 0
+        const int span = d.W - 1 + d.p - q;   // and the last with 2 j + q - p < W
+        const int last = span < 0 ? -1 : std::min(cw - 1, span / 2);
+        const int a = 2 * first + q - d.p;
+        if (last >= first)
+          gather_stride2((q ? o : e) + first, src + a, last - first + 1, d.W - a);
       }
     }
+    for (int ti = 0; ti < d.th; ++ti)
+      for (int r = 0; r < 4; ++r) {
+        const float* e = even + static_cast<size_t>(2 * ti + r) * cw;
+        const float* o = odd + (e - even);
+        float* t = X + static_cast<size_t>(4 * r) * P + static_cast<size_t>(ti) * d.tw;
+        std::memcpy(t, e, sizeof(float) * d.tw);
+        std::memcpy(t + P, o, sizeof(float) * d.tw);
+        std::memcpy(t + 2 * P, e + 1, sizeof(float) * d.tw);
+        std::memcpy(t + 3 * P, o + 1, sizeof(float) * d.tw);
+      }
     float* out = V + static_cast<size_t>(i) * T + t0;
-    for (int ti = 0; ti < d.th; ++ti) {
-      const float *e0 = even + static_cast<size_t>(2 * ti) * cw, *o0 = odd + (e0 - even);
-      const float *e1 = e0 + cw, *o1 = o0 + cw, *e2 = e1 + cw, *o2 = o1 + cw;
-      const float *e3 = e2 + cw, *o3 = o2 + cw;
-      float* row = out + static_cast<size_t>(ti) * d.tw;
 #pragma omp simd
-      for (int tj = 0; tj < d.tw; ++tj) {
-        // B^T d: the rows of the tile combined, column by column
-        float b[4][4];
-        const float c0[4] = {e0[tj], o0[tj], e0[tj + 1], o0[tj + 1]};
-        const float c1[4] = {e1[tj], o1[tj], e1[tj + 1], o1[tj + 1]};
-        const float c2[4] = {e2[tj], o2[tj], e2[tj + 1], o2[tj + 1]};
-        const float c3[4] = {e3[tj], o3[tj], e3[tj + 1], o3[tj + 1]};
-        for (int s = 0; s < 4; ++s) {
-          b[0][s] = c0[s] - c2[s];
-          b[1][s] = c1[s] + c2[s];
-          b[2][s] = c2[s] - c1[s];
-          b[3][s] = c1[s] - c3[s];
-        }
-        for (int r = 0; r < 4; ++r) {  // (B^T d) B
-          row[(4 * r + 0) * xi_stride + tj] = b[r][0] - b[r][2];
-          row[(4 * r + 1) * xi_stride + tj] = b[r][1] + b[r][2];
-          row[(4 * r + 2) * xi_stride + tj] = b[r][2] - b[r][1];
-          row[(4 * r + 3) * xi_stride + tj] = b[r][1] - b[r][3];
-        }
+    for (int t = 0; t < P; ++t) {
+      float b[4][4];  // B^T d: the rows of the tile combined, column by column
+      for (int c = 0; c < 4; ++c) {
+        const float d0 = X[c * P + t], d1 = X[(4 + c) * P + t];
+        const float d2 = X[(8 + c) * P + t], d3 = X[(12 + c) * P + t];
+        b[0][c] = d0 - d2;
+        b[1][c] = d1 + d2;
+        b[2][c] = d2 - d1;
+        b[3][c] = d1 - d3;
+      }
+      for (int r = 0; r < 4; ++r) {  // (B^T d) B
+        out[(4 * r + 0) * xi_stride + t] = b[r][0] - b[r][2];
+        out[(4 * r + 1) * xi_stride + t] = b[r][1] + b[r][2];
+        out[(4 * r + 2) * xi_stride + t] = b[r][2] - b[r][1];
+        out[(4 * r + 3) * xi_stride + t] = b[r][1] - b[r][3];
       }
     }
   }
 }
 
-// y = A^T M A (+ bias) for each output channel and tile of one image, the tiles past the output's
-// edge clipped.
-void transform_outputs(float* y, const float* M, const float* bias, const Dims& d) {
-  const int T = d.tiles();
+// y = A^T M A (+ bias) for each output channel and tile of one image, whose tiles are the columns
+// t0 .. t0 + tiles of M's T, the tiles past the output's edge clipped. All the plane's tiles at
+// once into R[2 a + b][t] (the output at (2 ti + a, 2 tj + b)), then placed.
+void transform_outputs(float* y, const float* M, const float* bias, const Dims& d, int T, int t0) {
+  const int P = d.tiles();
   const size_t xi_stride = static_cast<size_t>(d.O) * T;
-  float* rows = scratch(static_cast<size_t>(4) * d.tw, 2);  // two output rows, 2 tw wide
+  float* R = scratch(static_cast<size_t>(4) * P, 2);
   for (int o = 0; o < d.O; ++o) {
     const float add = bias ? bias[o] : 0.f;
     float* plane = y + static_cast<size_t>(o) * d.OH * d.OW;
-    const float* in = M + static_cast<size_t>(o) * T;
-    for (int ti = 0; ti < d.th; ++ti) {
-      const float* m = in + static_cast<size_t>(ti) * d.tw;
-      float *r0 = rows, *r1 = rows + 2 * d.tw;
+    const float* m = M + static_cast<size_t>(o) * T + t0;
 #pragma omp simd
-      for (int tj = 0; tj < d.tw; ++tj) {
-        float a[2][4];  // A^T M: the rows combined, column by column
-        for (int s = 0; s < 4; ++s) {
-          const float m0 = m[s * xi_stride + tj], m1 = m[(4 + s) * xi_stride + tj];
-          const float m2 = m[(8 + s) * xi_stride + tj], m3 = m[(12 + s) * xi_stride + tj];
-          a[0][s] = m0 + m1 + m2;
-          a[1][s] = m1 - m2 - m3;
-        }
-        r0[2 * tj] = a[0][0] + a[0][1] + a[0][2] + add;
-        r0[2 * tj + 1] = a[0][1] - a[0][2] - a[0][3] + add;
-        r1[2 * tj] = a[1][0] + a[1][1] + a[1][2] + add;
-        r1[2 * tj + 1] = a[1][1] - a[1][2] - a[1][3] + add;
+    for (int t = 0; t < P; ++t) {
+      float a[2][4];  // A^T M: the rows combined, column by column
+      for (int s = 0; s < 4; ++s) {
+        const float m0 = m[s * xi_stride + t], m1 = m[(4 + s) * xi_stride + t];
+        const float m2 = m[(8 + s) * xi_stride + t], m3 = m[(12 + s) * xi_stride + t];
+        a[0][s] = m0 + m1 + m2;
+        a[1][s] = m1 - m2 - m3;
       }
-      const int oh = 2 * ti;
-      std::memcpy(plane + static_cast<size_t>(oh) * d.OW, r0, sizeof(float) * d.OW);
-      if (oh + 1 < d.OH)
-        std::memcpy(plane + static_cast<size_t>(oh + 1) * d.OW, r1, sizeof(float) * d.OW);
+      R[t] = a[0][0] + a[0][1] + a[0][2] + add;
+      R[P + t] = a[0][1] - a[0][2] - a[0][3] + add;
+      R[2 * P + t] = a[1][0] + a[1][1] + a[1][2] + add;
+      R[3 * P + t] = a[1][1] - a[1][2] - a[1][3] + add;
+    }
+    for (int oh = 0; oh < d.OH; ++oh) {
+      const float* r0 = R + static_cast<size_t>(2 * (oh % 2)) * P + static_cast<size_t>(oh / 2) * d.tw;
+      const float* r1 = r0 + P;
+      float* row = plane + static_cast<size_t>(oh) * d.OW;
+      for (int ow = 0; ow + 1 < d.OW; ow += 2) {
+        row[ow] = r0[ow / 2];
+        row[ow + 1] = r1[ow / 2];
+      }
+      if (d.OW % 2) row[d.OW - 1] = r0[d.tw - 1];
     }
   }
 }
 
-// One image x into y.
-void run_image(float* y, const float* x, const float* U, const float* bias, const Dims& d) {
-  const int T = d.tiles();
+// Images per product (forward and input gradient) when an image's bits may depend on its batch:
+// planes of at least min_tiles() tiles keep one image a product, smaller ones take enough images
+// for about kBatchColumns columns.
+constexpr int kBatchColumns = 128;
+
+int images_per_product(const Dims& d, bool batched) {
+  if (!batched || d.tiles() >= g_min_tiles) return 1;
+  return (kBatchColumns + d.tiles() - 1) / d.tiles();
+}
+
+// `count` consecutive images x into y, their tiles side by side in one product per position xi.
+void run_images(float* y, const float* x, const float* U, const float* bias, const Dims& d,
+                int count) {
+  const int T = count * d.tiles();
+  const size_t xs = static_cast<size_t>(d.I) * d.H * d.W;
+  const size_t ys = static_cast<size_t>(d.O) * d.OH * d.OW;
   float* V = scratch(static_cast<size_t>(16) * d.I * T, 0);
   float* M = scratch(static_cast<size_t>(16) * d.O * T, 1);
-  transform_inputs(V, x, d, T, 0);
+  for (int n = 0; n < count; ++n) transform_inputs(V, x + n * xs, d, T, n * d.tiles());
   for (int xi = 0; xi < 16; ++xi)
     sgemm(false, false, d.O, T, d.I, 1.f, U + static_cast<size_t>(xi) * d.O * d.I, d.I,
           V + static_cast<size_t>(xi) * d.I * T, T, 0.f, M + static_cast<size_t>(xi) * d.O * T, T);
-  transform_outputs(y, M, bias, d);
+  for (int n = 0; n < count; ++n) transform_outputs(y + n * ys, M, bias, d, T, n * d.tiles());
 }
 
 // The weight gradient by F(3x3, 2x2): the 3x3 correlation of each 4x4 input tile d with the 2x2
@@ -170,43 +196,45 @@ void run_image(float* y, const float* x, const float* U, const float* bias, cons
 // sum over tiles of D[xi] (O x tiles) * V[xi]^T (tiles x I), dW = A'^T S A'.
 
 // D[(xi * O + o) * T + t0 + t] = (G' g G'^T)[xi] for each channel o of one image's dy and each of
-// its tiles t = ti * tw + tj; g is dy's 2x2 tile at (2 ti, 2 tj), zero past dy's edge.
+// its tiles t = ti * tw + tj; g is dy's 2x2 tile at (2 ti, 2 tj), zero past dy's edge. The taps of
+// all the plane's tiles are gathered first (g[a][b] into Q[2 a + b][t]), then transformed at once.
 void transform_grads(float* D, const float* dy, const Dims& d, int T, int t0) {
-  const int cw = d.tw;
+  const int P = d.tiles();
   const size_t xi_stride = static_cast<size_t>(d.O) * T;
-  float* even = scratch(static_cast<size_t>(4) * cw, 2);  // rows 2 ti, 2 ti + 1: even, odd columns
+  float* Q = scratch(static_cast<size_t>(4) * P, 2);
   for (int o = 0; o < d.O; ++o) {
     const float* plane = dy + static_cast<size_t>(o) * d.OH * d.OW;
-    float* out = D + static_cast<size_t>(o) * T + t0;
-    for (int ti = 0; ti < d.th; ++ti) {
-      for (int r = 0; r < 2; ++r) {
-        float* e = even + static_cast<size_t>(2 * r) * cw;
-        float* od = e + cw;
-        const int oh = 2 * ti + r;
-        for (int j = 0; j < cw; ++j) {
-          const bool in = oh < d.OH;
-          e[j] = in ? plane[static_cast<size_t>(oh) * d.OW + 2 * j] : 0.f;
-          od[j] = in && 2 * j + 1 < d.OW ? plane[static_cast<size_t>(oh) * d.OW + 2 * j + 1] : 0.f;
+    for (int ti = 0; ti < d.th; ++ti)
+      for (int a = 0; a < 2; ++a) {
+        const int oh = 2 * ti + a;
+        float* q0 = Q + static_cast<size_t>(2 * a) * P + static_cast<size_t>(ti) * d.tw;
+        float* q1 = q0 + P;
+        if (oh >= d.OH) {
+          std::fill(q0, q0 + d.tw, 0.f);
+          std::fill(q1, q1 + d.tw, 0.f);
+          continue;
         }
+        const float* row = plane + static_cast<size_t>(oh) * d.OW;
+        gather_stride2(q0, row, d.tw, d.OW);
+        gather_stride2(q1, row + 1, d.OW / 2, d.OW - 1);
+        if (d.OW % 2) q1[d.tw - 1] = 0.f;
       }
-      const float *e0 = even, *o0 = even + cw, *e1 = even + 2 * cw, *o1 = even + 3 * cw;
-      float* row = out + static_cast<size_t>(ti) * d.tw;
+    float* out = D + static_cast<size_t>(o) * T + t0;
 #pragma omp simd
-      for (int tj = 0; tj < d.tw; ++tj) {
-        const float g[2][2] = {{e0[tj], o0[tj]}, {e1[tj], o1[tj]}};
-        float t[4][2];  // G' g
-        for (int c = 0; c < 2; ++c) {
-          t[0][c] = g[0][c];
-          t[1][c] = 0.5f * (g[0][c] + g[1][c]);
-          t[2][c] = 0.5f * (g[0][c] - g[1][c]);
-          t[3][c] = -g[1][c];
-        }
-        for (int r = 0; r < 4; ++r) {  // (G' g) G'^T
-          row[(4 * r + 0) * xi_stride + tj] = t[r][0];
-          row[(4 * r + 1) * xi_stride + tj] = 0.5f * (t[r][0] + t[r][1]);
-          row[(4 * r + 2) * xi_stride + tj] = 0.5f * (t[r][0] - t[r][1]);
-          row[(4 * r + 3) * xi_stride + tj] = -t[r][1];
-        }
+    for (int t = 0; t < P; ++t) {
+      const float g[2][2] = {{Q[t], Q[P + t]}, {Q[2 * P + t], Q[3 * P + t]}};
+      float u[4][2];  // G' g
+      for (int c = 0; c < 2; ++c) {
+        u[0][c] = g[0][c];
+        u[1][c] = 0.5f * (g[0][c] + g[1][c]);
+        u[2][c] = 0.5f * (g[0][c] - g[1][c]);
+        u[3][c] = -g[1][c];
+      }
+      for (int r = 0; r < 4; ++r) {  // (G' g) G'^T
+        out[(4 * r + 0) * xi_stride + t] = u[r][0];
+        out[(4 * r + 1) * xi_stride + t] = 0.5f * (u[r][0] + u[r][1]);
+        out[(4 * r + 2) * xi_stride + t] = 0.5f * (u[r][0] - u[r][1]);
+        out[(4 * r + 3) * xi_stride + t] = -u[r][1];
       }
     }
   }
@@ -237,7 +265,13 @@ void transform_weight_grads(float* dw, const float* S, int I, int O) {
 // Images per product of the weight gradient: the products' reduction runs over the tiles of this
 // many images (ZFNet's conv3..5 backward at batch 16: 2 images 44 / 65 / 43 ms, 4 images 49 / 69 /
 // 47, 8 images 55 / 77 / 53: the operands of fewer images stay in the caches).
-constexpr int kGradImages = 2;
+// On planes under min_tiles() tiles, enough images for about kGradColumns tiles.
+constexpr int kGradImages = 2, kGradColumns = 128;
+
+int grad_images(const Dims& d) {
+  if (d.tiles() >= g_min_tiles) return kGradImages;
+  return std::max(kGradImages, (kGradColumns + d.tiles() - 1) / d.tiles());
+}
 
 // dw = the weight gradient of images lo .. hi (zero if none), S accumulated over chunks of
 // kGradImages images.
@@ -249,12 +283,13 @@ void weight_grad_range(float* dw, const float* dy, const float* x, const Dims& d
     std::fill(dw, dw + OI * 9, 0.f);
     return;
   }
-  const int T = std::min(kGradImages, hi - lo) * d.tiles();
+  const int chunk = grad_images(d);
+  const int T = std::min(chunk, hi - lo) * d.tiles();
   float* V = scratch(static_cast<size_t>(16) * d.I * T, 0);
   float* D = scratch(static_cast<size_t>(16) * d.O * T, 1);
   float* S = scratch(16 * OI, 4);
-  for (int n0 = lo; n0 < hi; n0 += kGradImages) {
-    const int count = std::min(kGradImages, hi - n0), Tc = count * d.tiles();
+  for (int n0 = lo; n0 < hi; n0 += chunk) {
+    const int count = std::min(chunk, hi - n0), Tc = count * d.tiles();
     for (int n = 0; n < count; ++n) {
       transform_inputs(V, x + (n0 + n) * xs, d, T, n * d.tiles());
       transform_grads(D, dy + (n0 + n) * ys, d, T, n * d.tiles());
@@ -268,10 +303,6 @@ void weight_grad_range(float* dw, const float* dy, const float* x, const Dims& d
 
 }  // namespace
 
-namespace {
-int g_min_tiles = 32;
-}  // namespace
-
 int min_tiles() {
   return g_min_tiles;
 }
@@ -280,20 +311,26 @@ void set_min_tiles(int tiles) {
   g_min_tiles = tiles;
 }
 
-bool applies(int k, int s, int p, int out_h, int out_w) {
+bool applies(int k, int s, int p, int out_h, int out_w, bool batched) {
+  const int64_t tiles = static_cast<int64_t>((out_h + 1) / 2) * ((out_w + 1) / 2);
   return k == 3 && s == 1 && p >= 0 && p <= 2 &&
-         static_cast<int64_t>((out_h + 1) / 2) * ((out_w + 1) / 2) >= g_min_tiles;
+         tiles >= (batched ? std::min(g_min_tiles, kBatchedMinTiles) : g_min_tiles);
 }
 
 void conv3x3(float* y, const float* x, const float* w, bool transposed, const float* bias, int N,
-             int I, int H, int W, int O, int p) {
+             int I, int H, int W, int O, int p, bool batched) {
   Dims d{I, H, W, O, p, H + 2 * p - 2, W + 2 * p - 2, 0, 0};
   d.th = (d.OH + 1) / 2;
   d.tw = (d.OW + 1) / 2;
   float* U = scratch(static_cast<size_t>(16) * O * I, 3);
   transform_filters(U, w, transposed, I, O);
   const size_t xs = static_cast<size_t>(I) * H * W, ys = static_cast<size_t>(O) * d.OH * d.OW;
-  for_each_image(N, [&](int64_t n) { run_image(y + n * ys, x + n * xs, U, bias, d); });
+  // Groups of G images: one per thread when there are enough groups (for_each_image).
+  const int G = images_per_product(d, batched), groups = (N + G - 1) / G;
+  for_each_image(groups, [&](int64_t gi) {
+    const int n0 = static_cast<int>(gi) * G;
+    run_images(y + n0 * ys, x + n0 * xs, U, bias, d, std::min(G, N - n0));
+  });
 }
 
 void conv3x3_weight_grad(float* dw, const float* dy, const float* x, int N, int I, int H, int W,

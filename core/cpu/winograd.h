@@ -10,8 +10,11 @@ namespace zf::cpu::winograd {
 // planes; its weight gradient: as the convolution): 3x3 at stride 1, 0 <= p <= 2, and at least
 // min_tiles() 2x2 tiles per plane. On smaller planes the per-image products are too thin to gain
 // (Fashion-MNIST's conv3..5 on 8x8 planes, 16 tiles: their backward 20-40% slower than im2col's);
-// ZFNet's 13x13 planes have 49.
-bool applies(int k, int s, int p, int out_h, int out_w);
+// ZFNet's 13x13 planes have 49. `batched` (the caller lets an image's bits depend on its batch:
+// Context::batch_invariant false) lowers the bound to kBatchedMinTiles, the products then taking
+// the tiles of several images.
+constexpr int kBatchedMinTiles = 4;
+bool applies(int k, int s, int p, int out_h, int out_w, bool batched = false);
 int min_tiles();
 void set_min_tiles(int tiles);  // default 32; tests set 1 to run small cases through the transforms
 
@@ -19,9 +22,11 @@ void set_min_tiles(int tiles);  // default 32; tests set 1 to run small cases th
 // 3x3 filters, stride 1, zero padding p (0 <= p <= 2), x of I channels of H x W, y of O channels
 // of (H + 2p - 2) x (W + 2p - 2). The filters g are w[o][i] (w of shape O x I x 3 x 3), or with
 // `transposed` w[i][o] turned by 180 degrees (w of shape I x O x 3 x 3): the input gradient of the
-// convolution by w, which is the deconvnet's filtering. bias may be null (zero).
+// convolution by w, which is the deconvnet's filtering. bias may be null (zero). With `batched`,
+// planes under min_tiles() tiles run several images a product (an image's bits then depend on
+// its batch); otherwise every product is one image's.
 void conv3x3(float* y, const float* x, const float* w, bool transposed, const float* bias, int N,
-             int I, int H, int W, int O, int p);
+             int I, int H, int W, int O, int p, bool batched = false);
 
 // dw[o][i] = sum over images n < N of the correlation of x[n][i] (padding p) with dy[n][o]: the
 // weight gradient of that convolution (dw of shape O x I x 3 x 3, dy of O channels of

@@ -171,6 +171,10 @@ TEST(Conv, WinogradTakesLargePlanesOnly) {
   EXPECT_FALSE(cpu::winograd::applies(3, 2, 1, 13, 13));
   EXPECT_FALSE(cpu::winograd::applies(5, 1, 2, 13, 13));
   EXPECT_FALSE(cpu::winograd::applies(3, 1, 3, 13, 13));
+  // Batch-variant (training): down to 4 tiles, several images a product.
+  EXPECT_TRUE(cpu::winograd::applies(3, 1, 1, 8, 8, true));
+  EXPECT_TRUE(cpu::winograd::applies(3, 1, 1, 3, 4, true));
+  EXPECT_FALSE(cpu::winograd::applies(3, 1, 1, 2, 3, true));
 }
 
 // The fast path's Winograd F(2x2, 3x3) (3x3 kernels at stride 1, core/cpu/winograd.h) against the
@@ -194,6 +198,36 @@ TEST(Conv, WinogradMatchesNaive) {
   for (const ConvCase& t : cases) {
     SCOPED_TRACE(::testing::Message() << t);
     ASSERT_TRUE(winograd(t));
+    expect_matches_naive(t, g);
+    if (t.x.numel() <= 1000) expect_gradients_check(t, g);
+  }
+}
+
+// With Context::batch_invariant false (the trainer's setting), planes under 32 tiles run by
+// Winograd with several images a product (about 128 tiles: Fashion-MNIST's 8x8 planes 8 images,
+// 9x7 ones 7) and the weight gradient's reduction over as many: against the float64 loops, with
+// groups whole and partial, then finite differences.
+TEST(Conv, WinogradBatchedMatchesNaive) {
+  Rng g(110);
+  const ConvCase cases[] = {
+      {"batch 9 of 9x7 planes (20 tiles): groups of 7 and 2", Shape{9, 4, 9, 7}, 6,
+       ConvParams{3, 1, 1}, 0},
+      {"batch 17 of Fashion's conv3 (16 tiles): groups of 8, 8 and 1", Shape{17, 64, 8, 8}, 96,
+       ConvParams{3, 1, 1}, 0},
+      {"pad 0, batch 3", Shape{3, 3, 10, 12}, 5, ConvParams{3, 1, 0}, 0},
+      {"pad 2, batch 4", Shape{4, 2, 5, 6}, 3, ConvParams{3, 1, 2}, 0},
+  };
+  ASSERT_TRUE(context(Device::CPU).batch_invariant) << "the default";
+  struct Variant {  // for the test's scope
+    Variant() { context(Device::CPU).batch_invariant = false; }
+    ~Variant() { context(Device::CPU).batch_invariant = true; }
+  } variant;
+  for (const ConvCase& t : cases) {
+    SCOPED_TRACE(::testing::Message() << t);
+    const Shape y = conv_output_shape(t.x, t.out, t.p);
+    EXPECT_TRUE(cpu::winograd::applies(3, 1, t.p.pad, static_cast<int>(y[2]),
+                                       static_cast<int>(y[3]), true));
+    EXPECT_FALSE(winograd(t)) << "not taken batch-invariant";
     expect_matches_naive(t, g);
     if (t.x.numel() <= 1000) expect_gradients_check(t, g);
   }
