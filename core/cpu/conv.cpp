@@ -233,6 +233,9 @@ void conv_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
   if (!reference_kernels() && winograd::applies(g.k, g.s, g.p, g.OH, g.OW, batched))
     return winograd::conv3x3(Y, X, Wt, false, B, static_cast<int>(N), g.C, g.H, g.W, g.M, g.p,
                              batched);
+  if (!reference_kernels() && winograd::applies5x5(g.k, g.s, g.p, g.OH, g.OW, batched))
+    return winograd::conv5x5(Y, X, Wt, false, B, static_cast<int>(N), g.C, g.H, g.W, g.M, g.p,
+                             batched);
   auto one = [&](int64_t n) {
     float* yn = Y + n * ys;
     for (int m = 0; m < g.M; ++m)
@@ -262,6 +265,9 @@ void conv_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const Con
   if (!reference_kernels() && winograd::applies(g.k, g.s, 2 - g.p, g.H, g.W, batched))
     return winograd::conv3x3(DX, DY, Wt, true, nullptr, static_cast<int>(N), g.M, g.OH, g.OW, g.C,
                              2 - g.p, batched);
+  if (!reference_kernels() && winograd::applies5x5(g.k, g.s, 4 - g.p, g.H, g.W, batched))
+    return winograd::conv5x5(DX, DY, Wt, true, nullptr, static_cast<int>(N), g.M, g.OH, g.OW, g.C,
+                             4 - g.p, batched);
   auto one = [&](int64_t n) {
     float* dxn = DX + n * xs;
     if (col_is_input(g)) {

@@ -28,6 +28,15 @@ void set_min_tiles(int tiles);  // default 32; tests set 1 to run small cases th
 void conv3x3(float* y, const float* x, const float* w, bool transposed, const float* bias, int N,
              int I, int H, int W, int O, int p, bool batched = false);
 
+// F(2x2, 5x5) for the 5x5 stride-1 convolutions (Fashion-MNIST's conv2) and their input gradients
+// (padding 4 - p): 36 multiplies per 2x2 outputs per channel pair instead of 100, as 36 products.
+// Taken only batch-variant (`batched`: training), on planes of at least kBatchedMinTiles tiles,
+// 0 <= p <= 4; conv5x5 is conv3x3 for 5x5 filters (w of shape O x I x 5 x 5, or I x O x 5 x 5
+// turned with `transposed`; y of (H + 2p - 4) x (W + 2p - 4)). The weight gradient stays im2col's.
+bool applies5x5(int k, int s, int p, int out_h, int out_w, bool batched);
+void conv5x5(float* y, const float* x, const float* w, bool transposed, const float* bias, int N,
+             int I, int H, int W, int O, int p, bool batched);
+
 // dw[o][i] = sum over images n < N of the correlation of x[n][i] (padding p) with dy[n][o]: the
 // weight gradient of that convolution (dw of shape O x I x 3 x 3, dy of O channels of
 // (H + 2p - 2) x (W + 2p - 2)).
