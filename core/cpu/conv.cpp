@@ -236,6 +236,9 @@ void conv_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
   if (!reference_kernels() && winograd::applies5x5(g.k, g.s, g.p, g.OH, g.OW, batched))
     return winograd::conv5x5(Y, X, Wt, false, B, static_cast<int>(N), g.C, g.H, g.W, g.M, g.p,
                              batched);
+  if (!reference_kernels() && winograd::applies_5x5_stride2(g.k, g.s, g.OH, g.OW, batched))
+    return winograd::conv5x5_stride2(Y, X, Wt, B, static_cast<int>(N), g.C, g.H, g.W, g.M, g.p,
+                                     g.OH, g.OW, batched);
   auto one = [&](int64_t n) {
     float* yn = Y + n * ys;
     for (int m = 0; m < g.M; ++m)
@@ -268,6 +271,9 @@ void conv_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const Con
   if (!reference_kernels() && winograd::applies5x5(g.k, g.s, 4 - g.p, g.H, g.W, batched))
     return winograd::conv5x5(DX, DY, Wt, true, nullptr, static_cast<int>(N), g.M, g.OH, g.OW, g.C,
                              4 - g.p, batched);
+  if (!reference_kernels() && winograd::applies_5x5_stride2(g.k, g.s, g.OH, g.OW, batched))
+    return winograd::conv5x5_stride2_backward_data(DX, DY, Wt, static_cast<int>(N), g.C, g.H, g.W,
+                                                   g.M, g.p, g.OH, g.OW, batched);
   auto one = [&](int64_t n) {
     float* dxn = DX + n * xs;
     if (col_is_input(g)) {
@@ -299,6 +305,11 @@ void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor
   const bool batched = !context(Device::CPU).batch_invariant;
   if (!reference_kernels() && winograd::applies(g.k, g.s, g.p, g.OH, g.OW, batched)) {
     winograd::conv3x3_weight_grad(DW, DY, X, static_cast<int>(N), g.C, g.H, g.W, g.M, g.p);
+    return bias_grad(DB, DY, N, g.M, g.P(), ys);
+  }
+  if (!reference_kernels() && winograd::applies_5x5_stride2(g.k, g.s, g.OH, g.OW, batched)) {
+    winograd::conv5x5_stride2_weight_grad(DW, DY, X, static_cast<int>(N), g.C, g.H, g.W, g.M, g.p,
+                                          g.OH, g.OW);
     return bias_grad(DB, DY, N, g.M, g.P(), ys);
   }
 

@@ -37,6 +37,18 @@ bool applies5x5(int k, int s, int p, int out_h, int out_w, bool batched);
 void conv5x5(float* y, const float* x, const float* w, bool transposed, const float* bias, int N,
              int I, int H, int W, int O, int p, bool batched);
 
+// The 5x5 stride-2 convolutions (ZFNet's conv2, 55x55 -> 26x26), forward and both gradients, as
+// one 3x3 stride-1 convolution over the input's four polyphase planes (4C channels of (OH + 2) x
+// (OW + 2)) by conv3x3 / conv3x3_weight_grad: where applies(3, 1, 0, out_h, out_w, batched) takes
+// the output planes. Any padding p; x of C channels of H x W, y of M channels of OH x OW.
+bool applies_5x5_stride2(int k, int s, int out_h, int out_w, bool batched);
+void conv5x5_stride2(float* y, const float* x, const float* w, const float* bias, int N, int C,
+                     int H, int W, int M, int p, int OH, int OW, bool batched);
+void conv5x5_stride2_backward_data(float* dx, const float* dy, const float* w, int N, int C, int H,
+                                   int W, int M, int p, int OH, int OW, bool batched);
+void conv5x5_stride2_weight_grad(float* dw, const float* dy, const float* x, int N, int C, int H,
+                                 int W, int M, int p, int OH, int OW);
+
 // dw[o][i] = sum over images n < N of the correlation of x[n][i] (padding p) with dy[n][o]: the
 // weight gradient of that convolution (dw of shape O x I x 3 x 3, dy of O channels of
 // (H + 2p - 2) x (W + 2p - 2)).

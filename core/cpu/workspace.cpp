@@ -14,7 +14,7 @@
 namespace zf::cpu {
 
 namespace {
-constexpr int kSlots = 5;
+constexpr int kSlots = 8;
 struct Buffers {
   float* ptr[kSlots] = {};
   size_t size[kSlots] = {};

@@ -98,7 +98,9 @@ bool winograd(const ConvCase& t) {
   const Shape y = conv_output_shape(t.x, t.out, t.p);
   const int k = t.p.kernel, s = t.p.stride, p = t.p.pad;
   return cpu::winograd::applies(k, s, p, static_cast<int>(y[2]), static_cast<int>(y[3])) ||
-         cpu::winograd::applies(k, s, 2 - p, static_cast<int>(t.x[2]), static_cast<int>(t.x[3]));
+         cpu::winograd::applies(k, s, 2 - p, static_cast<int>(t.x[2]), static_cast<int>(t.x[3])) ||
+         cpu::winograd::applies_5x5_stride2(k, s, static_cast<int>(y[2]), static_cast<int>(y[3]),
+                                            false);
 }
 
 // Winograd's transforms on planes of any size, for a scope.
@@ -247,6 +249,34 @@ TEST(Conv, WinogradBatchedMatchesNaive) {
     // scale by up to 5 and by 1/24), and over steps of 1e-2 that noise reaches the checker's
     // 1e-3 bound (1.3e-3 to 1.5e-3 seen on correct gradients, which the float64 loops confirm).
     if (t.x.numel() <= 1000 && t.p.kernel == 3) expect_gradients_check(t, g);
+  }
+}
+
+// The 5x5 stride-2 convolutions as 3x3 stride-1 ones over the four polyphase planes
+// (cpu::winograd::conv5x5_stride2), in both settings of Context::batch_invariant: paddings 0 to 3,
+// odd and even planes (rows and columns the last output never reads), batches split into chunks
+// (11 images: 8 and 3), and ZFNet's conv2 at batch 1; finite differences on the small ones.
+TEST(Conv, Winograd5x5Stride2MatchesNaive) {
+  Rng g(111);
+  const ConvCase cases[] = {
+      {"pad 0, odd", Shape{2, 3, 11, 13}, 4, ConvParams{5, 2, 0}, 0},
+      {"pad 1, even: the last column unread", Shape{3, 2, 10, 12}, 3, ConvParams{5, 2, 1}, 0},
+      {"pad 2, batch 11: chunks of 8 and 3", Shape{11, 2, 9, 8}, 3, ConvParams{5, 2, 2}, 0},
+      {"pad 3", Shape{1, 2, 6, 7}, 2, ConvParams{5, 2, 3}, 0},
+      {"ZFNet conv2", Shape{1, 96, 55, 55}, 256, ConvParams{5, 2, 0}, 0},
+  };
+  const AllPlanesWinograd all;
+  for (bool invariant : {true, false}) {
+    struct Setting {  // for the loop's scope
+      explicit Setting(bool on) { context(Device::CPU).batch_invariant = on; }
+      ~Setting() { context(Device::CPU).batch_invariant = true; }
+    } setting(invariant);
+    for (const ConvCase& t : cases) {
+      SCOPED_TRACE(::testing::Message() << t << (invariant ? ", batch-invariant" : ", batched"));
+      ASSERT_TRUE(winograd(t));
+      expect_matches_naive(t, g);
+      if (t.x.numel() <= 1000) expect_gradients_check(t, g);
+    }
   }
 }
 
