@@ -554,13 +554,14 @@ bool applies(int k, int s, int p, int out_h, int out_w, bool batched) {
          tiles >= (batched ? std::min(g_min_tiles, kBatchedMinTiles) : g_min_tiles);
 }
 
-void conv3x3(float* y, const float* x, const float* w, bool transposed, const float* bias, int N,
-             int I, int H, int W, int O, int p, bool batched) {
+namespace {
+
+// conv3x3 with the filters' transforms U given.
+void conv3x3_transformed(float* y, const float* x, const float* U, const float* bias, int N, int I,
+                         int H, int W, int O, int p, bool batched) {
   Dims d{I, H, W, O, p, H + 2 * p - 2, W + 2 * p - 2, 0, 0};
   d.th = (d.OH + 1) / 2;
   d.tw = (d.OW + 1) / 2;
-  float* U = scratch(static_cast<size_t>(16) * O * I, 3);
-  transform_filters(U, w, transposed, I, O);
   const size_t xs = static_cast<size_t>(I) * H * W, ys = static_cast<size_t>(O) * d.OH * d.OW;
   // Groups of G images: one per thread when there are enough groups (for_each_image).
   const int G = images_per_product(d, batched), groups = (N + G - 1) / G;
@@ -568,6 +569,15 @@ void conv3x3(float* y, const float* x, const float* w, bool transposed, const fl
     const int n0 = static_cast<int>(gi) * G;
     run_images(y + n0 * ys, x + n0 * xs, U, bias, d, std::min(G, N - n0));
   });
+}
+
+}  // namespace
+
+void conv3x3(float* y, const float* x, const float* w, bool transposed, const float* bias, int N,
+             int I, int H, int W, int O, int p, bool batched) {
+  float* U = scratch(static_cast<size_t>(16) * O * I, 3);
+  transform_filters(U, w, transposed, I, O);
+  conv3x3_transformed(y, x, U, bias, N, I, H, W, O, p, batched);
 }
 
 bool applies5x5(int k, int s, int p, int out_h, int out_w, bool batched) {
@@ -634,11 +644,13 @@ void conv5x5_stride2(float* y, const float* x, const float* w, const float* bias
   const s2::Poly q = poly(C, H, W, M, p, OH, OW);
   float* w3 = scratch(static_cast<size_t>(M) * 4 * C * 9, 6);
   s2::subfilters(w3, w, M, C);
+  float* U = scratch(static_cast<size_t>(16) * M * 4 * C, 3);  // once for all chunks
+  transform_filters(U, w3, false, 4 * C, M);
   float* xp = scratch(std::min(N, s2::kImages + num_threads()) * q.image(), 5);
   const size_t xs = static_cast<size_t>(C) * H * W, ys = static_cast<size_t>(M) * OH * OW;
   for_each_chunk(N, [&](int n0, int count) {
     s2::pack(xp, x + n0 * xs, q, count);
-    conv3x3(y + n0 * ys, xp, w3, false, bias, count, 4 * C, q.PH, q.PW, M, 0, batched);
+    conv3x3_transformed(y + n0 * ys, xp, U, bias, count, 4 * C, q.PH, q.PW, M, 0, batched);
   });
 }
 
@@ -647,10 +659,12 @@ void conv5x5_stride2_backward_data(float* dx, const float* dy, const float* w, i
   const s2::Poly q = poly(C, H, W, M, p, OH, OW);
   float* w3 = scratch(static_cast<size_t>(M) * 4 * C * 9, 6);
   s2::subfilters(w3, w, M, C);
+  float* U = scratch(static_cast<size_t>(16) * M * 4 * C, 3);  // once for all chunks
+  transform_filters(U, w3, true, M, 4 * C);
   float* dxp = scratch(std::min(N, s2::kImages + num_threads()) * q.image(), 5);
   const size_t xs = static_cast<size_t>(C) * H * W, ys = static_cast<size_t>(M) * OH * OW;
   for_each_chunk(N, [&](int n0, int count) {
-    conv3x3(dxp, dy + n0 * ys, w3, true, nullptr, count, M, OH, OW, 4 * C, 2, batched);
+    conv3x3_transformed(dxp, dy + n0 * ys, U, nullptr, count, M, OH, OW, 4 * C, 2, batched);
     s2::unpack(dx + n0 * xs, dxp, q, count);
   });
 }
