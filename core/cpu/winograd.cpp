@@ -480,43 +480,48 @@ struct Poly {
 
 // The polyphase planes of `count` images of x into xp.
 void pack(float* xp, const float* x, const Poly& q, int count) {
-  const size_t xs = static_cast<size_t>(q.C) * q.H * q.W;
+  const int C = q.C, H = q.H, W = q.W, p = q.p, PH = q.PH, PW = q.PW;
+  const size_t xs = static_cast<size_t>(C) * H * W, plane = q.plane(), image = q.image();
 #pragma omp parallel for collapse(2) schedule(static)
   for (int n = 0; n < count; ++n)
     for (int ab = 0; ab < 4; ++ab) {
       const int a = ab / 2, b = ab % 2;
-      const int first = (q.p - b + 1) / 2, span = q.W - 1 + q.p - b;  // j with 0 <= 2j + b - p < W
-      const int last = span < 0 ? -1 : std::min(q.PW - 1, span / 2);
-      for (int c = 0; c < q.C; ++c) {
-        float* out = xp + n * q.image() + (static_cast<size_t>(ab) * q.C + c) * q.plane();
-        const float* plane = x + n * xs + static_cast<size_t>(c) * q.H * q.W;
-        for (int i = 0; i < q.PH; ++i) {
-          float* row = out + static_cast<size_t>(i) * q.PW;
-          std::fill(row, row + q.PW, 0.f);
-          const int h = 2 * i + a - q.p;
-          if (h < 0 || h >= q.H || last < first) continue;
-          const int w0 = 2 * first + b - q.p;
-          gather_stride2(row + first, plane + static_cast<size_t>(h) * q.W + w0, last - first + 1,
-                         q.W - w0);
+      const int first = (p - b + 1) / 2, span = W - 1 + p - b;  // j with 0 <= 2j + b - p < W
+      const int last = span < 0 ? -1 : std::min(PW - 1, span / 2);
+      for (int c = 0; c < C; ++c) {
+        float* out = xp + n * image + (static_cast<size_t>(ab) * C + c) * plane;
+        const float* in = x + n * xs + static_cast<size_t>(c) * H * W;
+        for (int i = 0; i < PH; ++i) {
+          float* row = out + static_cast<size_t>(i) * PW;
+          std::fill(row, row + PW, 0.f);
+          const int h = 2 * i + a - p;
+          if (h < 0 || h >= H || last < first) continue;
+          const int w0 = 2 * first + b - p;
+          gather_stride2(row + first, in + static_cast<size_t>(h) * W + w0, last - first + 1,
+                         W - w0);
         }
       }
     }
 }
 
 // dx of `count` images from the gradients of their polyphase planes (each input position is in
-// exactly one of them; the padding's positions are dropped).
+// exactly one of them; the padding's positions are dropped). Even and odd positions in two loops:
+// one loop picking its row by parity, as ((w + p) % 2 ? r1 : r0)[...], was miscompiled by gcc 12
+// under -fsanitize=address,undefined (a garbage index, SEGV), though right in the release build.
 void unpack(float* dx, const float* dxp, const Poly& q, int count) {
-  const size_t xs = static_cast<size_t>(q.C) * q.H * q.W;
+  const int C = q.C, H = q.H, W = q.W, p = q.p, PW = q.PW;
+  const size_t xs = static_cast<size_t>(C) * H * W, plane = q.plane(), image = q.image();
 #pragma omp parallel for collapse(2) schedule(static)
   for (int n = 0; n < count; ++n)
-    for (int c = 0; c < q.C; ++c)
-      for (int h = 0; h < q.H; ++h) {
-        const int a = (h + q.p) % 2, i = (h + q.p) / 2;
-        const float* r0 = dxp + n * q.image() + (static_cast<size_t>(2 * a) * q.C + c) * q.plane() +
-                          static_cast<size_t>(i) * q.PW;
-        const float* r1 = r0 + static_cast<size_t>(q.C) * q.plane();  // b = 1
-        float* row = dx + n * xs + static_cast<size_t>(c) * q.H * q.W + static_cast<size_t>(h) * q.W;
-        for (int w = 0; w < q.W; ++w) row[w] = ((w + q.p) % 2 ? r1 : r0)[(w + q.p) / 2];
+    for (int c = 0; c < C; ++c)
+      for (int h = 0; h < H; ++h) {
+        const int a = (h + p) % 2, i = (h + p) / 2;
+        const float* r0 = dxp + n * image + (static_cast<size_t>(2 * a) * C + c) * plane +
+                          static_cast<size_t>(i) * PW;
+        const float* r1 = r0 + static_cast<size_t>(C) * plane;  // b = 1
+        float* row = dx + n * xs + static_cast<size_t>(c) * H * W + static_cast<size_t>(h) * W;
+        for (int w = p % 2; w < W; w += 2) row[w] = r0[(w + p) / 2];  // w + p even
+        for (int w = 1 - p % 2; w < W; w += 2) row[w] = r1[(w + p) / 2];  // odd
       }
 }
 
