@@ -1,6 +1,8 @@
 // Winograd's minimal filtering F(2x2, 3x3) for the CPU convolutions of kernel 3 and stride 1
 // (ZFNet's conv3..5, Fashion-MNIST's conv3..5): 16 multiplies per 2x2 outputs per channel pair
-// instead of 36, as 16 products of (out channels x in channels) by (in channels x tiles).
+// instead of 36, as 16 products of (out channels x in channels) by (in channels x tiles). Through
+// it also the 5x5 stride-2 convolutions (ZFNet's conv2, on polyphase planes); and F(2x2, 5x5) for
+// the 5x5 stride-1 ones in training (Fashion-MNIST's conv2).
 #pragma once
 
 namespace zf::cpu::winograd {
