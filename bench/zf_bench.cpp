@@ -470,22 +470,6 @@ double min_bytes(Layer& L, const std::string& pass, const Shape& in, const Shape
   return 0;
 }
 
-// The CPU convolutions' Context::batch_invariant for a scope: the training rows run as zf_train
-// runs them (false: products over several images where faster), the projection rows as zf_project
-// does (true).
-class Invariance {
- public:
-  explicit Invariance(bool on) : before_(context(Device::CPU).batch_invariant) {
-    context(Device::CPU).batch_invariant = on;
-  }
-  ~Invariance() { context(Device::CPU).batch_invariant = before_; }
-  Invariance(const Invariance&) = delete;
-  Invariance& operator=(const Invariance&) = delete;
-
- private:
-  bool before_;
-};
-
 // Layer i alone through its own forward, backward and deconvnet step, on random inputs of its true
 // shapes (training phase: dropout masks are drawn).
 void bench_layer(Bench& b, int i, Clock& clock, Report& report) {
@@ -500,7 +484,7 @@ void bench_layer(Bench& b, int i, Clock& clock, Report& report) {
     saved.push_back(Tensor::zeros(s.shape, b.dev, s.dtype));
   RunState rs;
   rs.seed = kSeed;
-  std::optional<Invariance> training(std::in_place, false);
+  std::optional<ScopedBatchInvariance> training(std::in_place, false);
   const Timing f = clock.time([&] { L.forward(y, x, saved.data(), rs); });
   report.add({L.name(), "fwd", b.batch, f, b.forward_flops(i), L.type(), 0, "",
               min_bytes(L, "fwd", in, out)});
@@ -511,7 +495,7 @@ void bench_layer(Bench& b, int i, Clock& clock, Report& report) {
   report.add({L.name(), "bwd", b.batch, bw, b.backward_flops(i), note, 0, "",
               min_bytes(L, "bwd", in, out)});
   training.reset();
-  const Invariance projection(true);
+  const ScopedBatchInvariance projection(true);
   const ProjectOptions deconv;
   const Timing p = clock.time([&] { L.project(proj, dy, x, y, saved.data(), deconv); });
   Geometry g;
@@ -552,7 +536,7 @@ void bench_step(Bench& b, Clock& clock, Report& report) {
   for (int i = 0; i < b.net.size(); ++i) flops += b.forward_flops(i) + b.backward_flops(i);
   RunState rs;
   rs.seed = kSeed, rs.labels = &labels;
-  const Invariance training(false);
+  const ScopedBatchInvariance training(false);
   const Timing t = clock.time([&] {
     const Pass pass = b.net.forward(x, rs);
     b.net.backward(pass);
@@ -571,7 +555,7 @@ void bench_step(Bench& b, Clock& clock, Report& report) {
 // down to the input (the forward pass it needs is run once, untimed).
 void bench_projection(Bench& b, Clock& clock, Report& report) {
   const int top = b.projection_top();
-  const Invariance projection(true);
+  const ScopedBatchInvariance projection(true);
   RunState eval;
   eval.phase = Phase::Eval;
   const Tensor x = b.images(5);

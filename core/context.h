@@ -52,4 +52,20 @@ struct Context {
 // device in a build without CUDA, or for a GPU index that does not exist.
 Context& context(Device d);
 
+// The CPU context's batch_invariant set to `on` for a scope and restored as it was when the scope
+// ends, by return or by throw: the trainer's steps run batch-variant, zf_bench's rows run as the
+// tool they time would, and the tests choose a setting per case.
+class ScopedBatchInvariance {
+ public:
+  explicit ScopedBatchInvariance(bool on) : before_(context(Device::CPU).batch_invariant) {
+    context(Device::CPU).batch_invariant = on;
+  }
+  ~ScopedBatchInvariance() { context(Device::CPU).batch_invariant = before_; }
+  ScopedBatchInvariance(const ScopedBatchInvariance&) = delete;
+  ScopedBatchInvariance& operator=(const ScopedBatchInvariance&) = delete;
+
+ private:
+  bool before_;
+};
+
 }  // namespace zf

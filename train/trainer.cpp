@@ -619,29 +619,11 @@ EvalResult evaluate(Net& net, const Dataset& ds, const DataConfig& dc, const Nor
   return r;
 }
 
-namespace {
-
-// Training does not need an image's bits to be independent of its batch, so while it runs the CPU
-// convolutions may multiply several images at once where that is faster (Context::batch_invariant;
-// still the same bits from run to run and on resuming). Restored when training returns or throws.
-class BatchVariantConvs {
- public:
-  BatchVariantConvs() : c_(context(Device::CPU)), before_(c_.batch_invariant) {
-    c_.batch_invariant = false;
-  }
-  ~BatchVariantConvs() { c_.batch_invariant = before_; }
-  BatchVariantConvs(const BatchVariantConvs&) = delete;
-  BatchVariantConvs& operator=(const BatchVariantConvs&) = delete;
-
- private:
-  Context& c_;
-  bool before_;
-};
-
-}  // namespace
-
 TrainResult train(const TrainOptions& opt) {
-  const BatchVariantConvs convs;
+  // Training does not need an image's bits to be independent of its batch, so while it runs the CPU
+  // convolutions may multiply several images at once where that is faster (Context::batch_invariant;
+  // still the same bits from run to run and on resuming).
+  const ScopedBatchInvariance batch_variant(false);
   std::unique_ptr<Comm> single;
   Comm* comm = opt.comm;
   if (!comm) {

@@ -65,6 +65,14 @@ struct Dims {
   int tiles() const { return th * tw; }
 };
 
+// The dimensions of a k x k, stride-1 convolution with padding p, in 2x2 output tiles.
+Dims dims(int I, int H, int W, int O, int p, int k) {
+  Dims d{I, H, W, O, p, H + 2 * p - k + 1, W + 2 * p - k + 1, 0, 0};
+  d.th = (d.OH + 1) / 2;
+  d.tw = (d.OW + 1) / 2;
+  return d;
+}
+
 // One input plane, zero-padded by d.p, split into its even and odd columns: even[r * cw + j] =
 // plane[r - p][2 j - p], odd[r * cw + j] = plane[r - p][2 j + 1 - p], zero outside the plane.
 void split_plane(float* even, float* odd, const float* plane, const Dims& d, int rows, int cw) {
@@ -91,7 +99,8 @@ void split_plane(float* even, float* odd, const float* plane, const Dims& d, int
 void place_outputs(float* plane, const float* R, const Dims& d) {
   const int P = d.tiles();
   for (int oh = 0; oh < d.OH; ++oh) {
-    const float* r0 = R + static_cast<size_t>(2 * (oh % 2)) * P + static_cast<size_t>(oh / 2) * d.tw;
+    const float* r0 =
+        R + static_cast<size_t>(2 * (oh % 2)) * P + static_cast<size_t>(oh / 2) * d.tw;
     const float* r1 = r0 + P;
     float* row = plane + static_cast<size_t>(oh) * d.OW;
     for (int ow = 0; ow + 1 < d.OW; ow += 2) {
@@ -185,21 +194,6 @@ constexpr int kBatchColumns = 128;
 int images_per_product(const Dims& d, bool batched) {
   if (!batched || d.tiles() >= g_min_tiles) return 1;
   return (kBatchColumns + d.tiles() - 1) / d.tiles();
-}
-
-// `count` consecutive images x into y, their tiles side by side in one product per position xi.
-void run_images(float* y, const float* x, const float* U, const float* bias, const Dims& d,
-                int count) {
-  const int T = count * d.tiles();
-  const size_t xs = static_cast<size_t>(d.I) * d.H * d.W;
-  const size_t ys = static_cast<size_t>(d.O) * d.OH * d.OW;
-  float* V = scratch(static_cast<size_t>(16) * d.I * T, 0);
-  float* M = scratch(static_cast<size_t>(16) * d.O * T, 1);
-  for (int n = 0; n < count; ++n) transform_inputs(V, x + n * xs, d, T, n * d.tiles());
-  for (int xi = 0; xi < 16; ++xi)
-    sgemm(false, false, d.O, T, d.I, 1.f, U + static_cast<size_t>(xi) * d.O * d.I, d.I,
-          V + static_cast<size_t>(xi) * d.I * T, T, 0.f, M + static_cast<size_t>(xi) * d.O * T, T);
-  for (int n = 0; n < count; ++n) transform_outputs(y + n * ys, M, bias, d, T, n * d.tiles());
 }
 
 // The weight gradient by F(3x3, 2x2): the 3x3 correlation of each 4x4 input tile d with the 2x2
@@ -341,8 +335,9 @@ void filters(float* U, const float* w, bool transposed, int I, int O) {
       float g[5][5];
       for (int kh = 0; kh < 5; ++kh)
         for (int kw = 0; kw < 5; ++kw)
-          g[kh][kw] = transposed ? w[(static_cast<size_t>(i) * O + o) * 25 + (4 - kh) * 5 + (4 - kw)]
-                                 : w[(static_cast<size_t>(o) * I + i) * 25 + kh * 5 + kw];
+          g[kh][kw] = transposed
+                          ? w[(static_cast<size_t>(i) * O + o) * 25 + (4 - kh) * 5 + (4 - kw)]
+                          : w[(static_cast<size_t>(o) * I + i) * 25 + kh * 5 + kw];
       float t[6][5];  // G g
       for (int r = 0; r < 6; ++r)
         for (int c = 0; c < 5; ++c) {
@@ -442,21 +437,66 @@ void outputs(float* y, const float* M, const float* bias, const Dims& d, int T, 
   }
 }
 
+}  // namespace f25
+
+// The two Winograd tilings, for the driver below: taps per transformed tile, the filter side, the
+// input and output transforms, and the images a product takes.
+struct F2x2_3x3 {
+  static constexpr int kTaps = 16, kK = 3;
+  static void inputs(float* V, const float* x, const Dims& d, int T, int t0) {
+    transform_inputs(V, x, d, T, t0);
+  }
+  static void outputs(float* y, const float* M, const float* bias, const Dims& d, int T, int t0) {
+    transform_outputs(y, M, bias, d, T, t0);
+  }
+  static int images(const Dims& d, bool batched) { return images_per_product(d, batched); }
+};
+
+struct F2x2_5x5 {
+  static constexpr int kTaps = 36, kK = 5;
+  static void inputs(float* V, const float* x, const Dims& d, int T, int t0) {
+    f25::inputs(V, x, d, T, t0);
+  }
+  static void outputs(float* y, const float* M, const float* bias, const Dims& d, int T, int t0) {
+    f25::outputs(y, M, bias, d, T, t0);
+  }
+  // Several images a product on planes of any size: one image's (I x O) by (I x tiles) products
+  // are thin (Fashion-MNIST's conv2: 64 x 32 by 32 x 64; at batch 64, forward + backward: 1 image
+  // a product 25.0 ms, 2 images 24.2, 8 images 27.3).
+  static int images(const Dims& d, bool batched) {
+    return batched ? (kBatchColumns + d.tiles() - 1) / d.tiles() : 1;
+  }
+};
+
+// `count` consecutive images x into y, their tiles side by side in one product per position xi.
+template <class F>
 void run_images(float* y, const float* x, const float* U, const float* bias, const Dims& d,
                 int count) {
   const int T = count * d.tiles();
   const size_t xs = static_cast<size_t>(d.I) * d.H * d.W;
   const size_t ys = static_cast<size_t>(d.O) * d.OH * d.OW;
-  float* V = scratch(static_cast<size_t>(36) * d.I * T, 0);
-  float* M = scratch(static_cast<size_t>(36) * d.O * T, 1);
-  for (int n = 0; n < count; ++n) inputs(V, x + n * xs, d, T, n * d.tiles());
-  for (int xi = 0; xi < 36; ++xi)
+  float* V = scratch(static_cast<size_t>(F::kTaps) * d.I * T, 0);
+  float* M = scratch(static_cast<size_t>(F::kTaps) * d.O * T, 1);
+  for (int n = 0; n < count; ++n) F::inputs(V, x + n * xs, d, T, n * d.tiles());
+  for (int xi = 0; xi < F::kTaps; ++xi)
     sgemm(false, false, d.O, T, d.I, 1.f, U + static_cast<size_t>(xi) * d.O * d.I, d.I,
           V + static_cast<size_t>(xi) * d.I * T, T, 0.f, M + static_cast<size_t>(xi) * d.O * T, T);
-  for (int n = 0; n < count; ++n) outputs(y + n * ys, M, bias, d, T, n * d.tiles());
+  for (int n = 0; n < count; ++n) F::outputs(y + n * ys, M, bias, d, T, n * d.tiles());
 }
 
-}  // namespace f25
+// A batch through tiling F with the filters' transforms U given, in groups of F::images images:
+// one group per thread when there are enough groups (for_each_image).
+template <class F>
+void conv_transformed(float* y, const float* x, const float* U, const float* bias, int N, int I,
+                      int H, int W, int O, int p, bool batched) {
+  const Dims d = dims(I, H, W, O, p, F::kK);
+  const size_t xs = static_cast<size_t>(I) * H * W, ys = static_cast<size_t>(O) * d.OH * d.OW;
+  const int G = F::images(d, batched), groups = (N + G - 1) / G;
+  for_each_image(groups, [&](int64_t gi) {
+    const int n0 = static_cast<int>(gi) * G;
+    run_images<F>(y + n0 * ys, x + n0 * xs, U, bias, d, std::min(G, N - n0));
+  });
+}
 
 // ---- 5x5 stride 2 as 3x3 stride 1 --------------------------------------------------------------
 // With kh = 2u + a and kw = 2v + b, y[oh][ow] = sum over a, b in {0, 1} of the 3x3 stride-1
@@ -520,7 +560,7 @@ void unpack(float* dx, const float* dxp, const Poly& q, int count) {
                           static_cast<size_t>(i) * PW;
         const float* r1 = r0 + static_cast<size_t>(C) * plane;  // b = 1
         float* row = dx + n * xs + static_cast<size_t>(c) * H * W + static_cast<size_t>(h) * W;
-        for (int w = p % 2; w < W; w += 2) row[w] = r0[(w + p) / 2];  // w + p even
+        for (int w = p % 2; w < W; w += 2) row[w] = r0[(w + p) / 2];      // w + p even
         for (int w = 1 - p % 2; w < W; w += 2) row[w] = r1[(w + p) / 2];  // odd
       }
 }
@@ -559,30 +599,11 @@ bool applies(int k, int s, int p, int out_h, int out_w, bool batched) {
          tiles >= (batched ? std::min(g_min_tiles, kBatchedMinTiles) : g_min_tiles);
 }
 
-namespace {
-
-// conv3x3 with the filters' transforms U given.
-void conv3x3_transformed(float* y, const float* x, const float* U, const float* bias, int N, int I,
-                         int H, int W, int O, int p, bool batched) {
-  Dims d{I, H, W, O, p, H + 2 * p - 2, W + 2 * p - 2, 0, 0};
-  d.th = (d.OH + 1) / 2;
-  d.tw = (d.OW + 1) / 2;
-  const size_t xs = static_cast<size_t>(I) * H * W, ys = static_cast<size_t>(O) * d.OH * d.OW;
-  // Groups of G images: one per thread when there are enough groups (for_each_image).
-  const int G = images_per_product(d, batched), groups = (N + G - 1) / G;
-  for_each_image(groups, [&](int64_t gi) {
-    const int n0 = static_cast<int>(gi) * G;
-    run_images(y + n0 * ys, x + n0 * xs, U, bias, d, std::min(G, N - n0));
-  });
-}
-
-}  // namespace
-
 void conv3x3(float* y, const float* x, const float* w, bool transposed, const float* bias, int N,
              int I, int H, int W, int O, int p, bool batched) {
   float* U = scratch(static_cast<size_t>(16) * O * I, 3);
   transform_filters(U, w, transposed, I, O);
-  conv3x3_transformed(y, x, U, bias, N, I, H, W, O, p, batched);
+  conv_transformed<F2x2_3x3>(y, x, U, bias, N, I, H, W, O, p, batched);
 }
 
 bool applies5x5(int k, int s, int p, int out_h, int out_w, bool batched) {
@@ -592,28 +613,14 @@ bool applies5x5(int k, int s, int p, int out_h, int out_w, bool batched) {
 
 void conv5x5(float* y, const float* x, const float* w, bool transposed, const float* bias, int N,
              int I, int H, int W, int O, int p, bool batched) {
-  Dims d{I, H, W, O, p, H + 2 * p - 4, W + 2 * p - 4, 0, 0};
-  d.th = (d.OH + 1) / 2;
-  d.tw = (d.OW + 1) / 2;
   float* U = scratch(static_cast<size_t>(36) * O * I, 3);
   f25::filters(U, w, transposed, I, O);
-  const size_t xs = static_cast<size_t>(I) * H * W, ys = static_cast<size_t>(O) * d.OH * d.OW;
-  // Several images a product on planes of any size: one image's (I x O) by (I x tiles) products
-  // are thin (Fashion-MNIST's conv2: 64 x 32 by 32 x 64; at batch 64, forward + backward: 1 image
-  // a product 25.0 ms, 2 images 24.2, 8 images 27.3).
-  const int G = batched ? (kBatchColumns + d.tiles() - 1) / d.tiles() : 1;
-  const int groups = (N + G - 1) / G;
-  for_each_image(groups, [&](int64_t gi) {
-    const int n0 = static_cast<int>(gi) * G;
-    f25::run_images(y + n0 * ys, x + n0 * xs, U, bias, d, std::min(G, N - n0));
-  });
+  conv_transformed<F2x2_5x5>(y, x, U, bias, N, I, H, W, O, p, batched);
 }
 
 void conv3x3_weight_grad(float* dw, const float* dy, const float* x, int N, int I, int H, int W,
                          int O, int p) {
-  Dims d{I, H, W, O, p, H + 2 * p - 2, W + 2 * p - 2, 0, 0};
-  d.th = (d.OH + 1) / 2;
-  d.tw = (d.OW + 1) / 2;
+  const Dims d = dims(I, H, W, O, p, 3);
   const size_t wsize = static_cast<size_t>(O) * I * 9;
   sum_over_threads(dw, wsize, N, 3, [&](float* acc, int64_t lo, int64_t hi) {
     weight_grad_range(acc, dy, x, d, static_cast<int>(lo), static_cast<int>(hi));
@@ -655,7 +662,7 @@ void conv5x5_stride2(float* y, const float* x, const float* w, const float* bias
   const size_t xs = static_cast<size_t>(C) * H * W, ys = static_cast<size_t>(M) * OH * OW;
   for_each_chunk(N, [&](int n0, int count) {
     s2::pack(xp, x + n0 * xs, q, count);
-    conv3x3_transformed(y + n0 * ys, xp, U, bias, count, 4 * C, q.PH, q.PW, M, 0, batched);
+    conv_transformed<F2x2_3x3>(y + n0 * ys, xp, U, bias, count, 4 * C, q.PH, q.PW, M, 0, batched);
   });
 }
 
@@ -669,7 +676,7 @@ void conv5x5_stride2_backward_data(float* dx, const float* dy, const float* w, i
   float* dxp = scratch(std::min(N, s2::kImages + num_threads()) * q.image(), 5);
   const size_t xs = static_cast<size_t>(C) * H * W, ys = static_cast<size_t>(M) * OH * OW;
   for_each_chunk(N, [&](int n0, int count) {
-    conv3x3_transformed(dxp, dy + n0 * ys, U, nullptr, count, M, OH, OW, 4 * C, 2, batched);
+    conv_transformed<F2x2_3x3>(dxp, dy + n0 * ys, U, nullptr, count, M, OH, OW, 4 * C, 2, batched);
     s2::unpack(dx + n0 * xs, dxp, q, count);
   });
 }

@@ -227,10 +227,7 @@ TEST(Conv, WinogradBatchedMatchesNaive) {
       {"5x5, pad 1, batch 7 of 7x6 planes", Shape{7, 2, 7, 6}, 2, ConvParams{5, 1, 1}, 0},
   };
   ASSERT_TRUE(context(Device::CPU).batch_invariant) << "the default";
-  struct Variant {  // for the test's scope
-    Variant() { context(Device::CPU).batch_invariant = false; }
-    ~Variant() { context(Device::CPU).batch_invariant = true; }
-  } variant;
+  const ScopedBatchInvariance batched(false);
   for (const ConvCase& t : cases) {
     SCOPED_TRACE(::testing::Message() << t);
     const Shape y = conv_output_shape(t.x, t.out, t.p);
@@ -267,10 +264,7 @@ TEST(Conv, Winograd5x5Stride2MatchesNaive) {
   };
   const AllPlanesWinograd all;
   for (bool invariant : {true, false}) {
-    struct Setting {  // for the loop's scope
-      explicit Setting(bool on) { context(Device::CPU).batch_invariant = on; }
-      ~Setting() { context(Device::CPU).batch_invariant = true; }
-    } setting(invariant);
+    const ScopedBatchInvariance setting(invariant);
     for (const ConvCase& t : cases) {
       SCOPED_TRACE(::testing::Message() << t << (invariant ? ", batch-invariant" : ", batched"));
       ASSERT_TRUE(winograd(t));
