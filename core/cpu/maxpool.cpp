@@ -39,75 +39,105 @@ void maxpool_forward_reference(Tensor& y, Tensor& switches, const Tensor& x, con
 
 namespace {
 
-// Windows of 3, stride 2, over `planes` consecutive planes. Their rows are first cut into six tap
-// planes T[kh][c] of planes x OH rows of OW + 1 columns: T[kh][0][pl][oh][j] = x[pl][2 oh + kh][2
-// j] and T[kh][1][pl][oh][j] = x[pl][2 oh + kh][2 j + 1], -inf outside the plane. Window (pl, oh,
-// ow) then reads its nine values at one index, (pl OH + oh) (OW + 1) + ow (column kw = 2 from
-// T[kh][0] one further on), so all windows of the planes, however narrow, run sixteen at a time in
-// vector lanes over that index (the one extra column per row is a window computed and dropped). The
-// scan is window_max's: the nine values in row-major order, strict >, starting from the top-left
-// one (always inside the plane), so values and switches are the reference's, NaNs and ties
-// included; a -inf of the padding is never > anything, so the windows that ceil mode clips need no
-// separate path (on Fashion-MNIST's 32, 16 and 8 wide planes a quarter to a half of all windows are
-// clipped).
-void pool_planes_3_2(float* Y, int32_t* S, const float* X, int planes, int H, int W, int OH,
-                     int OW) {
-  constexpr float kNeg = -std::numeric_limits<float>::infinity();
-  const int EW = OW + 1, rows = planes * OH, n = rows * EW, npad = (n + 15) / 16 * 16;
-  // Six tap planes, then the maxima and their offsets.
-  float* T = scratch(static_cast<size_t>(npad) * 8, 3);
-  float* best_v = T + static_cast<size_t>(6) * npad;
-  int32_t* off = reinterpret_cast<int32_t*>(best_v + npad);
-  const int ne = std::min((W + 1) / 2, EW), no = std::min(W / 2, EW);  // columns inside the plane
-  for (int kh = 0; kh < 3; ++kh)
-    for (int row = 0; row < rows; ++row) {
-      float* e = T + static_cast<size_t>(2 * kh) * npad + static_cast<size_t>(row) * EW;
-      float* o = e + npad;
-      const int pl = row / OH, r = 2 * (row % OH) + kh;
-      int je = 0, jo = 0;
-      if (r < H) {
-        const float* x = X + (static_cast<size_t>(pl) * H + r) * W;
-        je = ne;
-        jo = no;
-        gather_stride2(e, x, je, W);
-        if (jo > 0) gather_stride2(o, x + 1, jo, W - 1);
+// Windows of 3, stride 2, a plane's output row at a time, sixteen windows a vector step: each
+// window row's three taps (columns 2 ow, 2 ow + 1, 2 ow + 2) are the even and odd lanes of two
+// loads and the even lanes of two loads one pair further on, compared in window_max's order
+// (row-major, strict >, from the top-left value, always inside the plane), so values and switches
+// are the reference's, NaNs and ties included. A row's vectors read the plane itself while their
+// windows are whole and their loads stay inside the row (pool1's 110 columns: 54 of 55 windows; the
+// last vector overlaps the one before, storing the same values twice), its last clipped window
+// goes through window_max. Planes too narrow for that (pool2's 26 columns), and rows whose windows
+// ceil mode clips, are first copied into rows padded with -inf, which is never > anything.
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+constexpr int kSpan = 34;  // the columns that the loads of 16 windows span
+
+// Windows ow0 .. ow0 + count - 1 (count <= 16) of the output row over rows r[0..2], the first of
+// which is row `top` of the plane: values into y, switches (flat indices in the plane) into sw.
+void windows16(float* y, int32_t* sw, const float* const r[3], int W, int top, int ow0, int count) {
+  V16 best = {};
+  I16 off = {};
+  for (int kh = 0; kh < 3; ++kh) {
+    const float* p = r[kh] + 2 * ow0;
+    const V16 a = load16(p), b = load16(p + 16), c = load16(p + 2), d = load16(p + 18);
+    const V16 taps[3] = {
+        __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
+        __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31),
+        __builtin_shufflevector(c, d, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)};
+    for (int kw = 0; kw < 3; ++kw) {
+      if (kh == 0 && kw == 0) {
+        best = taps[0];
+        continue;
       }
-      for (int j = je; j < EW; ++j) e[j] = kNeg;
-      for (int j = jo; j < EW; ++j) o[j] = kNeg;
+      const I16 gt = taps[kw] > best;
+      best = gt ? taps[kw] : best;
+      off = gt ? I16{} + (kh * W + kw) : off;
     }
-  for (int k = 0; k < 6; ++k)  // the lanes past n: windows computed and dropped
-    std::fill(T + static_cast<size_t>(k) * npad + n, T + static_cast<size_t>(k + 1) * npad, 0.f);
-  // Sixteen windows at a time: each value compared with the best so far, a lane mask picking the
-  // value and its offset kh * W + kw where it is strictly greater.
-  for (int q = 0; q < n; q += 16) {
-    V16 best = load16(T + q);
-    I16 o = {};
-    auto take = [&](const float* t, int at) {
-      const V16 v = load16(t + q);
-      const I16 gt = v > best;
-      best = gt ? v : best;
-      o = gt ? I16{} + at : o;
-    };
-    take(T + npad, 1);
-    take(T + 1, 2);
-    for (int kh = 1; kh < 3; ++kh) {
-      const float* e = T + static_cast<size_t>(2 * kh) * npad;
-      take(e, kh * W);
-      take(e + npad, kh * W + 1);
-      take(e + 1, kh * W + 2);
-    }
-    store16(best_v + q, best);
-    std::memcpy(off + q, &o, sizeof o);
   }
-  for (int row = 0; row < rows; ++row) {
-    const float* b = best_v + static_cast<size_t>(row) * EW;
-    const int32_t* f = off + static_cast<size_t>(row) * EW;
-    float* yr = Y + static_cast<size_t>(row) * OW;
-    int32_t* sr = S + static_cast<size_t>(row) * OW;
-    const int row0 = 2 * (row % OH) * W;
-    for (int ow = 0; ow < OW; ++ow) {
-      yr[ow] = b[ow];
-      sr[ow] = row0 + 2 * ow + f[ow];
+  const I16 lanes = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+  const I16 idx = off + lanes + (top * W + 2 * ow0);
+  if (count == 16) {
+    store16(y + ow0, best);
+    std::memcpy(sw + ow0, &idx, sizeof idx);
+  } else {
+    std::memcpy(y + ow0, &best, sizeof(float) * count);
+    std::memcpy(sw + ow0, &idx, sizeof(int32_t) * count);
+  }
+}
+
+// Rows first .. first + count - 1 of plane x (H x W) into rows of PW >= W floats, -inf past the
+// plane's columns and for the rows past its last.
+void padded_rows(float* dst, const float* x, int H, int W, int PW, int first, int count) {
+  for (int r = 0; r < count; ++r) {
+    float* p = dst + static_cast<size_t>(r) * PW;
+    const int n = first + r < H ? W : 0;
+    if (n) std::memcpy(p, x + static_cast<size_t>(first + r) * W, sizeof(float) * n);
+    std::fill(p + n, p + PW, kNegInf);
+  }
+}
+
+void pool_plane_3_2_rows(float* y, int32_t* sw, const float* x, int H, int W, int OH, int OW) {
+  // Windows [0, direct) of a whole row run on the plane itself (0 if not a vector's worth).
+  int direct = W >= kSpan ? std::min({OW, (W - 1) / 2, (W - kSpan) / 2 + 16}) : 0;
+  if (direct < 16) direct = 0;
+  // Padded rows: as wide as the loads of the row's last vector reach.
+  const int PW = 32 * ((OW + 15) / 16) + 2;
+  auto padded_row = [&](const float* rows[3], int oh, const Range& rh) {
+    for (int ow = 0; ow < OW; ow += 16)
+      windows16(y + static_cast<size_t>(oh) * OW, sw + static_cast<size_t>(oh) * OW, rows, W,
+                rh.begin, ow, std::min(16, OW - ow));
+  };
+  if (direct == 0) {  // the whole plane padded once: its rows 0 .. 2 OH
+    float* pad = scratch(static_cast<size_t>(2 * OH + 1) * PW, 3);
+    padded_rows(pad, x, H, W, PW, 0, 2 * OH + 1);
+    for (int oh = 0; oh < OH; ++oh) {
+      const float* rows[3];
+      for (int kh = 0; kh < 3; ++kh) rows[kh] = pad + static_cast<size_t>(2 * oh + kh) * PW;
+      padded_row(rows, oh, pool_window(oh, 3, 2, H));
+    }
+    return;
+  }
+  float* pad = scratch(static_cast<size_t>(3) * PW, 3);
+  for (int oh = 0; oh < OH; ++oh) {
+    const Range rh = pool_window(oh, 3, 2, H);
+    if (rh.end - rh.begin < 3) {  // a row of windows that ceil mode clips
+      padded_rows(pad, x, H, W, PW, rh.begin, 3);
+      const float* rows[3] = {pad, pad + PW, pad + 2 * PW};
+      padded_row(rows, oh, rh);
+      continue;
+    }
+    float* yr = y + static_cast<size_t>(oh) * OW;
+    int32_t* sr = sw + static_cast<size_t>(oh) * OW;
+    const float* rows[3];
+    for (int kh = 0; kh < 3; ++kh) rows[kh] = x + static_cast<size_t>(rh.begin + kh) * W;
+    int ow = 0;
+    for (int ow0 = 0; ow < direct; ow0 = std::min(ow0 + 16, direct - 16)) {
+      windows16(yr, sr, rows, W, rh.begin, ow0, 16);
+      ow = ow0 + 16;
+    }
+    for (; ow < OW; ++ow) {  // past the vectors' reach: ceil mode's clipped window, if any
+      int best_i;
+      yr[ow] = window_max(x, W, rh, pool_window(ow, 3, 2, W), &best_i);
+      sr[ow] = best_i;
     }
   }
 }
@@ -123,15 +153,9 @@ void maxpool_forward(Tensor& y, Tensor& switches, const Tensor& x, const PoolPar
   const float* X = x.f32();
   float* Y = y.f32();
   int32_t* S = switches.i32();
-  // Planes in groups of about 512 windows (the taps, 16 KB, stay in the L1), at least one plane.
-  const int64_t group = std::max<int64_t>(1, 512 / (static_cast<int64_t>(OH) * (OW + 1)));
-  const int64_t groups = (planes + group - 1) / group;
 #pragma omp parallel for schedule(static)
-  for (int64_t gi = 0; gi < groups; ++gi) {
-    const int64_t pl = gi * group, count = std::min(group, planes - pl);
-    pool_planes_3_2(Y + pl * OH * OW, S + pl * OH * OW, X + pl * H * W, static_cast<int>(count), H,
-                    W, OH, OW);
-  }
+  for (int64_t pl = 0; pl < planes; ++pl)
+    pool_plane_3_2_rows(Y + pl * OH * OW, S + pl * OH * OW, X + pl * H * W, H, W, OH, OW);
 }
 
 void maxpool_backward(Tensor& dx, const Tensor& dy, const Tensor& switches, const PoolParams& p) {

@@ -206,8 +206,18 @@ TEST(Maxpool, FastMatchesReference) {
   std::vector<PoolCase> cases(std::begin(kPoolCases), std::end(kPoolCases));
   cases.push_back({"pool1 batch 3, NaNs", Shape{3, 8, 110, 110}, PoolParams{3, 2}, kTies, 0});
   cases.push_back({"pool1 floor", Shape{1, 4, 110, 110}, PoolParams{3, 2, false}, kTies, 0});
-  // Fashion-MNIST's planes (32, 16, 8 wide: clipped last windows, several planes per vector), and
-  // planes a window or two wide.
+  // The vectors read wide planes in place (34 columns and more) up to the last window their loads
+  // reach, the overlapping last vector included, and the rest through window_max: 33 (padded: the
+  // loads would pass the row), 34 (one vector), 35, 50 (two vectors, overlapping), 111 (odd: a whole
+  // last window left to window_max) and a floor-mode plane whose windows all fit the vectors.
+  cases.push_back({"33 wide, NaNs", Shape{2, 3, 33, 33}, PoolParams{3, 2}, kTies, 0});
+  cases.push_back({"34 wide, NaNs", Shape{2, 3, 35, 34}, PoolParams{3, 2}, kTies, 0});
+  cases.push_back({"35 wide, NaNs", Shape{1, 3, 34, 35}, PoolParams{3, 2}, kTies, 0});
+  cases.push_back({"50 wide, NaNs", Shape{2, 2, 7, 50}, PoolParams{3, 2}, kTies, 0});
+  cases.push_back({"111 wide, NaNs", Shape{1, 2, 111, 111}, PoolParams{3, 2}, kTies, 0});
+  cases.push_back({"35 wide floor, NaNs", Shape{2, 2, 9, 35}, PoolParams{3, 2, false}, kTies, 0});
+  // Fashion-MNIST's planes (32, 16, 8 wide: padded, clipped last windows, vectors partly used),
+  // and planes a window or two wide.
   cases.push_back({"Fashion pool1, NaNs", Shape{2, 32, 32, 32}, PoolParams{3, 2}, kTies, 0});
   cases.push_back({"Fashion pool2, NaNs", Shape{3, 64, 16, 16}, PoolParams{3, 2}, kTies, 0});
   cases.push_back({"Fashion pool5, NaNs", Shape{5, 64, 8, 8}, PoolParams{3, 2}, kTies, 0});
