@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/ops.h"
+#include "core/rng.h"
 #include "test_util.h"
 
 using namespace zf;
@@ -74,6 +75,25 @@ TEST(Dropout, SliceDrawsItsPartOfTheBatchMask) {
       }
     }
   }
+}
+
+// Counters and streams past 32 bits (their high words are Philox's second and fourth counter
+// words): each element's mask is rng_uniform's draw of its counter, as the CUDA kernel draws it.
+TEST(Dropout, MaskFollowsRngUniformPast32Bits) {
+  Rng g(111);
+  const uint64_t seed = g(), stream = (uint64_t{1} << 33) + 7, first = (uint64_t{1} << 34) + 5;
+  const float p = 0.5f;
+  Tensor x = uniform(Shape{3, 37}, g), y, mask;
+  dropout_forward(y, mask, x, p, seed, stream, first);
+  int64_t kept = 0;
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const float want = rng_uniform(seed, stream, first + i) >= p ? 1.f / (1.f - p) : 0.f;
+    ASSERT_EQ(mask.f32()[i], want) << "element " << i;
+    ASSERT_EQ(y.f32()[i], x.f32()[i] * want) << "element " << i;
+    kept += want != 0.f;
+  }
+  EXPECT_GT(kept, 0);
+  EXPECT_LT(kept, x.numel());
 }
 
 // The mask is a function of (seed, stream, index): the same call twice gives the same mask, another
