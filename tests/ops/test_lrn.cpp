@@ -46,6 +46,8 @@ const LrnCase kLrnCases[] = {
     {"odd, window wider than channels", Shape{2, 3, 5, 7}, kPaper, 150.f, 0, kNaive | kCuda},
     {"size 3 strong", Shape{1, 10, 4, 3}, LrnParams{3, 1.f, 0.75f, 1.f}, 1.f, 0, kNaive | kCuda},
     {"size 1, beta 1.5", Shape{1, 6, 3, 3}, LrnParams{1, 0.5f, 1.5f, 1.f}, 2.f, 0, kNaive | kCuda},
+    // more positions than the CPU backward's blocks of 256: two blocks per image, the last partial
+    {"planes of 17 x 19", Shape{2, 9, 17, 19}, kPaper, 100.f, 0, kNaive | kCuda},
     // finite differences: strong alpha, so that the cross-channel terms are a large part of the
     // gradient; and the paper's parameters on conv-sized inputs (~100), where the sum term is
     // comparable to k
