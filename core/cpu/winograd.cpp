@@ -35,16 +35,28 @@ namespace {
 
 int g_min_tiles = 32;
 
-// U[(xi * O + o) * I + i] = (G g G^T)[xi] for the filter g from input channel i to output o.
-void transform_filters(float* U, const float* w, bool transposed, int I, int O) {
+// U[(xi * O + o) * I + i] = (G g G^T)[xi] for the filter g from input channel i to output o (the
+// filter turned for the input gradient: kTransposed). For each o, the taps of its I filters are
+// first copied into nine rows, so that the transform runs over sixteen input channels at a time
+// with contiguous loads and stores along U's rows (one filter at a time, with each filter's taps
+// gathered, it took 3% of ZFNet's training step).
+template <bool kTransposed>
+void transform_filters_as(float* U, const float* w, int I, int O) {
+  const size_t OI = static_cast<size_t>(O) * I;
 #pragma omp parallel for schedule(static)
-  for (int o = 0; o < O; ++o)
+  for (int o = 0; o < O; ++o) {
+    float* taps = scratch(static_cast<size_t>(9) * I, 2);  // taps[(3 kh + kw) I + i]
+    for (int i = 0; i < I; ++i) {
+      const float* f =
+          w + (kTransposed ? static_cast<size_t>(i) * O + o : static_cast<size_t>(o) * I + i) * 9;
+      for (int k = 0; k < 9; ++k) taps[static_cast<size_t>(k) * I + i] = f[kTransposed ? 8 - k : k];
+    }
+    float* u = U + static_cast<size_t>(o) * I;
+#pragma omp simd
     for (int i = 0; i < I; ++i) {
       float g[3][3];
       for (int kh = 0; kh < 3; ++kh)
-        for (int kw = 0; kw < 3; ++kw)
-          g[kh][kw] = transposed ? w[(static_cast<size_t>(i) * O + o) * 9 + (2 - kh) * 3 + (2 - kw)]
-                                 : w[(static_cast<size_t>(o) * I + i) * 9 + kh * 3 + kw];
+        for (int kw = 0; kw < 3; ++kw) g[kh][kw] = taps[static_cast<size_t>(3 * kh + kw) * I + i];
       float t[4][3];  // G g
       for (int c = 0; c < 3; ++c) {
         t[0][c] = g[0][c];
@@ -53,11 +65,17 @@ void transform_filters(float* U, const float* w, bool transposed, int I, int O) 
         t[3][c] = g[2][c];
       }
       for (int r = 0; r < 4; ++r) {  // (G g) G^T
-        const float u[4] = {t[r][0], 0.5f * (t[r][0] + t[r][1] + t[r][2]),
-                            0.5f * (t[r][0] - t[r][1] + t[r][2]), t[r][2]};
-        for (int c = 0; c < 4; ++c) U[((r * 4 + c) * static_cast<size_t>(O) + o) * I + i] = u[c];
+        u[(r * 4 + 0) * OI + i] = t[r][0];
+        u[(r * 4 + 1) * OI + i] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
+        u[(r * 4 + 2) * OI + i] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
+        u[(r * 4 + 3) * OI + i] = t[r][2];
       }
     }
+  }
+}
+
+void transform_filters(float* U, const float* w, bool transposed, int I, int O) {
+  transposed ? transform_filters_as<true>(U, w, I, O) : transform_filters_as<false>(U, w, I, O);
 }
 
 struct Dims {
@@ -248,25 +266,34 @@ void transform_grads(float* D, const float* dy, const Dims& d, int T, int t0) {
   }
 }
 
-// dw[o][i] = A'^T S[.][o][i] A' (3x3) for every filter.
+// dw[o][i] = A'^T S[.][o][i] A' (3x3) for every filter: blocks of kFilters filters into nine rows
+// (the transform over sixteen filters at a time, contiguous), then copied into dw's filters.
 void transform_weight_grads(float* dw, const float* S, int I, int O) {
+  constexpr size_t kFilters = 512;
   const size_t xi_stride = static_cast<size_t>(O) * I;
+  float* rows = scratch(9 * kFilters, 2);  // rows[(3 r + c) kFilters + j]
+  for (size_t oi0 = 0; oi0 < xi_stride; oi0 += kFilters) {
+    const size_t count = std::min(kFilters, xi_stride - oi0);
+    const float* s = S + oi0;
 #pragma omp simd
-  for (size_t oi = 0; oi < xi_stride; ++oi) {
-    float a[3][4];  // A'^T S: the rows combined, column by column
-    for (int c = 0; c < 4; ++c) {
-      const float s0 = S[c * xi_stride + oi], s1 = S[(4 + c) * xi_stride + oi];
-      const float s2 = S[(8 + c) * xi_stride + oi], s3 = S[(12 + c) * xi_stride + oi];
-      a[0][c] = s0 + s1 + s2;
-      a[1][c] = s1 - s2;
-      a[2][c] = s1 + s2 + s3;
+    for (size_t j = 0; j < count; ++j) {
+      float a[3][4];  // A'^T S: the rows combined, column by column
+      for (int c = 0; c < 4; ++c) {
+        const float s0 = s[c * xi_stride + j], s1 = s[(4 + c) * xi_stride + j];
+        const float s2 = s[(8 + c) * xi_stride + j], s3 = s[(12 + c) * xi_stride + j];
+        a[0][c] = s0 + s1 + s2;
+        a[1][c] = s1 - s2;
+        a[2][c] = s1 + s2 + s3;
+      }
+      for (int r = 0; r < 3; ++r) {
+        rows[(3 * r + 0) * kFilters + j] = a[r][0] + a[r][1] + a[r][2];
+        rows[(3 * r + 1) * kFilters + j] = a[r][1] - a[r][2];
+        rows[(3 * r + 2) * kFilters + j] = a[r][1] + a[r][2] + a[r][3];
+      }
     }
-    float* w = dw + oi * 9;
-    for (int r = 0; r < 3; ++r) {
-      w[3 * r + 0] = a[r][0] + a[r][1] + a[r][2];
-      w[3 * r + 1] = a[r][1] - a[r][2];
-      w[3 * r + 2] = a[r][1] + a[r][2] + a[r][3];
-    }
+    float* w = dw + oi0 * 9;
+    for (size_t j = 0; j < count; ++j)
+      for (int k = 0; k < 9; ++k) w[j * 9 + k] = rows[k * kFilters + j];
   }
 }
 
