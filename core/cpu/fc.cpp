@@ -2,6 +2,7 @@
 // itself), and at small batches the thin kernels below.
 //   y[N, out] = x[N, in] * W^T + b;  dx[N, in] = dy * W;  dW[out, in] = dy^T * x;  db = sum_n dy
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -41,14 +42,50 @@ void per_thread_share(int n, int unit, F&& f) {
   }
 }
 
+// v stored at p, past the caches where p is 64-byte aligned and the machine has AVX-512: dW of a
+// large layer is written once and read back only by the optimizer, and a regular store first reads
+// its line from memory (fc6's dW: 151 MB more traffic). Followed by stream_fence() before the
+// values are read.
+inline void store16_stream(float* p, V16 v) {
+#if defined(__AVX512F__)
+  if ((reinterpret_cast<uintptr_t>(p) & 63) == 0) return _mm512_stream_ps(p, (__m512)v);
+#endif
+  store16(p, v);
+}
+
+inline void stream_fence() {
+#if defined(__AVX512F__)
+  _mm_sfence();
+#endif
+}
+
 // dW[o, j] = sum_n dy[n, o] * x[n, j] for rows o in [o0, o1) and the columns j of [j0, j1) (a
 // multiple of 16 long), four rows at a time sharing each load of x. Each element's sum runs over n
 // in order, from the first product: what a K = N sgemm kernel computes.
 void dw_rows(float* DW, const float* DY, const float* X, int N, int out, int in, int o0, int o1,
              int j0, int j1) {
   int o = o0;
-  for (; o + 4 <= o1; o += 4)
-    for (int j = j0; j < j1; j += 16) {
+  for (; o + 4 <= o1; o += 4) {
+    int j = j0;
+    // 32 columns a step: eight independent sums hide the adds' latency (four sums of 16 columns
+    // left each FMA waiting on the one before; with the streaming stores, fc6's dW at batch 16
+    // 15.1 -> 11.0 ms, of which 0.6 from the stores)
+    for (; j + 32 <= j1; j += 32) {
+      V16 a[4][2] = {};
+      for (int n = 0; n < N; ++n) {
+        const V16 x0 = load16(X + int64_t{n} * in + j), x1 = load16(X + int64_t{n} * in + j + 16);
+        const float* d = DY + int64_t{n} * out + o;
+        for (int r = 0; r < 4; ++r) {
+          a[r][0] += d[r] * x0;
+          a[r][1] += d[r] * x1;
+        }
+      }
+      for (int r = 0; r < 4; ++r) {
+        store16_stream(DW + int64_t{o + r} * in + j, a[r][0]);
+        store16_stream(DW + int64_t{o + r} * in + j + 16, a[r][1]);
+      }
+    }
+    for (; j < j1; j += 16) {
       V16 a0 = {}, a1 = {}, a2 = {}, a3 = {};
       for (int n = 0; n < N; ++n) {
         const V16 xv = load16(X + int64_t{n} * in + j);
@@ -58,16 +95,17 @@ void dw_rows(float* DW, const float* DY, const float* X, int N, int out, int in,
         a2 += d[2] * xv;
         a3 += d[3] * xv;
       }
-      store16(DW + int64_t{o} * in + j, a0);
-      store16(DW + int64_t{o + 1} * in + j, a1);
-      store16(DW + int64_t{o + 2} * in + j, a2);
-      store16(DW + int64_t{o + 3} * in + j, a3);
+      store16_stream(DW + int64_t{o} * in + j, a0);
+      store16_stream(DW + int64_t{o + 1} * in + j, a1);
+      store16_stream(DW + int64_t{o + 2} * in + j, a2);
+      store16_stream(DW + int64_t{o + 3} * in + j, a3);
     }
+  }
   for (; o < o1; ++o)
     for (int j = j0; j < j1; j += 16) {
       V16 a = {};
       for (int n = 0; n < N; ++n) a += DY[int64_t{n} * out + o] * load16(X + int64_t{n} * in + j);
-      store16(DW + int64_t{o} * in + j, a);
+      store16_stream(DW + int64_t{o} * in + j, a);
     }
 }
 
@@ -260,6 +298,7 @@ void fc_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& 
     per_thread_share(out, 4, [&](int lo, int hi) {
       dw_rows(DW, DY, X, N, out, in, lo, hi, 0, whole);
       dw_tail(DW, DY, X, N, out, in, lo, hi, whole);
+      stream_fence();
     });
   } else {
     sgemm(true, false, out, in, N, 1.f, DY, out, X, in, 0.f, DW, in);
