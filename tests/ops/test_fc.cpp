@@ -47,6 +47,7 @@ const FcCase kFcCases[] = {
     {"thin: odd batch, rows and columns", Shape{11, 1030}, 301, kNaive | kCuda},
     {"thin: 4-d input, batch 16", Shape{16, 64, 4, 4}, 260, kNaive | kCuda},
     {"thin: batch 32, 9 columns past the vectors", Shape{32, 1033}, 257, kNaive},
+    {"thin: 16 columns past the 32-wide steps, then 3", Shape{7, 1043}, 259, kNaive | kCuda},
 };
 
 int64_t features(const FcCase& t) {
