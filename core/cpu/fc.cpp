@@ -2,8 +2,10 @@
 // itself), and at small batches the thin kernels below.
 //   y[N, out] = x[N, in] * W^T + b;  dx[N, in] = dy * W;  dW[out, in] = dy^T * x;  db = sum_n dy
 
-#include <immintrin.h>
 #include <omp.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cstdint>

@@ -70,8 +70,8 @@ void lrn_forward(Tensor& y, Tensor& scale, const Tensor& x, const LrnParams& p) 
 // In blocks of kBlock positions of one image: first t = dy * y / s for all its channels (in a
 // per-thread buffer that stays in the L2), then each channel's window sum over t, with dy and s
 // read again while they are still cached: dy, x, y and s cross the memory bus once each, and dx
-// once (a whole-tensor t cost two more passes: ZFNet's norm1 backward 6.5 -> 5.1 ms at batch 16). Each
-// element's arithmetic, and the order of its window sum, are unchanged.
+// once (a whole-tensor t cost two more passes: ZFNet's norm1 backward 6.5 -> 5.1 ms at batch 16).
+// Each element's arithmetic, and the order of its window sum, are unchanged.
 constexpr int64_t kBlock = 256;
 
 void lrn_backward(Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& y,
