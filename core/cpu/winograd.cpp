@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/check.h"
 #include "core/cpu/blas.h"
 #include "core/cpu/cpu_ops.h"
 #include "core/cpu/thread_sum.h"
@@ -90,6 +91,19 @@ Dims dims(int I, int H, int W, int O, int p, int k) {
   d.tw = (d.OW + 1) / 2;
   return d;
 }
+
+// Where F(2x2, 3x3)'s filter transforms are known to be zero, the channels each position xi of the
+// transformed tile needs: at[xi] = channels lo .. lo + n, of the products' inputs (the forward's
+// and the weight gradient's: U[xi]'s columns, S[xi]'s) or of their outputs (`outputs`: the input
+// gradient's, U[xi]'s rows), U[xi] being zero past them. The products then skip the zeros (ZFNet's
+// conv2 as polyphase planes: s2::spans). A null Spans: every channel.
+struct Span {
+  int lo, n;
+};
+struct Spans {
+  Span at[16];
+  bool outputs;
+};
 
 // One input plane, zero-padded by d.p, split into its even and odd columns: even[r * cw + j] =
 // plane[r - p][2 j - p], odd[r * cw + j] = plane[r - p][2 j + 1 - p], zero outside the plane.
@@ -309,8 +323,10 @@ int grad_images(const Dims& d) {
 }
 
 // dw = the weight gradient of images lo .. hi (zero if none), S accumulated over chunks of
-// kGradImages images.
-void weight_grad_range(float* dw, const float* dy, const float* x, const Dims& d, int lo, int hi) {
+// kGradImages images; with spans, S[xi] only over its span of input channels (zero past it: the
+// filter taps whose transforms are zero are dropped by the caller).
+void weight_grad_range(float* dw, const float* dy, const float* x, const Dims& d, int lo, int hi,
+                       const Spans* spans) {
   const size_t xs = static_cast<size_t>(d.I) * d.H * d.W;
   const size_t ys = static_cast<size_t>(d.O) * d.OH * d.OW;
   const size_t OI = static_cast<size_t>(d.O) * d.I;
@@ -329,9 +345,19 @@ void weight_grad_range(float* dw, const float* dy, const float* x, const Dims& d
       transform_inputs(V, x + (n0 + n) * xs, d, T, n * d.tiles());
       transform_grads(D, dy + (n0 + n) * ys, d, T, n * d.tiles());
     }
-    for (int xi = 0; xi < 16; ++xi)
-      sgemm(false, true, d.O, d.I, Tc, 1.f, D + static_cast<size_t>(xi) * d.O * T, T,
-            V + static_cast<size_t>(xi) * d.I * T, T, n0 == lo ? 0.f : 1.f, S + xi * OI, d.I);
+    for (int xi = 0; xi < 16; ++xi) {
+      const Span s = spans ? spans->at[xi] : Span{0, d.I};
+      float* sx = S + xi * OI;
+      if (n0 == lo && s.n < d.I)  // the columns past the span stay zero
+        for (int o = 0; o < d.O; ++o) {
+          float* row = sx + static_cast<size_t>(o) * d.I;
+          std::fill(row, row + s.lo, 0.f);
+          std::fill(row + s.lo + s.n, row + d.I, 0.f);
+        }
+      sgemm(false, true, d.O, s.n, Tc, 1.f, D + static_cast<size_t>(xi) * d.O * T, T,
+            V + (static_cast<size_t>(xi) * d.I + s.lo) * T, T, n0 == lo ? 0.f : 1.f, sx + s.lo,
+            d.I);
+    }
   }
   transform_weight_grads(dw, S, d.I, d.O);
 }
@@ -495,19 +521,45 @@ struct F2x2_5x5 {
   }
 };
 
+// M[xi] = U[xi] V[xi] for each position xi: O x T by I x T, over the span of channels when given
+// (the output channels past it zero; spans only for F(2x2, 3x3)'s 16 positions).
+template <int kTaps>
+void products(float* M, const float* U, const float* V, const Dims& d, int T, const Spans* spans) {
+  for (int xi = 0; xi < kTaps; ++xi) {
+    const float* u = U + static_cast<size_t>(xi) * d.O * d.I;
+    const float* v = V + static_cast<size_t>(xi) * d.I * T;
+    float* m = M + static_cast<size_t>(xi) * d.O * T;
+    if constexpr (kTaps == 16) {
+      if (spans && !spans->outputs) {
+        const Span s = spans->at[xi];
+        sgemm(false, false, d.O, T, s.n, 1.f, u + s.lo, d.I, v + static_cast<size_t>(s.lo) * T,
+              T, 0.f, m, T);
+        continue;
+      }
+      if (spans) {
+        const Span s = spans->at[xi];
+        std::fill(m, m + static_cast<size_t>(s.lo) * T, 0.f);
+        std::fill(m + static_cast<size_t>(s.lo + s.n) * T, m + static_cast<size_t>(d.O) * T, 0.f);
+        sgemm(false, false, s.n, T, d.I, 1.f, u + static_cast<size_t>(s.lo) * d.I, d.I, v, T, 0.f,
+              m + static_cast<size_t>(s.lo) * T, T);
+        continue;
+      }
+    }
+    sgemm(false, false, d.O, T, d.I, 1.f, u, d.I, v, T, 0.f, m, T);
+  }
+}
+
 // `count` consecutive images x into y, their tiles side by side in one product per position xi.
 template <class F>
 void run_images(float* y, const float* x, const float* U, const float* bias, const Dims& d,
-                int count) {
+                int count, const Spans* spans) {
   const int T = count * d.tiles();
   const size_t xs = static_cast<size_t>(d.I) * d.H * d.W;
   const size_t ys = static_cast<size_t>(d.O) * d.OH * d.OW;
   float* V = scratch(static_cast<size_t>(F::kTaps) * d.I * T, 0);
   float* M = scratch(static_cast<size_t>(F::kTaps) * d.O * T, 1);
   for (int n = 0; n < count; ++n) F::inputs(V, x + n * xs, d, T, n * d.tiles());
-  for (int xi = 0; xi < F::kTaps; ++xi)
-    sgemm(false, false, d.O, T, d.I, 1.f, U + static_cast<size_t>(xi) * d.O * d.I, d.I,
-          V + static_cast<size_t>(xi) * d.I * T, T, 0.f, M + static_cast<size_t>(xi) * d.O * T, T);
+  products<F::kTaps>(M, U, V, d, T, spans);
   for (int n = 0; n < count; ++n) F::outputs(y + n * ys, M, bias, d, T, n * d.tiles());
 }
 
@@ -515,13 +567,14 @@ void run_images(float* y, const float* x, const float* U, const float* bias, con
 // one group per thread when there are enough groups (for_each_image).
 template <class F>
 void conv_transformed(float* y, const float* x, const float* U, const float* bias, int N, int I,
-                      int H, int W, int O, int p, bool batched) {
+                      int H, int W, int O, int p, bool batched, const Spans* spans = nullptr) {
+  ZF_CHECK(!spans || F::kTaps == 16, "channel spans are F(2x2, 3x3)'s");
   const Dims d = dims(I, H, W, O, p, F::kK);
   const size_t xs = static_cast<size_t>(I) * H * W, ys = static_cast<size_t>(O) * d.OH * d.OW;
   const int G = F::images(d, batched), groups = (N + G - 1) / G;
   for_each_image(groups, [&](int64_t gi) {
     const int n0 = static_cast<int>(gi) * G;
-    run_images<F>(y + n0 * ys, x + n0 * xs, U, bias, d, std::min(G, N - n0));
+    run_images<F>(y + n0 * ys, x + n0 * xs, U, bias, d, std::min(G, N - n0), spans);
   });
 }
 
@@ -529,15 +582,42 @@ void conv_transformed(float* y, const float* x, const float* U, const float* bia
 // With kh = 2u + a and kw = 2v + b, y[oh][ow] = sum over a, b in {0, 1} of the 3x3 stride-1
 // correlation of the polyphase plane X_ab[i][j] = x_padded[2i + a][2j + b] with the sub-filter
 // w_ab[u][v] = w[2u + a][2v + b] (zero where 2u + a or 2v + b passes 4). Stacking the four planes
-// as 4C channels (channel (2a + b) C + c) makes it one 3x3 convolution, unpadded, over planes of
-// (OH + 2) x (OW + 2): Winograd's F(2x2, 3x3) and its weight gradient then serve ZFNet's conv2,
-// 64 multiplies per 2x2 outputs per channel pair (of which 28 on the zero taps) instead of 100.
-// Measured at batch 16: forward 73 -> 66 ms, backward 146 -> 135 (its products, 256 x 384 by
-// 384 x 169 tiles, run below im2col's rate; several images a product were no faster: 2 to 4
+// as 4C channels (channel kBlock[2a + b] C + c) makes it one 3x3 convolution, unpadded, over
+// planes of (OH + 2) x (OW + 2): Winograd's F(2x2, 3x3) and its weight gradient then serve ZFNet's
+// conv2. Measured at batch 16: forward 73 -> 66 ms, backward 146 -> 135 (its products, 256 x 384
+// by 384 x 169 tiles, run below im2col's rate; several images a product were no faster: 2 to 4
 // images 62 / 131 ms, while ZFNet's conv3..5 on 49 tiles lost 40% that way).
+//
+// The sub-filters of a = 1 have a zero third row, and their transforms G g G^T a zero last row
+// (the first, turned for the input gradient); those of b = 1 a zero column. Of the 16 products a
+// tile position takes, 9 need all four phases, 3 the two of a = 0, 3 the two of b = 0 and one
+// phase (0, 0) alone: 49 multiplies per 2x2 outputs per channel pair instead of 64 (100 direct).
+// The phases are stacked in the order (0, 1), (0, 0), (1, 0), (1, 1), which makes each of these
+// sets a run of channels (spans), so the products take them without copies. Batch 16, medians of
+// alternated runs: forward 61 -> 51 ms, backward 130 -> 112, the deconvnet's filtering 67 -> 55.
 namespace s2 {
 
 constexpr int kImages = 8;  // images packed at a time
+constexpr int kBlock[4] = {1, 0, 2, 3};  // the channel block of phase 2a + b
+
+// The channel runs of the stacked sub-filters' transforms: position xi = 4r + c is zero for the
+// phases with a = 1 and r = edge, or b = 1 and c = edge (edge 3; 0 for the input gradient, whose
+// filters are turned by 180 degrees).
+Spans spans(int C, bool transposed) {
+  Spans s{};
+  s.outputs = transposed;
+  const int edge = transposed ? 0 : 3;
+  for (int xi = 0; xi < 16; ++xi) {
+    int lo = 4, hi = -1;
+    for (int ab = 0; ab < 4; ++ab) {
+      if ((ab / 2 && xi / 4 == edge) || (ab % 2 && xi % 4 == edge)) continue;
+      lo = std::min(lo, kBlock[ab]);
+      hi = std::max(hi, kBlock[ab]);
+    }
+    s.at[xi] = Span{lo * C, (hi - lo + 1) * C};  // runs by kBlock's order: no gaps inside
+  }
+  return s;
+}
 
 struct Poly {
   int C, H, W, M, p, OH, OW, PH, PW;
@@ -556,7 +636,7 @@ void pack(float* xp, const float* x, const Poly& q, int count) {
       const int first = (p - b + 1) / 2, span = W - 1 + p - b;  // j with 0 <= 2j + b - p < W
       const int last = span < 0 ? -1 : std::min(PW - 1, span / 2);
       for (int c = 0; c < C; ++c) {
-        float* out = xp + n * image + (static_cast<size_t>(ab) * C + c) * plane;
+        float* out = xp + n * image + (static_cast<size_t>(kBlock[ab]) * C + c) * plane;
         const float* in = x + n * xs + static_cast<size_t>(c) * H * W;
         for (int i = 0; i < PH; ++i) {
           float* row = out + static_cast<size_t>(i) * PW;
@@ -583,23 +663,23 @@ void unpack(float* dx, const float* dxp, const Poly& q, int count) {
     for (int c = 0; c < C; ++c)
       for (int h = 0; h < H; ++h) {
         const int a = (h + p) % 2, i = (h + p) / 2;
-        const float* r0 = dxp + n * image + (static_cast<size_t>(2 * a) * C + c) * plane +
-                          static_cast<size_t>(i) * PW;
-        const float* r1 = r0 + static_cast<size_t>(C) * plane;  // b = 1
+        const float* img = dxp + n * image + static_cast<size_t>(i) * PW + c * plane;
+        const float* r0 = img + static_cast<size_t>(kBlock[2 * a]) * C * plane;  // b = 0
+        const float* r1 = img + static_cast<size_t>(kBlock[2 * a + 1]) * C * plane;
         float* row = dx + n * xs + static_cast<size_t>(c) * H * W + static_cast<size_t>(h) * W;
         for (int w = p % 2; w < W; w += 2) row[w] = r0[(w + p) / 2];      // w + p even
         for (int w = 1 - p % 2; w < W; w += 2) row[w] = r1[(w + p) / 2];  // odd
       }
 }
 
-// w3[m][(2a + b) C + c][u][v] = w[m][c][2u + a][2v + b], zero past the 5x5 filter.
+// w3[m][kBlock[2a + b] C + c][u][v] = w[m][c][2u + a][2v + b], zero past the 5x5 filter.
 void subfilters(float* w3, const float* w, int M, int C) {
   for (int m = 0; m < M; ++m)
     for (int ab = 0; ab < 4; ++ab)
       for (int c = 0; c < C; ++c) {
         const int a = ab / 2, b = ab % 2;
         const float* f = w + (static_cast<size_t>(m) * C + c) * 25;
-        float* g = w3 + ((static_cast<size_t>(m) * 4 + ab) * C + c) * 9;
+        float* g = w3 + ((static_cast<size_t>(m) * 4 + kBlock[ab]) * C + c) * 9;
         for (int u = 0; u < 3; ++u)
           for (int v = 0; v < 3; ++v) {
             const int kh = 2 * u + a, kw = 2 * v + b;
@@ -645,13 +725,22 @@ void conv5x5(float* y, const float* x, const float* w, bool transposed, const fl
   conv_transformed<F2x2_5x5>(y, x, U, bias, N, I, H, W, O, p, batched);
 }
 
-void conv3x3_weight_grad(float* dw, const float* dy, const float* x, int N, int I, int H, int W,
-                         int O, int p) {
+namespace {
+
+void weight_grad(float* dw, const float* dy, const float* x, int N, int I, int H, int W, int O,
+                 int p, const Spans* spans) {
   const Dims d = dims(I, H, W, O, p, 3);
   const size_t wsize = static_cast<size_t>(O) * I * 9;
   sum_over_threads(dw, wsize, N, 3, [&](float* acc, int64_t lo, int64_t hi) {
-    weight_grad_range(acc, dy, x, d, static_cast<int>(lo), static_cast<int>(hi));
+    weight_grad_range(acc, dy, x, d, static_cast<int>(lo), static_cast<int>(hi), spans);
   });
+}
+
+}  // namespace
+
+void conv3x3_weight_grad(float* dw, const float* dy, const float* x, int N, int I, int H, int W,
+                         int O, int p) {
+  weight_grad(dw, dy, x, N, I, H, W, O, p, nullptr);
 }
 
 bool applies_5x5_stride2(int k, int s, int out_h, int out_w, bool batched) {
@@ -687,9 +776,11 @@ void conv5x5_stride2(float* y, const float* x, const float* w, const float* bias
   transform_filters(U, w3, false, 4 * C, M);
   float* xp = scratch(std::min(N, s2::kImages + num_threads()) * q.image(), 5);
   const size_t xs = static_cast<size_t>(C) * H * W, ys = static_cast<size_t>(M) * OH * OW;
+  const Spans spans = s2::spans(C, false);
   for_each_chunk(N, [&](int n0, int count) {
     s2::pack(xp, x + n0 * xs, q, count);
-    conv_transformed<F2x2_3x3>(y + n0 * ys, xp, U, bias, count, 4 * C, q.PH, q.PW, M, 0, batched);
+    conv_transformed<F2x2_3x3>(y + n0 * ys, xp, U, bias, count, 4 * C, q.PH, q.PW, M, 0, batched,
+                               &spans);
   });
 }
 
@@ -702,8 +793,10 @@ void conv5x5_stride2_backward_data(float* dx, const float* dy, const float* w, i
   transform_filters(U, w3, true, M, 4 * C);
   float* dxp = scratch(std::min(N, s2::kImages + num_threads()) * q.image(), 5);
   const size_t xs = static_cast<size_t>(C) * H * W, ys = static_cast<size_t>(M) * OH * OW;
+  const Spans spans = s2::spans(C, true);
   for_each_chunk(N, [&](int n0, int count) {
-    conv_transformed<F2x2_3x3>(dxp, dy + n0 * ys, U, nullptr, count, M, OH, OW, 4 * C, 2, batched);
+    conv_transformed<F2x2_3x3>(dxp, dy + n0 * ys, U, nullptr, count, M, OH, OW, 4 * C, 2, batched,
+                               &spans);
     s2::unpack(dx + n0 * xs, dxp, q, count);
   });
 }
@@ -716,9 +809,10 @@ void conv5x5_stride2_weight_grad(float* dw, const float* dy, const float* x, int
   float* part = scratch(n3, 7);
   float* xp = scratch(std::min(N, s2::kImages + num_threads()) * q.image(), 5);
   const size_t xs = static_cast<size_t>(C) * H * W, ys = static_cast<size_t>(M) * OH * OW;
+  const Spans spans = s2::spans(C, false);  // S's columns, as the forward's
   for_each_chunk(N, [&](int n0, int count) {
     s2::pack(xp, x + n0 * xs, q, count);
-    conv3x3_weight_grad(n0 ? part : dw3, dy + n0 * ys, xp, count, 4 * C, q.PH, q.PW, M, 0);
+    weight_grad(n0 ? part : dw3, dy + n0 * ys, xp, count, 4 * C, q.PH, q.PW, M, 0, &spans);
     if (n0) {
 #pragma omp parallel for simd schedule(static)
       for (size_t i = 0; i < n3; ++i) dw3[i] += part[i];
@@ -729,7 +823,7 @@ void conv5x5_stride2_weight_grad(float* dw, const float* dy, const float* x, int
       for (int kh = 0; kh < 5; ++kh)
         for (int kw = 0; kw < 5; ++kw)
           dw[((static_cast<size_t>(m) * C + c) * 5 + kh) * 5 + kw] =
-              dw3[((static_cast<size_t>(m) * 4 + (kh % 2) * 2 + kw % 2) * C + c) * 9 +
+              dw3[((static_cast<size_t>(m) * 4 + s2::kBlock[(kh % 2) * 2 + kw % 2]) * C + c) * 9 +
                   (kh / 2) * 3 + kw / 2];
 }
 
