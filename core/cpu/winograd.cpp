@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/check.h"
@@ -35,6 +36,7 @@ namespace zf::cpu::winograd {
 namespace {
 
 int g_min_tiles = 32;
+bool g_f4x4 = std::getenv("ZF_WINOGRAD_F2") == nullptr;  // F(4x4, 3x3) in training (tests toggle)
 
 // U[(xi * O + o) * I + i] = (G g G^T)[xi] for the filter g from input channel i to output o (the
 // filter turned for the input gradient: kTransposed). For each o, the taps of its I filters are
@@ -84,11 +86,11 @@ struct Dims {
   int tiles() const { return th * tw; }
 };
 
-// The dimensions of a k x k, stride-1 convolution with padding p, in 2x2 output tiles.
-Dims dims(int I, int H, int W, int O, int p, int k) {
+// The dimensions of a k x k, stride-1 convolution with padding p, in m x m output tiles.
+Dims dims(int I, int H, int W, int O, int p, int k, int m = 2) {
   Dims d{I, H, W, O, p, H + 2 * p - k + 1, W + 2 * p - k + 1, 0, 0};
-  d.th = (d.OH + 1) / 2;
-  d.tw = (d.OW + 1) / 2;
+  d.th = (d.OH + m - 1) / m;
+  d.tw = (d.OW + m - 1) / m;
   return d;
 }
 
@@ -362,140 +364,217 @@ void weight_grad_range(float* dw, const float* dy, const float* x, const Dims& d
   transform_weight_grads(dw, S, d.I, d.O);
 }
 
-// ---- F(2x2, 5x5) ---------------------------------------------------------------------------
-// The 5x5 stride-1 convolutions (Fashion-MNIST's conv2) and their input gradients: 6x6 input tiles
-// at stride 2, 36 products per group of images, (G g G^T) from Toom-Cook at the points 0, 1, -1,
-// 2, -2 and infinity (2.78x fewer multiply-adds than the direct sum). The transforms are written
-// as loops over these constant matrices, unrolled, so the zero entries drop out.
-namespace f25 {
+// ---- 6x6 input tiles: F(2x2, 5x5) and F(4x4, 3x3) ----------------------------------------------
+// The 5x5 stride-1 convolutions (Fashion-MNIST's conv2) and their input gradients take F(2x2, 5x5):
+// 6x6 input tiles at stride 2, 36 products per group of images (2.78x fewer multiply-adds than the
+// direct sum). The 3x3 stride-1 ones in training take F(4x4, 3x3): the same 6x6 tiles at stride 4,
+// 36 multiplies per 4x4 outputs where F(2x2, 3x3) takes 64 (ZFNet's 13x13 planes: 16 tiles of
+// 4x4 instead of 49 of 2x2, 576 multiplies per channel pair instead of 784). Both from Toom-Cook
+// at the points 0, 1, -1, 2, -2 and infinity: the same B^T, and G and A^T of the filter's and the
+// output tile's sides. The transforms are written as loops over these constant matrices,
+// unrolled, so the zero entries drop out.
+namespace t6 {
 
 constexpr int kA = 6;  // tile side
 constexpr float kBT[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
                              {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
-constexpr float kG[6][5] = {{1.f / 4, 0, 0, 0, 0},
-                            {-1.f / 6, -1.f / 6, -1.f / 6, -1.f / 6, -1.f / 6},
-                            {-1.f / 6, 1.f / 6, -1.f / 6, 1.f / 6, -1.f / 6},
-                            {1.f / 24, 1.f / 12, 1.f / 6, 1.f / 3, 2.f / 3},
-                            {1.f / 24, -1.f / 12, 1.f / 6, -1.f / 3, 2.f / 3},
-                            {0, 0, 0, 0, 1}};
-constexpr float kAT[2][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 1}};
+constexpr float kG5[6][5] = {{1.f / 4, 0, 0, 0, 0},
+                             {-1.f / 6, -1.f / 6, -1.f / 6, -1.f / 6, -1.f / 6},
+                             {-1.f / 6, 1.f / 6, -1.f / 6, 1.f / 6, -1.f / 6},
+                             {1.f / 24, 1.f / 12, 1.f / 6, 1.f / 3, 2.f / 3},
+                             {1.f / 24, -1.f / 12, 1.f / 6, -1.f / 3, 2.f / 3},
+                             {0, 0, 0, 0, 1}};
+constexpr float kG3[6][3] = {{1.f / 4, 0, 0},           {-1.f / 6, -1.f / 6, -1.f / 6},
+                             {-1.f / 6, 1.f / 6, -1.f / 6}, {1.f / 24, 1.f / 12, 1.f / 6},
+                             {1.f / 24, -1.f / 12, 1.f / 6}, {0, 0, 1}};
+constexpr float kAT2[2][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 1}};
+constexpr float kAT4[4][6] = {
+    {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
 
-// U[(xi * O + o) * I + i] = (G g G^T)[xi], g as transform_filters takes it (5x5).
-void filters(float* U, const float* w, bool transposed, int I, int O) {
-#pragma omp parallel for schedule(static)
-  for (int o = 0; o < O; ++o)
-    for (int i = 0; i < I; ++i) {
-      float g[5][5];
-      for (int kh = 0; kh < 5; ++kh)
-        for (int kw = 0; kw < 5; ++kw)
-          g[kh][kw] = transposed
-                          ? w[(static_cast<size_t>(i) * O + o) * 25 + (4 - kh) * 5 + (4 - kw)]
-                          : w[(static_cast<size_t>(o) * I + i) * 25 + kh * 5 + kw];
-      float t[6][5];  // G g
-      for (int r = 0; r < 6; ++r)
-        for (int c = 0; c < 5; ++c) {
-          float s = 0.f;
-          for (int k = 0; k < 5; ++k) s += kG[r][k] * g[k][c];
-          t[r][c] = s;
-        }
-      for (int r = 0; r < 6; ++r)  // (G g) G^T
-        for (int c = 0; c < 6; ++c) {
-          float s = 0.f;
-          for (int k = 0; k < 5; ++k) s += t[r][k] * kG[c][k];
-          U[((r * 6 + c) * static_cast<size_t>(O) + o) * I + i] = s;
-        }
-    }
+// G and A^T of the tiling with kM x kM output tiles (filters of 7 - kM).
+template <int kM>
+constexpr float G(int r, int k) {
+  if constexpr (kM == 2) return kG5[r][k];
+  else return kG3[r][k];
+}
+template <int kM>
+constexpr float AT(int s, int j) {
+  if constexpr (kM == 2) return kAT2[s][j];
+  else return kAT4[s][j];
 }
 
-// V[(xi * I + i) * T + t0 + t] = (B^T d B)[xi] for the 6x6 tiles d of one image's planes, as
-// transform_inputs does for 4x4 tiles.
-void inputs(float* V, const float* x, const Dims& d, int T, int t0) {
-  const int cw = d.tw + 2, rows = 2 * d.th + 4, P = d.tiles();
-  const size_t xi_stride = static_cast<size_t>(d.I) * T;
-  float* even = scratch(static_cast<size_t>(2) * rows * cw + static_cast<size_t>(36) * P, 2);
-  float* odd = even + static_cast<size_t>(rows) * cw;
-  float* X = odd + static_cast<size_t>(rows) * cw;
-  for (int i = 0; i < d.I; ++i) {
-    split_plane(even, odd, x + static_cast<size_t>(i) * d.H * d.W, d, rows, cw);
-    for (int ti = 0; ti < d.th; ++ti)
-      for (int r = 0; r < kA; ++r) {
-        const float* e = even + static_cast<size_t>(2 * ti + r) * cw;
-        const float* o = odd + (e - even);
-        float* t = X + static_cast<size_t>(kA * r) * P + static_cast<size_t>(ti) * d.tw;
-        for (int c = 0; c < kA; ++c)
-          std::memcpy(t + static_cast<size_t>(c) * P, (c % 2 ? o : e) + c / 2,
-                      sizeof(float) * d.tw);
-      }
-    float* out = V + static_cast<size_t>(i) * T + t0;
+// U[(xi * O + o) * I + i] = (G g G^T)[xi], g as transform_filters takes it (kR x kR): as there, the
+// taps of an output channel's I filters first copied into rows, the transform then over sixteen
+// input channels at a time (one filter at a time it took 13% of ZFNet's conv4 by F(4x4, 3x3)).
+template <int kM>
+void filters(float* U, const float* w, bool transposed, int I, int O) {
+  constexpr int kR = 7 - kM, kRR = kR * kR;
+  const size_t OI = static_cast<size_t>(O) * I;
+#pragma omp parallel for schedule(static)
+  for (int o = 0; o < O; ++o) {
+    float* taps = scratch(static_cast<size_t>(kRR) * I, 2);  // taps[(kR kh + kw) I + i]
+    for (int i = 0; i < I; ++i) {
+      const float* f =
+          w + (transposed ? static_cast<size_t>(i) * O + o : static_cast<size_t>(o) * I + i) * kRR;
+      for (int k = 0; k < kRR; ++k)
+        taps[static_cast<size_t>(k) * I + i] = f[transposed ? kRR - 1 - k : k];
+    }
+    float* u = U + static_cast<size_t>(o) * I;
 #pragma omp simd
-    for (int t = 0; t < P; ++t) {
-      float b[6][6];  // B^T d
+    for (int i = 0; i < I; ++i) {
+      float t[6][kR];  // G g
 #pragma GCC unroll 6
-      for (int j = 0; j < 6; ++j)
+      for (int r = 0; r < 6; ++r)
+#pragma GCC unroll 5
+        for (int c = 0; c < kR; ++c) {
+          float s = 0.f;
+#pragma GCC unroll 5
+          for (int k = 0; k < kR; ++k)
+            if (G<kM>(r, k) != 0.f) s += G<kM>(r, k) * taps[static_cast<size_t>(kR * k + c) * I + i];
+          t[r][c] = s;
+        }
+#pragma GCC unroll 6
+      for (int r = 0; r < 6; ++r)  // (G g) G^T
 #pragma GCC unroll 6
         for (int c = 0; c < 6; ++c) {
           float s = 0.f;
-#pragma GCC unroll 6
-          for (int k = 0; k < 6; ++k)
-            if (kBT[j][k] != 0.f) s += kBT[j][k] * X[(kA * k + c) * P + t];
-          b[j][c] = s;
+#pragma GCC unroll 5
+          for (int k = 0; k < kR; ++k)
+            if (G<kM>(c, k) != 0.f) s += t[r][k] * G<kM>(c, k);
+          u[(r * 6 + c) * OI + i] = s;
         }
+    }
+  }
+}
+
+// out[(6 j + l) * xi_stride + t] = (B^T d B)[j][l] for the tiles t < P, tap(k, c, t) reading
+// d_t[k][c].
+template <class Tap>
+inline void transform_tiles(float* out, size_t xi_stride, int P, Tap tap) {
+#pragma omp simd
+  for (int t = 0; t < P; ++t) {
+    float b[6][6];  // B^T d
 #pragma GCC unroll 6
-      for (int j = 0; j < 6; ++j)  // (B^T d) B
+    for (int j = 0; j < 6; ++j)
 #pragma GCC unroll 6
-        for (int l = 0; l < 6; ++l) {
-          float s = 0.f;
+      for (int c = 0; c < 6; ++c) {
+        float s = 0.f;
 #pragma GCC unroll 6
-          for (int c = 0; c < 6; ++c)
-            if (kBT[l][c] != 0.f) s += b[j][c] * kBT[l][c];
-          out[(6 * j + l) * xi_stride + t] = s;
+        for (int k = 0; k < 6; ++k)
+          if (kBT[j][k] != 0.f) s += kBT[j][k] * tap(k, c, t);
+        b[j][c] = s;
+      }
+#pragma GCC unroll 6
+    for (int j = 0; j < 6; ++j)  // (B^T d) B
+#pragma GCC unroll 6
+      for (int l = 0; l < 6; ++l) {
+        float s = 0.f;
+#pragma GCC unroll 6
+        for (int c = 0; c < 6; ++c)
+          if (kBT[l][c] != 0.f) s += b[j][c] * kBT[l][c];
+        out[(6 * j + l) * xi_stride + t] = s;
+      }
+  }
+}
+
+// V[(xi * I + i) * T + t0 + t] = (B^T d B)[xi] for the 6x6 tiles d of one image's planes. Tiles at
+// stride 2 as transform_inputs gathers 4x4 tiles; at stride 4 (a few tiles a plane: 16 on ZFNet's
+// 13x13 outputs) read from a zero-padded copy of the plane through each tile's offset.
+template <int kM>
+void inputs(float* V, const float* x, const Dims& d, int T, int t0) {
+  const int P = d.tiles();
+  const size_t xi_stride = static_cast<size_t>(d.I) * T;
+  if constexpr (kM == 2) {
+    const int cw = d.tw + 2, rows = 2 * d.th + 4;
+    float* even = scratch(static_cast<size_t>(2) * rows * cw + static_cast<size_t>(36) * P, 2);
+    float* odd = even + static_cast<size_t>(rows) * cw;
+    float* X = odd + static_cast<size_t>(rows) * cw;
+    for (int i = 0; i < d.I; ++i) {
+      split_plane(even, odd, x + static_cast<size_t>(i) * d.H * d.W, d, rows, cw);
+      for (int ti = 0; ti < d.th; ++ti)
+        for (int r = 0; r < kA; ++r) {
+          const float* e = even + static_cast<size_t>(2 * ti + r) * cw;
+          const float* o = odd + (e - even);
+          float* t = X + static_cast<size_t>(kA * r) * P + static_cast<size_t>(ti) * d.tw;
+          for (int c = 0; c < kA; ++c)
+            std::memcpy(t + static_cast<size_t>(c) * P, (c % 2 ? o : e) + c / 2,
+                        sizeof(float) * d.tw);
         }
+      transform_tiles(V + static_cast<size_t>(i) * T + t0, xi_stride, P,
+                      [X, P](int k, int c, int t) { return X[(kA * k + c) * P + t]; });
+    }
+  } else {
+    const int pw = kM * d.tw + 6 - kM, ph = kM * d.th + 6 - kM;
+    float* pad = scratch(static_cast<size_t>(ph) * pw + P, 2);
+    int* off = reinterpret_cast<int*>(pad + static_cast<size_t>(ph) * pw);  // tile t's corner
+    for (int t = 0; t < P; ++t) off[t] = kM * ((t / d.tw) * pw + t % d.tw);
+    std::fill(pad, pad + static_cast<size_t>(ph) * pw, 0.f);
+    const int w1 = std::min(d.W, pw - d.p);  // the columns of the plane a tile reads
+    for (int i = 0; i < d.I; ++i) {
+      const float* plane = x + static_cast<size_t>(i) * d.H * d.W;
+      for (int r = 0; r < ph; ++r) {
+        const int ih = r - d.p;
+        if (ih >= 0 && ih < d.H)
+          std::memcpy(pad + static_cast<size_t>(r) * pw + d.p,
+                      plane + static_cast<size_t>(ih) * d.W, sizeof(float) * w1);
+      }
+      transform_tiles(V + static_cast<size_t>(i) * T + t0, xi_stride, P,
+                      [pad, off, pw](int k, int c, int t) { return pad[off[t] + k * pw + c]; });
     }
   }
 }
 
 // y = A^T M A (+ bias) for one image's tiles (columns t0 .. t0 + tiles of M's T).
+template <int kM>
 void outputs(float* y, const float* M, const float* bias, const Dims& d, int T, int t0) {
   const int P = d.tiles();
   const size_t xi_stride = static_cast<size_t>(d.O) * T;
-  float* R = scratch(static_cast<size_t>(4) * P, 2);
+  float* R = scratch(static_cast<size_t>(kM * kM) * P, 2);
   for (int o = 0; o < d.O; ++o) {
     const float add = bias ? bias[o] : 0.f;
     const float* m = M + static_cast<size_t>(o) * T + t0;
 #pragma omp simd
     for (int t = 0; t < P; ++t) {
-      float a[2][6];  // A^T M
-#pragma GCC unroll 2
-      for (int s = 0; s < 2; ++s)
+      float a[kM][6];  // A^T M
+#pragma GCC unroll 4
+      for (int s = 0; s < kM; ++s)
 #pragma GCC unroll 6
         for (int c = 0; c < 6; ++c) {
           float v = 0.f;
 #pragma GCC unroll 6
           for (int j = 0; j < 6; ++j)
-            if (kAT[s][j] != 0.f) v += kAT[s][j] * m[(6 * j + c) * xi_stride + t];
+            if (AT<kM>(s, j) != 0.f) v += AT<kM>(s, j) * m[(6 * j + c) * xi_stride + t];
           a[s][c] = v;
         }
-#pragma GCC unroll 2
-      for (int s = 0; s < 2; ++s)
-#pragma GCC unroll 2
-        for (int u = 0; u < 2; ++u) {
+#pragma GCC unroll 4
+      for (int s = 0; s < kM; ++s)
+#pragma GCC unroll 4
+        for (int u = 0; u < kM; ++u) {
           float v = 0.f;
 #pragma GCC unroll 6
           for (int c = 0; c < 6; ++c)
-            if (kAT[u][c] != 0.f) v += a[s][c] * kAT[u][c];
-          R[(2 * s + u) * P + t] = v + add;
+            if (AT<kM>(u, c) != 0.f) v += a[s][c] * AT<kM>(u, c);
+          R[(kM * s + u) * P + t] = v + add;
         }
     }
-    place_outputs(y + static_cast<size_t>(o) * d.OH * d.OW, R, d);
+    float* plane = y + static_cast<size_t>(o) * d.OH * d.OW;
+    if constexpr (kM == 2) {
+      place_outputs(plane, R, d);
+    } else {  // R[kM a + b][t]: the output at (kM ti + a, kM tj + b), past the edge clipped
+      for (int oh = 0; oh < d.OH; ++oh)
+        for (int ow = 0; ow < d.OW; ++ow)
+          plane[static_cast<size_t>(oh) * d.OW + ow] =
+              R[static_cast<size_t>(kM * (oh % kM) + ow % kM) * P + (oh / kM) * d.tw + ow / kM];
+    }
   }
 }
 
-}  // namespace f25
+}  // namespace t6
 
 // The two Winograd tilings, for the driver below: taps per transformed tile, the filter side, the
 // input and output transforms, and the images a product takes.
 struct F2x2_3x3 {
-  static constexpr int kTaps = 16, kK = 3;
+  static constexpr int kTaps = 16, kK = 3, kM = 2;
   static void inputs(float* V, const float* x, const Dims& d, int T, int t0) {
     transform_inputs(V, x, d, T, t0);
   }
@@ -505,13 +584,15 @@ struct F2x2_3x3 {
   static int images(const Dims& d, bool batched) { return images_per_product(d, batched); }
 };
 
-struct F2x2_5x5 {
-  static constexpr int kTaps = 36, kK = 5;
+// F(2x2, 5x5) (kM = 2) and F(4x4, 3x3) (kM = 4).
+template <int kOut>
+struct T6 {
+  static constexpr int kTaps = 36, kK = 7 - kOut, kM = kOut;
   static void inputs(float* V, const float* x, const Dims& d, int T, int t0) {
-    f25::inputs(V, x, d, T, t0);
+    t6::inputs<kM>(V, x, d, T, t0);
   }
   static void outputs(float* y, const float* M, const float* bias, const Dims& d, int T, int t0) {
-    f25::outputs(y, M, bias, d, T, t0);
+    t6::outputs<kM>(y, M, bias, d, T, t0);
   }
   // Several images a product on planes of any size: one image's (I x O) by (I x tiles) products
   // are thin (Fashion-MNIST's conv2: 64 x 32 by 32 x 64; at batch 64, forward + backward: 1 image
@@ -520,6 +601,8 @@ struct F2x2_5x5 {
     return batched ? (kBatchColumns + d.tiles() - 1) / d.tiles() : 1;
   }
 };
+using F2x2_5x5 = T6<2>;
+using F4x4_3x3 = T6<4>;
 
 // M[xi] = U[xi] V[xi] for each position xi: O x T by I x T, over the span of channels when given
 // (the output channels past it zero; spans only for F(2x2, 3x3)'s 16 positions).
@@ -569,7 +652,7 @@ template <class F>
 void conv_transformed(float* y, const float* x, const float* U, const float* bias, int N, int I,
                       int H, int W, int O, int p, bool batched, const Spans* spans = nullptr) {
   ZF_CHECK(!spans || F::kTaps == 16, "channel spans are F(2x2, 3x3)'s");
-  const Dims d = dims(I, H, W, O, p, F::kK);
+  const Dims d = dims(I, H, W, O, p, F::kK, F::kM);
   const size_t xs = static_cast<size_t>(I) * H * W, ys = static_cast<size_t>(O) * d.OH * d.OW;
   const int G = F::images(d, batched), groups = (N + G - 1) / G;
   for_each_image(groups, [&](int64_t gi) {
@@ -708,6 +791,11 @@ bool applies(int k, int s, int p, int out_h, int out_w, bool batched) {
 
 void conv3x3(float* y, const float* x, const float* w, bool transposed, const float* bias, int N,
              int I, int H, int W, int O, int p, bool batched) {
+  if (batched && g_f4x4) {
+    float* U = scratch(static_cast<size_t>(36) * O * I, 3);
+    t6::filters<4>(U, w, transposed, I, O);
+    return conv_transformed<F4x4_3x3>(y, x, U, bias, N, I, H, W, O, p, batched);
+  }
   float* U = scratch(static_cast<size_t>(16) * O * I, 3);
   transform_filters(U, w, transposed, I, O);
   conv_transformed<F2x2_3x3>(y, x, U, bias, N, I, H, W, O, p, batched);
@@ -721,7 +809,7 @@ bool applies5x5(int k, int s, int p, int out_h, int out_w, bool batched) {
 void conv5x5(float* y, const float* x, const float* w, bool transposed, const float* bias, int N,
              int I, int H, int W, int O, int p, bool batched) {
   float* U = scratch(static_cast<size_t>(36) * O * I, 3);
-  f25::filters(U, w, transposed, I, O);
+  t6::filters<2>(U, w, transposed, I, O);
   conv_transformed<F2x2_5x5>(y, x, U, bias, N, I, H, W, O, p, batched);
 }
 
