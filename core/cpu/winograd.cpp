@@ -103,7 +103,7 @@ struct Span {
   int lo, n;
 };
 struct Spans {
-  Span at[16];
+  Span at[36];
   bool outputs;
 };
 
@@ -605,30 +605,25 @@ using F2x2_5x5 = T6<2>;
 using F4x4_3x3 = T6<4>;
 
 // M[xi] = U[xi] V[xi] for each position xi: O x T by I x T, over the span of channels when given
-// (the output channels past it zero; spans only for F(2x2, 3x3)'s 16 positions).
+// (the output channels past it zero).
 template <int kTaps>
 void products(float* M, const float* U, const float* V, const Dims& d, int T, const Spans* spans) {
+  static_assert(kTaps <= 36);
   for (int xi = 0; xi < kTaps; ++xi) {
     const float* u = U + static_cast<size_t>(xi) * d.O * d.I;
     const float* v = V + static_cast<size_t>(xi) * d.I * T;
     float* m = M + static_cast<size_t>(xi) * d.O * T;
-    if constexpr (kTaps == 16) {
-      if (spans && !spans->outputs) {
-        const Span s = spans->at[xi];
-        sgemm(false, false, d.O, T, s.n, 1.f, u + s.lo, d.I, v + static_cast<size_t>(s.lo) * T,
-              T, 0.f, m, T);
-        continue;
-      }
-      if (spans) {
-        const Span s = spans->at[xi];
-        std::fill(m, m + static_cast<size_t>(s.lo) * T, 0.f);
-        std::fill(m + static_cast<size_t>(s.lo + s.n) * T, m + static_cast<size_t>(d.O) * T, 0.f);
-        sgemm(false, false, s.n, T, d.I, 1.f, u + static_cast<size_t>(s.lo) * d.I, d.I, v, T, 0.f,
-              m + static_cast<size_t>(s.lo) * T, T);
-        continue;
-      }
+    if (!spans) {
+      sgemm(false, false, d.O, T, d.I, 1.f, u, d.I, v, T, 0.f, m, T);
+    } else if (const Span s = spans->at[xi]; !spans->outputs) {
+      sgemm(false, false, d.O, T, s.n, 1.f, u + s.lo, d.I, v + static_cast<size_t>(s.lo) * T, T,
+            0.f, m, T);
+    } else {
+      std::fill(m, m + static_cast<size_t>(s.lo) * T, 0.f);
+      std::fill(m + static_cast<size_t>(s.lo + s.n) * T, m + static_cast<size_t>(d.O) * T, 0.f);
+      sgemm(false, false, s.n, T, d.I, 1.f, u + static_cast<size_t>(s.lo) * d.I, d.I, v, T, 0.f,
+            m + static_cast<size_t>(s.lo) * T, T);
     }
-    sgemm(false, false, d.O, T, d.I, 1.f, u, d.I, v, T, 0.f, m, T);
   }
 }
 
@@ -646,19 +641,44 @@ void run_images(float* y, const float* x, const float* U, const float* bias, con
   for (int n = 0; n < count; ++n) F::outputs(y + n * ys, M, bias, d, T, n * d.tiles());
 }
 
-// A batch through tiling F with the filters' transforms U given, in groups of F::images images:
-// one group per thread when there are enough groups (for_each_image).
+// A batch through tiling F with the filters' transforms U given, in groups of up to F::images
+// images: one group per thread when there are enough groups (for_each_image), as many groups for
+// every thread, of near-equal sizes (ZFNet's conv2 by F(4x4, 3x3), 8 images in groups of 3, 3
+// and 2, left one thread waiting a third of the time).
 template <class F>
 void conv_transformed(float* y, const float* x, const float* U, const float* bias, int N, int I,
                       int H, int W, int O, int p, bool batched, const Spans* spans = nullptr) {
-  ZF_CHECK(!spans || F::kTaps == 16, "channel spans are F(2x2, 3x3)'s");
   const Dims d = dims(I, H, W, O, p, F::kK, F::kM);
   const size_t xs = static_cast<size_t>(I) * H * W, ys = static_cast<size_t>(O) * d.OH * d.OW;
-  const int G = F::images(d, batched), groups = (N + G - 1) / G;
+  int G = F::images(d, batched);
+  if (G > 1) {
+    const int t = num_threads(), per_thread = (N + t * G - 1) / (t * G);
+    G = std::max(1, (N + t * per_thread - 1) / (t * per_thread));
+  }
+  const int groups = (N + G - 1) / G;
   for_each_image(groups, [&](int64_t gi) {
     const int n0 = static_cast<int>(gi) * G;
     run_images<F>(y + n0 * ys, x + n0 * xs, U, bias, d, std::min(G, N - n0), spans);
   });
+}
+
+// The 3x3 filters' transforms for F(4x4, 3x3) (f4) or F(2x2, 3x3), into scratch slot 3.
+const float* filters3x3(const float* w, bool transposed, int I, int O, bool f4) {
+  float* U = scratch(static_cast<size_t>(f4 ? 36 : 16) * O * I, 3);
+  if (f4)
+    t6::filters<4>(U, w, transposed, I, O);
+  else
+    transform_filters(U, w, transposed, I, O);
+  return U;
+}
+
+// conv_transformed by F(4x4, 3x3) (f4) or F(2x2, 3x3), U from filters3x3.
+void conv3x3_by(bool f4, float* y, const float* x, const float* U, const float* bias, int N, int I,
+                int H, int W, int O, int p, bool batched, const Spans* spans = nullptr) {
+  if (f4)
+    conv_transformed<F4x4_3x3>(y, x, U, bias, N, I, H, W, O, p, batched, spans);
+  else
+    conv_transformed<F2x2_3x3>(y, x, U, bias, N, I, H, W, O, p, batched, spans);
 }
 
 // ---- 5x5 stride 2 as 3x3 stride 1 --------------------------------------------------------------
@@ -683,17 +703,18 @@ namespace s2 {
 constexpr int kImages = 8;  // images packed at a time
 constexpr int kBlock[4] = {1, 0, 2, 3};  // the channel block of phase 2a + b
 
-// The channel runs of the stacked sub-filters' transforms: position xi = 4r + c is zero for the
-// phases with a = 1 and r = edge, or b = 1 and c = edge (edge 3; 0 for the input gradient, whose
-// filters are turned by 180 degrees).
-Spans spans(int C, bool transposed) {
+// The channel runs of the stacked sub-filters' transforms on side x side tiles (4: F(2x2, 3x3), 6:
+// F(4x4, 3x3)): position xi = side r + c is zero for the phases with a = 1 and r = edge, or b = 1
+// and c = edge (edge side - 1; 0 for the input gradient, whose filters are turned by 180 degrees:
+// G's first and last rows take one tap each).
+Spans spans(int C, bool transposed, int side) {
   Spans s{};
   s.outputs = transposed;
-  const int edge = transposed ? 0 : 3;
-  for (int xi = 0; xi < 16; ++xi) {
+  const int edge = transposed ? 0 : side - 1;
+  for (int xi = 0; xi < side * side; ++xi) {
     int lo = 4, hi = -1;
     for (int ab = 0; ab < 4; ++ab) {
-      if ((ab / 2 && xi / 4 == edge) || (ab % 2 && xi % 4 == edge)) continue;
+      if ((ab / 2 && xi / side == edge) || (ab % 2 && xi % side == edge)) continue;
       lo = std::min(lo, kBlock[ab]);
       hi = std::max(hi, kBlock[ab]);
     }
@@ -791,14 +812,8 @@ bool applies(int k, int s, int p, int out_h, int out_w, bool batched) {
 
 void conv3x3(float* y, const float* x, const float* w, bool transposed, const float* bias, int N,
              int I, int H, int W, int O, int p, bool batched) {
-  if (batched && g_f4x4) {
-    float* U = scratch(static_cast<size_t>(36) * O * I, 3);
-    t6::filters<4>(U, w, transposed, I, O);
-    return conv_transformed<F4x4_3x3>(y, x, U, bias, N, I, H, W, O, p, batched);
-  }
-  float* U = scratch(static_cast<size_t>(16) * O * I, 3);
-  transform_filters(U, w, transposed, I, O);
-  conv_transformed<F2x2_3x3>(y, x, U, bias, N, I, H, W, O, p, batched);
+  const bool f4 = batched && g_f4x4;
+  conv3x3_by(f4, y, x, filters3x3(w, transposed, I, O, f4), bias, N, I, H, W, O, p, batched);
 }
 
 bool applies5x5(int k, int s, int p, int out_h, int out_w, bool batched) {
@@ -860,15 +875,14 @@ void conv5x5_stride2(float* y, const float* x, const float* w, const float* bias
   const s2::Poly q = poly(C, H, W, M, p, OH, OW);
   float* w3 = scratch(static_cast<size_t>(M) * 4 * C * 9, 6);
   s2::subfilters(w3, w, M, C);
-  float* U = scratch(static_cast<size_t>(16) * M * 4 * C, 3);  // once for all chunks
-  transform_filters(U, w3, false, 4 * C, M);
+  const bool f4 = batched && g_f4x4;
+  const float* U = filters3x3(w3, false, 4 * C, M, f4);  // once for all chunks
   float* xp = scratch(std::min(N, s2::kImages + num_threads()) * q.image(), 5);
   const size_t xs = static_cast<size_t>(C) * H * W, ys = static_cast<size_t>(M) * OH * OW;
-  const Spans spans = s2::spans(C, false);
+  const Spans spans = s2::spans(C, false, f4 ? 6 : 4);
   for_each_chunk(N, [&](int n0, int count) {
     s2::pack(xp, x + n0 * xs, q, count);
-    conv_transformed<F2x2_3x3>(y + n0 * ys, xp, U, bias, count, 4 * C, q.PH, q.PW, M, 0, batched,
-                               &spans);
+    conv3x3_by(f4, y + n0 * ys, xp, U, bias, count, 4 * C, q.PH, q.PW, M, 0, batched, &spans);
   });
 }
 
@@ -877,14 +891,13 @@ void conv5x5_stride2_backward_data(float* dx, const float* dy, const float* w, i
   const s2::Poly q = poly(C, H, W, M, p, OH, OW);
   float* w3 = scratch(static_cast<size_t>(M) * 4 * C * 9, 6);
   s2::subfilters(w3, w, M, C);
-  float* U = scratch(static_cast<size_t>(16) * M * 4 * C, 3);  // once for all chunks
-  transform_filters(U, w3, true, M, 4 * C);
+  const bool f4 = batched && g_f4x4;
+  const float* U = filters3x3(w3, true, M, 4 * C, f4);  // once for all chunks
   float* dxp = scratch(std::min(N, s2::kImages + num_threads()) * q.image(), 5);
   const size_t xs = static_cast<size_t>(C) * H * W, ys = static_cast<size_t>(M) * OH * OW;
-  const Spans spans = s2::spans(C, true);
+  const Spans spans = s2::spans(C, true, f4 ? 6 : 4);
   for_each_chunk(N, [&](int n0, int count) {
-    conv_transformed<F2x2_3x3>(dxp, dy + n0 * ys, U, nullptr, count, M, OH, OW, 4 * C, 2, batched,
-                               &spans);
+    conv3x3_by(f4, dxp, dy + n0 * ys, U, nullptr, count, M, OH, OW, 4 * C, 2, batched, &spans);
     s2::unpack(dx + n0 * xs, dxp, q, count);
   });
 }
@@ -897,7 +910,7 @@ void conv5x5_stride2_weight_grad(float* dw, const float* dy, const float* x, int
   float* part = scratch(n3, 7);
   float* xp = scratch(std::min(N, s2::kImages + num_threads()) * q.image(), 5);
   const size_t xs = static_cast<size_t>(C) * H * W, ys = static_cast<size_t>(M) * OH * OW;
-  const Spans spans = s2::spans(C, false);  // S's columns, as the forward's
+  const Spans spans = s2::spans(C, false, 4);  // S's columns, as the forward's
   for_each_chunk(N, [&](int n0, int count) {
     s2::pack(xp, x + n0 * xs, q, count);
     weight_grad(n0 ? part : dw3, dy + n0 * ys, xp, count, 4 * C, q.PH, q.PW, M, 0, &spans);
