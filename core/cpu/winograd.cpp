@@ -36,7 +36,7 @@ namespace zf::cpu::winograd {
 namespace {
 
 int g_min_tiles = 32;
-bool g_f4x4 = std::getenv("ZF_WINOGRAD_F2") == nullptr;  // F(4x4, 3x3) in training (tests toggle)
+bool g_f4x4 = std::getenv("ZF_WINOGRAD_F2") == nullptr;  // tiles_4x4()
 
 // U[(xi * O + o) * I + i] = (G g G^T)[xi] for the filter g from input channel i to output o (the
 // filter turned for the input gradient: kTransposed). For each o, the taps of its I filters are
@@ -384,9 +384,12 @@ constexpr float kG5[6][5] = {{1.f / 4, 0, 0, 0, 0},
                              {1.f / 24, 1.f / 12, 1.f / 6, 1.f / 3, 2.f / 3},
                              {1.f / 24, -1.f / 12, 1.f / 6, -1.f / 3, 2.f / 3},
                              {0, 0, 0, 0, 1}};
-constexpr float kG3[6][3] = {{1.f / 4, 0, 0},           {-1.f / 6, -1.f / 6, -1.f / 6},
-                             {-1.f / 6, 1.f / 6, -1.f / 6}, {1.f / 24, 1.f / 12, 1.f / 6},
-                             {1.f / 24, -1.f / 12, 1.f / 6}, {0, 0, 1}};
+constexpr float kG3[6][3] = {{1.f / 4, 0, 0},
+                             {-1.f / 6, -1.f / 6, -1.f / 6},
+                             {-1.f / 6, 1.f / 6, -1.f / 6},
+                             {1.f / 24, 1.f / 12, 1.f / 6},
+                             {1.f / 24, -1.f / 12, 1.f / 6},
+                             {0, 0, 1}};
 constexpr float kAT2[2][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 1}};
 constexpr float kAT4[4][6] = {
     {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
@@ -394,13 +397,17 @@ constexpr float kAT4[4][6] = {
 // G and A^T of the tiling with kM x kM output tiles (filters of 7 - kM).
 template <int kM>
 constexpr float G(int r, int k) {
-  if constexpr (kM == 2) return kG5[r][k];
-  else return kG3[r][k];
+  if constexpr (kM == 2)
+    return kG5[r][k];
+  else
+    return kG3[r][k];
 }
 template <int kM>
 constexpr float AT(int s, int j) {
-  if constexpr (kM == 2) return kAT2[s][j];
-  else return kAT4[s][j];
+  if constexpr (kM == 2)
+    return kAT2[s][j];
+  else
+    return kAT4[s][j];
 }
 
 // U[(xi * O + o) * I + i] = (G g G^T)[xi], g as transform_filters takes it (kR x kR): as there, the
@@ -430,7 +437,8 @@ void filters(float* U, const float* w, bool transposed, int I, int O) {
           float s = 0.f;
 #pragma GCC unroll 5
           for (int k = 0; k < kR; ++k)
-            if (G<kM>(r, k) != 0.f) s += G<kM>(r, k) * taps[static_cast<size_t>(kR * k + c) * I + i];
+            if (G<kM>(r, k) != 0.f)
+              s += G<kM>(r, k) * taps[static_cast<size_t>(kR * k + c) * I + i];
           t[r][c] = s;
         }
 #pragma GCC unroll 6
@@ -662,6 +670,14 @@ void conv_transformed(float* y, const float* x, const float* U, const float* bia
   });
 }
 
+// Whether a 3x3 stride-1 convolution with out_h x out_w outputs takes F(4x4, 3x3): batch-variant,
+// tiles_4x4() on, and at least 16 tiles of 4x4 outputs a plane. On smaller planes the transforms,
+// a plane's tiles a vector, leave lanes idle (Fashion-MNIST's 8x8 planes, 4 tiles: its training
+// step at batch 64 took 65 ms against 56 ms by F(2x2, 3x3)).
+bool takes_4x4(int out_h, int out_w, bool batched) {
+  return batched && g_f4x4 && ((out_h + 3) / 4) * ((out_w + 3) / 4) >= 16;
+}
+
 // The 3x3 filters' transforms for F(4x4, 3x3) (f4) or F(2x2, 3x3), into scratch slot 3.
 const float* filters3x3(const float* w, bool transposed, int I, int O, bool f4) {
   float* U = scratch(static_cast<size_t>(f4 ? 36 : 16) * O * I, 3);
@@ -700,7 +716,7 @@ void conv3x3_by(bool f4, float* y, const float* x, const float* U, const float* 
 // alternated runs: forward 61 -> 51 ms, backward 130 -> 112, the deconvnet's filtering 67 -> 55.
 namespace s2 {
 
-constexpr int kImages = 8;  // images packed at a time
+constexpr int kImages = 8;               // images packed at a time
 constexpr int kBlock[4] = {1, 0, 2, 3};  // the channel block of phase 2a + b
 
 // The channel runs of the stacked sub-filters' transforms on side x side tiles (4: F(2x2, 3x3), 6:
@@ -804,6 +820,14 @@ void set_min_tiles(int tiles) {
   g_min_tiles = tiles;
 }
 
+bool tiles_4x4() {
+  return g_f4x4;
+}
+
+void set_tiles_4x4(bool on) {
+  g_f4x4 = on;
+}
+
 bool applies(int k, int s, int p, int out_h, int out_w, bool batched) {
   const int64_t tiles = static_cast<int64_t>((out_h + 1) / 2) * ((out_w + 1) / 2);
   return k == 3 && s == 1 && p >= 0 && p <= 2 &&
@@ -812,7 +836,7 @@ bool applies(int k, int s, int p, int out_h, int out_w, bool batched) {
 
 void conv3x3(float* y, const float* x, const float* w, bool transposed, const float* bias, int N,
              int I, int H, int W, int O, int p, bool batched) {
-  const bool f4 = batched && g_f4x4;
+  const bool f4 = takes_4x4(H + 2 * p - 2, W + 2 * p - 2, batched);
   conv3x3_by(f4, y, x, filters3x3(w, transposed, I, O, f4), bias, N, I, H, W, O, p, batched);
 }
 
@@ -875,7 +899,7 @@ void conv5x5_stride2(float* y, const float* x, const float* w, const float* bias
   const s2::Poly q = poly(C, H, W, M, p, OH, OW);
   float* w3 = scratch(static_cast<size_t>(M) * 4 * C * 9, 6);
   s2::subfilters(w3, w, M, C);
-  const bool f4 = batched && g_f4x4;
+  const bool f4 = takes_4x4(OH, OW, batched);
   const float* U = filters3x3(w3, false, 4 * C, M, f4);  // once for all chunks
   float* xp = scratch(std::min(N, s2::kImages + num_threads()) * q.image(), 5);
   const size_t xs = static_cast<size_t>(C) * H * W, ys = static_cast<size_t>(M) * OH * OW;
@@ -891,7 +915,7 @@ void conv5x5_stride2_backward_data(float* dx, const float* dy, const float* w, i
   const s2::Poly q = poly(C, H, W, M, p, OH, OW);
   float* w3 = scratch(static_cast<size_t>(M) * 4 * C * 9, 6);
   s2::subfilters(w3, w, M, C);
-  const bool f4 = batched && g_f4x4;
+  const bool f4 = takes_4x4(q.PH, q.PW, batched);
   const float* U = filters3x3(w3, true, M, 4 * C, f4);  // once for all chunks
   float* dxp = scratch(std::min(N, s2::kImages + num_threads()) * q.image(), 5);
   const size_t xs = static_cast<size_t>(C) * H * W, ys = static_cast<size_t>(M) * OH * OW;

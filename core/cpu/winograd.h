@@ -1,8 +1,9 @@
 // Winograd's minimal filtering F(2x2, 3x3) for the CPU convolutions of kernel 3 and stride 1
 // (ZFNet's conv3..5, Fashion-MNIST's conv3..5): 16 multiplies per 2x2 outputs per channel pair
 // instead of 36, as 16 products of (out channels x in channels) by (in channels x tiles). Through
-// it also the 5x5 stride-2 convolutions (ZFNet's conv2, on polyphase planes); and F(2x2, 5x5) for
-// the 5x5 stride-1 ones in training (Fashion-MNIST's conv2).
+// it also the 5x5 stride-2 convolutions (ZFNet's conv2, on polyphase planes); in training
+// F(4x4, 3x3) in its place (tiles_4x4), and F(2x2, 5x5) for the 5x5 stride-1 ones (Fashion-MNIST's
+// conv2).
 #pragma once
 
 namespace zf::cpu::winograd {
@@ -19,6 +20,16 @@ constexpr int kBatchedMinTiles = 4;
 bool applies(int k, int s, int p, int out_h, int out_w, bool batched = false);
 int min_tiles();
 void set_min_tiles(int tiles);  // default 32; tests set 1 to run small cases through the transforms
+
+// Whether the batch-variant 3x3 convolutions and their input gradients (`batched`: training), and
+// the 5x5 stride-2 ones on their polyphase planes, take F(4x4, 3x3) on output planes of at least
+// 16 tiles of 4x4 (ZFNet's conv2..5; not Fashion-MNIST's 8x8 planes): 6x6 input tiles, 36
+// multiplies per 4x4 outputs per channel pair where F(2x2, 3x3) takes 64, rounding somewhat more
+// (its transforms scale by up to 8 and by 1/24). On by default; ZF_WINOGRAD_F2 in the environment
+// keeps F(2x2, 3x3) throughout. Batch-invariant products (projections) and the weight gradients
+// always take F(2x2, 3x3) / F(3x3, 2x2).
+bool tiles_4x4();
+void set_tiles_4x4(bool on);
 
 // y[n][o] = bias[o] + sum over i of x[n][i] (*) g[o][i], for images n < N: a cross-correlation with
 // 3x3 filters, stride 1, zero padding p (0 <= p <= 2), x of I channels of H x W, y of O channels

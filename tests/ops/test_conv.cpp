@@ -110,6 +110,15 @@ struct AllPlanesWinograd {
   int before;
 };
 
+// cpu::winograd::tiles_4x4 set for a scope.
+struct Tiles4x4 {
+  explicit Tiles4x4(bool on) : before(cpu::winograd::tiles_4x4()) {
+    cpu::winograd::set_tiles_4x4(on);
+  }
+  ~Tiles4x4() { cpu::winograd::set_tiles_4x4(before); }
+  bool before;
+};
+
 // ---- naive -------------------------------------------------------------------------------------
 
 // The three ops on case t against the float64 loops.
@@ -205,11 +214,13 @@ TEST(Conv, WinogradMatchesNaive) {
   }
 }
 
-// With Context::batch_invariant false (the trainer's setting), planes under 32 tiles run by
-// Winograd with several images a product (about 128 tiles: Fashion-MNIST's 8x8 planes 8 images,
-// 9x7 ones 7) and the weight gradient's reduction over as many, and the 5x5 stride-1 convolutions
-// and their input gradients by F(2x2, 5x5): against the float64 loops, with groups whole and
-// partial, then finite differences.
+// With Context::batch_invariant false (the trainer's setting), the 3x3 convolutions and their
+// input gradients on planes of 16 tiles of 4x4 run by F(4x4, 3x3) (tiles_4x4 on: each case both
+// ways), planes under 32 tiles of 2x2 by F(2x2, 3x3) with several images a product (about 128
+// tiles: Fashion-MNIST's 8x8 planes 8 images, 9x7 ones 7); the weight gradient's reduction over as
+// many; the 5x5 stride-1 convolutions and their input
+// gradients by F(2x2, 5x5): against the float64 loops, with groups whole, partial and balanced over
+// the threads, then finite differences.
 TEST(Conv, WinogradBatchedMatchesNaive) {
   Rng g(110);
   const ConvCase cases[] = {
@@ -219,6 +230,8 @@ TEST(Conv, WinogradBatchedMatchesNaive) {
        ConvParams{3, 1, 1}, 0},
       {"pad 0, batch 3", Shape{3, 3, 10, 12}, 5, ConvParams{3, 1, 0}, 0},
       {"pad 2, batch 4", Shape{4, 2, 5, 6}, 3, ConvParams{3, 1, 2}, 0},
+      {"batch 9 of 13x13 planes: 16 tiles of 4x4, clipped; groups balanced (5 and 4)",
+       Shape{9, 16, 13, 13}, 24, ConvParams{3, 1, 1}, 0},
       // F(2x2, 5x5): its input gradient pads by 4 - p
       {"5x5: Fashion's conv2, batch 5 (64 tiles): groups of 2, 2 and 1", Shape{5, 32, 16, 16}, 64,
        ConvParams{5, 1, 2}, 0},
@@ -227,30 +240,37 @@ TEST(Conv, WinogradBatchedMatchesNaive) {
       {"5x5, pad 1, batch 7 of 7x6 planes", Shape{7, 2, 7, 6}, 2, ConvParams{5, 1, 1}, 0},
   };
   ASSERT_TRUE(context(Device::CPU).batch_invariant) << "the default";
+  ASSERT_TRUE(cpu::winograd::tiles_4x4()) << "the default";
   const ScopedBatchInvariance batched(false);
-  for (const ConvCase& t : cases) {
-    SCOPED_TRACE(::testing::Message() << t);
-    const Shape y = conv_output_shape(t.x, t.out, t.p);
-    const int oh = static_cast<int>(y[2]), ow = static_cast<int>(y[3]), p = t.p.pad;
-    if (t.p.kernel == 3) {
-      EXPECT_TRUE(cpu::winograd::applies(3, 1, p, oh, ow, true));
-    } else {
-      EXPECT_TRUE(cpu::winograd::applies5x5(5, 1, p, oh, ow, true));
-      EXPECT_TRUE(cpu::winograd::applies5x5(5, 1, 4 - p, static_cast<int>(t.x[2]),
-                                            static_cast<int>(t.x[3]), true));
-      EXPECT_FALSE(cpu::winograd::applies5x5(5, 1, p, oh, ow, false));
+  for (const ConvCase& t : cases)
+    for (bool f4 : {true, false}) {
+      const Tiles4x4 tiles(f4);
+      if (!f4 && t.p.kernel != 3) continue;  // F(2x2, 5x5) either way
+      SCOPED_TRACE(::testing::Message() << t << (f4 ? ", F(4x4, 3x3)" : ", F(2x2, 3x3)"));
+      const Shape y = conv_output_shape(t.x, t.out, t.p);
+      const int oh = static_cast<int>(y[2]), ow = static_cast<int>(y[3]), p = t.p.pad;
+      if (t.p.kernel == 3) {
+        EXPECT_TRUE(cpu::winograd::applies(3, 1, p, oh, ow, true));
+      } else {
+        EXPECT_TRUE(cpu::winograd::applies5x5(5, 1, p, oh, ow, true));
+        EXPECT_TRUE(cpu::winograd::applies5x5(5, 1, 4 - p, static_cast<int>(t.x[2]),
+                                              static_cast<int>(t.x[3]), true));
+        EXPECT_FALSE(cpu::winograd::applies5x5(5, 1, p, oh, ow, false));
+      }
+      if ((oh + 1) / 2 * ((ow + 1) / 2) < cpu::winograd::min_tiles()) {
+        EXPECT_FALSE(winograd(t)) << "not taken batch-invariant";
+      }
+      expect_matches_naive(t, g);
+      // Finite differences on the 3x3 cases only: F(2x2, 5x5)'s forward rounds more (its transforms
+      // scale by up to 5 and by 1/24), and over steps of 1e-2 that noise reaches the checker's
+      // 1e-3 bound (1.3e-3 to 1.5e-3 seen on correct gradients, which the float64 loops confirm).
+      if (t.x.numel() <= 1000 && t.p.kernel == 3) expect_gradients_check(t, g);
     }
-    EXPECT_FALSE(winograd(t)) << "not taken batch-invariant";
-    expect_matches_naive(t, g);
-    // Finite differences on the 3x3 cases only: F(2x2, 5x5)'s forward rounds more (its transforms
-    // scale by up to 5 and by 1/24), and over steps of 1e-2 that noise reaches the checker's
-    // 1e-3 bound (1.3e-3 to 1.5e-3 seen on correct gradients, which the float64 loops confirm).
-    if (t.x.numel() <= 1000 && t.p.kernel == 3) expect_gradients_check(t, g);
-  }
 }
 
 // The 5x5 stride-2 convolutions as 3x3 stride-1 ones over the four polyphase planes
-// (cpu::winograd::conv5x5_stride2), in both settings of Context::batch_invariant: paddings 0 to 3,
+// (cpu::winograd::conv5x5_stride2), in both settings of Context::batch_invariant (batched by
+// F(4x4, 3x3) and by F(2x2, 3x3), spans of either's positions): paddings 0 to 3,
 // odd and even planes (rows and columns the last output never reads), batches split into chunks
 // (11 images: 8 and 3), and ZFNet's conv2 at batch 1; finite differences on the small ones.
 TEST(Conv, Winograd5x5Stride2MatchesNaive) {
@@ -263,10 +283,14 @@ TEST(Conv, Winograd5x5Stride2MatchesNaive) {
       {"ZFNet conv2", Shape{1, 96, 55, 55}, 256, ConvParams{5, 2, 0}, 0},
   };
   const AllPlanesWinograd all;
-  for (bool invariant : {true, false}) {
-    const ScopedBatchInvariance setting(invariant);
+  for (int setting : {0, 1, 2}) {  // batch-invariant; batched by F(4x4, 3x3); by F(2x2, 3x3)
+    const ScopedBatchInvariance invariance(setting == 0);
+    const Tiles4x4 tiles(setting == 1);
     for (const ConvCase& t : cases) {
-      SCOPED_TRACE(::testing::Message() << t << (invariant ? ", batch-invariant" : ", batched"));
+      SCOPED_TRACE(::testing::Message() << t
+                                        << (setting == 0   ? ", batch-invariant"
+                                            : setting == 1 ? ", batched, F(4x4, 3x3)"
+                                                           : ", batched, F(2x2, 3x3)"));
       ASSERT_TRUE(winograd(t));
       expect_matches_naive(t, g);
       if (t.x.numel() <= 1000) expect_gradients_check(t, g);
