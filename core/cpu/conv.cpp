@@ -304,12 +304,13 @@ void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor
   float *DW = dw.f32(), *DB = db.f32();
   const bool batched = !context(Device::CPU).batch_invariant;
   if (!reference_kernels() && winograd::applies(g.k, g.s, g.p, g.OH, g.OW, batched)) {
-    winograd::conv3x3_weight_grad(DW, DY, X, static_cast<int>(N), g.C, g.H, g.W, g.M, g.p);
+    winograd::conv3x3_weight_grad(DW, DY, X, static_cast<int>(N), g.C, g.H, g.W, g.M, g.p,
+                                  batched);
     return bias_grad(DB, DY, N, g.M, g.P(), ys);
   }
   if (!reference_kernels() && winograd::applies_5x5_stride2(g.k, g.s, g.OH, g.OW, batched)) {
     winograd::conv5x5_stride2_weight_grad(DW, DY, X, static_cast<int>(N), g.C, g.H, g.W, g.M, g.p,
-                                          g.OH, g.OW);
+                                          g.OH, g.OW, batched);
     return bias_grad(DB, DY, N, g.M, g.P(), ys);
   }
 

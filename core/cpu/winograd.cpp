@@ -324,46 +324,6 @@ int grad_images(const Dims& d) {
   return std::max(kGradImages, (kGradColumns + d.tiles() - 1) / d.tiles());
 }
 
-// dw = the weight gradient of images lo .. hi (zero if none), S accumulated over chunks of
-// kGradImages images; with spans, S[xi] only over its span of input channels (zero past it: the
-// filter taps whose transforms are zero are dropped by the caller).
-void weight_grad_range(float* dw, const float* dy, const float* x, const Dims& d, int lo, int hi,
-                       const Spans* spans) {
-  const size_t xs = static_cast<size_t>(d.I) * d.H * d.W;
-  const size_t ys = static_cast<size_t>(d.O) * d.OH * d.OW;
-  const size_t OI = static_cast<size_t>(d.O) * d.I;
-  if (lo == hi) {
-    std::fill(dw, dw + OI * 9, 0.f);
-    return;
-  }
-  const int chunk = grad_images(d);
-  const int T = std::min(chunk, hi - lo) * d.tiles();
-  float* V = scratch(static_cast<size_t>(16) * d.I * T, 0);
-  float* D = scratch(static_cast<size_t>(16) * d.O * T, 1);
-  float* S = scratch(16 * OI, 4);
-  for (int n0 = lo; n0 < hi; n0 += chunk) {
-    const int count = std::min(chunk, hi - n0), Tc = count * d.tiles();
-    for (int n = 0; n < count; ++n) {
-      transform_inputs(V, x + (n0 + n) * xs, d, T, n * d.tiles());
-      transform_grads(D, dy + (n0 + n) * ys, d, T, n * d.tiles());
-    }
-    for (int xi = 0; xi < 16; ++xi) {
-      const Span s = spans ? spans->at[xi] : Span{0, d.I};
-      float* sx = S + xi * OI;
-      if (n0 == lo && s.n < d.I)  // the columns past the span stay zero
-        for (int o = 0; o < d.O; ++o) {
-          float* row = sx + static_cast<size_t>(o) * d.I;
-          std::fill(row, row + s.lo, 0.f);
-          std::fill(row + s.lo + s.n, row + d.I, 0.f);
-        }
-      sgemm(false, true, d.O, s.n, Tc, 1.f, D + static_cast<size_t>(xi) * d.O * T, T,
-            V + (static_cast<size_t>(xi) * d.I + s.lo) * T, T, n0 == lo ? 0.f : 1.f, sx + s.lo,
-            d.I);
-    }
-  }
-  transform_weight_grads(dw, S, d.I, d.O);
-}
-
 // ---- 6x6 input tiles: F(2x2, 5x5) and F(4x4, 3x3) ----------------------------------------------
 // The 5x5 stride-1 convolutions (Fashion-MNIST's conv2) and their input gradients take F(2x2, 5x5):
 // 6x6 input tiles at stride 2, 36 products per group of images (2.78x fewer multiply-adds than the
@@ -577,6 +537,98 @@ void outputs(float* y, const float* M, const float* bias, const Dims& d, int T, 
   }
 }
 
+// The weight gradient by 6x6 tiles (F(4x4, 3x3)'s adjoint): a 3x3 filter's gradient from the
+// 4x4 tile g of dy and the 6x6 input tile d at the same place is G^T [(A g A^T) . (B^T d B)] G,
+// with the forward's B^T (the inputs' transforms as there), A = (A^T)^T and G: the forward's sum
+// over a tile, differentiated by the filter (exact as the forward is). Summed over tiles inside,
+// as transform_grads and transform_weight_grads do for F(3x3, 2x2).
+
+// D[(xi * O + o) * T + t0 + t] = (A g A^T)[xi] for each channel o of one image's dy and each of its
+// tiles t: g is dy's kM x kM tile at (kM ti, kM tj), zero past dy's edge.
+template <int kM>
+void grads(float* D, const float* dy, const Dims& d, int T, int t0) {
+  static_assert(kM == 4, "the weight gradient by 6x6 tiles is F(4x4, 3x3)'s");
+  const int P = d.tiles();
+  const size_t xi_stride = static_cast<size_t>(d.O) * T;
+  float* Q = scratch(static_cast<size_t>(kM * kM) * P, 2);  // Q[kM a + b][t] = g_t[a][b]
+  const bool clipped = d.OH % kM || d.OW % kM;
+  if (clipped) std::fill(Q, Q + static_cast<size_t>(kM * kM) * P, 0.f);
+  for (int o = 0; o < d.O; ++o) {
+    const float* plane = dy + static_cast<size_t>(o) * d.OH * d.OW;
+    for (int oh = 0; oh < d.OH; ++oh) {
+      const float* row = plane + static_cast<size_t>(oh) * d.OW;
+      float* q = Q + static_cast<size_t>(kM * (oh % kM)) * P + (oh / kM) * d.tw;
+      for (int ow = 0; ow < d.OW; ++ow) q[static_cast<size_t>(ow % kM) * P + ow / kM] = row[ow];
+    }
+    float* out = D + static_cast<size_t>(o) * T + t0;
+#pragma omp simd
+    for (int t = 0; t < P; ++t) {
+      float u[6][kM];  // A g
+#pragma GCC unroll 6
+      for (int j = 0; j < 6; ++j)
+#pragma GCC unroll 4
+        for (int b = 0; b < kM; ++b) {
+          float v = 0.f;
+#pragma GCC unroll 4
+          for (int a = 0; a < kM; ++a)
+            if (AT<kM>(a, j) != 0.f) v += AT<kM>(a, j) * Q[(kM * a + b) * P + t];
+          u[j][b] = v;
+        }
+#pragma GCC unroll 6
+      for (int j = 0; j < 6; ++j)  // (A g) A^T
+#pragma GCC unroll 6
+        for (int l = 0; l < 6; ++l) {
+          float v = 0.f;
+#pragma GCC unroll 4
+          for (int b = 0; b < kM; ++b)
+            if (AT<kM>(b, l) != 0.f) v += u[j][b] * AT<kM>(b, l);
+          out[(6 * j + l) * xi_stride + t] = v;
+        }
+    }
+  }
+}
+
+// dw[o][i] = G^T S[.][o][i] G (kR x kR) for every filter: blocks of kFilters filters into rows
+// (the transform over sixteen filters at a time, contiguous), then copied into dw's filters.
+template <int kM>
+void weight_grads(float* dw, const float* S, int I, int O) {
+  constexpr int kR = 7 - kM, kRR = kR * kR;
+  constexpr size_t kFilters = 512;
+  const size_t xi_stride = static_cast<size_t>(O) * I;
+  float* rows = scratch(kRR * kFilters, 2);  // rows[(kR u + v) kFilters + j]
+  for (size_t oi0 = 0; oi0 < xi_stride; oi0 += kFilters) {
+    const size_t count = std::min(kFilters, xi_stride - oi0);
+    const float* s = S + oi0;
+#pragma omp simd
+    for (size_t j = 0; j < count; ++j) {
+      float a[kR][6];  // G^T S
+#pragma GCC unroll 5
+      for (int u = 0; u < kR; ++u)
+#pragma GCC unroll 6
+        for (int l = 0; l < 6; ++l) {
+          float v = 0.f;
+#pragma GCC unroll 6
+          for (int r = 0; r < 6; ++r)
+            if (G<kM>(r, u) != 0.f) v += G<kM>(r, u) * s[(6 * r + l) * xi_stride + j];
+          a[u][l] = v;
+        }
+#pragma GCC unroll 5
+      for (int u = 0; u < kR; ++u)  // (G^T S) G
+#pragma GCC unroll 5
+        for (int v = 0; v < kR; ++v) {
+          float x = 0.f;
+#pragma GCC unroll 6
+          for (int l = 0; l < 6; ++l)
+            if (G<kM>(l, v) != 0.f) x += a[u][l] * G<kM>(l, v);
+          rows[(kR * u + v) * kFilters + j] = x;
+        }
+    }
+    float* w = dw + oi0 * kRR;
+    for (size_t j = 0; j < count; ++j)
+      for (int k = 0; k < kRR; ++k) w[j * kRR + k] = rows[k * kFilters + j];
+  }
+}
+
 }  // namespace t6
 
 // The two Winograd tilings, for the driver below: taps per transformed tile, the filter side, the
@@ -590,6 +642,12 @@ struct F2x2_3x3 {
     transform_outputs(y, M, bias, d, T, t0);
   }
   static int images(const Dims& d, bool batched) { return images_per_product(d, batched); }
+  static void grads(float* D, const float* dy, const Dims& d, int T, int t0) {
+    transform_grads(D, dy, d, T, t0);
+  }
+  static void weight_grads(float* dw, const float* S, int I, int O) {
+    transform_weight_grads(dw, S, I, O);
+  }
 };
 
 // F(2x2, 5x5) (kM = 2) and F(4x4, 3x3) (kM = 4).
@@ -602,6 +660,12 @@ struct T6 {
   static void outputs(float* y, const float* M, const float* bias, const Dims& d, int T, int t0) {
     t6::outputs<kM>(y, M, bias, d, T, t0);
   }
+  static void grads(float* D, const float* dy, const Dims& d, int T, int t0) {
+    t6::grads<kM>(D, dy, d, T, t0);
+  }
+  static void weight_grads(float* dw, const float* S, int I, int O) {
+    t6::weight_grads<kM>(dw, S, I, O);
+  }
   // Several images a product on planes of any size: one image's (I x O) by (I x tiles) products
   // are thin (Fashion-MNIST's conv2: 64 x 32 by 32 x 64; at batch 64, forward + backward: 1 image
   // a product 25.0 ms, 2 images 24.2, 8 images 27.3).
@@ -611,6 +675,48 @@ struct T6 {
 };
 using F2x2_5x5 = T6<2>;
 using F4x4_3x3 = T6<4>;
+
+// dw = the weight gradient of images lo .. hi (zero if none), S accumulated over chunks of
+// kGradImages images; with spans, S[xi] only over its span of input channels (zero past it: the
+// filter taps whose transforms are zero are dropped by the caller).
+template <class F>
+void weight_grad_range(float* dw, const float* dy, const float* x, const Dims& d, int lo, int hi,
+                       const Spans* spans) {
+  const size_t xs = static_cast<size_t>(d.I) * d.H * d.W;
+  const size_t ys = static_cast<size_t>(d.O) * d.OH * d.OW;
+  const size_t OI = static_cast<size_t>(d.O) * d.I;
+  if (lo == hi) {
+    std::fill(dw, dw + OI * 9, 0.f);
+    return;
+  }
+  const int chunk = grad_images(d);
+  const int T = std::min(chunk, hi - lo) * d.tiles();
+  float* V = scratch(static_cast<size_t>(F::kTaps) * d.I * T, 0);
+  float* D = scratch(static_cast<size_t>(F::kTaps) * d.O * T, 1);
+  float* S = scratch(F::kTaps * OI, 4);
+  for (int n0 = lo; n0 < hi; n0 += chunk) {
+    const int count = std::min(chunk, hi - n0), Tc = count * d.tiles();
+    for (int n = 0; n < count; ++n) {
+      F::inputs(V, x + (n0 + n) * xs, d, T, n * d.tiles());
+      F::grads(D, dy + (n0 + n) * ys, d, T, n * d.tiles());
+    }
+    for (int xi = 0; xi < F::kTaps; ++xi) {
+      const Span s = spans ? spans->at[xi] : Span{0, d.I};
+      float* sx = S + xi * OI;
+      if (n0 == lo && s.n < d.I)  // the columns past the span stay zero
+        for (int o = 0; o < d.O; ++o) {
+          float* row = sx + static_cast<size_t>(o) * d.I;
+          std::fill(row, row + s.lo, 0.f);
+          std::fill(row + s.lo + s.n, row + d.I, 0.f);
+        }
+      sgemm(false, true, d.O, s.n, Tc, 1.f, D + static_cast<size_t>(xi) * d.O * T, T,
+            V + (static_cast<size_t>(xi) * d.I + s.lo) * T, T, n0 == lo ? 0.f : 1.f, sx + s.lo,
+            d.I);
+    }
+  }
+  F::weight_grads(dw, S, d.I, d.O);
+}
+
 
 // M[xi] = U[xi] V[xi] for each position xi: O x T by I x T, over the span of channels when given
 // (the output channels past it zero).
@@ -854,20 +960,27 @@ void conv5x5(float* y, const float* x, const float* w, bool transposed, const fl
 
 namespace {
 
+// By F(4x4, 3x3)'s adjoint (f4) or F(3x3, 2x2).
 void weight_grad(float* dw, const float* dy, const float* x, int N, int I, int H, int W, int O,
-                 int p, const Spans* spans) {
-  const Dims d = dims(I, H, W, O, p, 3);
+                 int p, bool f4, const Spans* spans) {
+  const Dims d = dims(I, H, W, O, p, 3, f4 ? 4 : 2);
   const size_t wsize = static_cast<size_t>(O) * I * 9;
   sum_over_threads(dw, wsize, N, 3, [&](float* acc, int64_t lo, int64_t hi) {
-    weight_grad_range(acc, dy, x, d, static_cast<int>(lo), static_cast<int>(hi), spans);
+    if (f4)
+      weight_grad_range<F4x4_3x3>(acc, dy, x, d, static_cast<int>(lo), static_cast<int>(hi),
+                                  spans);
+    else
+      weight_grad_range<F2x2_3x3>(acc, dy, x, d, static_cast<int>(lo), static_cast<int>(hi),
+                                  spans);
   });
 }
 
 }  // namespace
 
 void conv3x3_weight_grad(float* dw, const float* dy, const float* x, int N, int I, int H, int W,
-                         int O, int p) {
-  weight_grad(dw, dy, x, N, I, H, W, O, p, nullptr);
+                         int O, int p, bool batched) {
+  weight_grad(dw, dy, x, N, I, H, W, O, p, takes_4x4(H + 2 * p - 2, W + 2 * p - 2, batched),
+              nullptr);
 }
 
 bool applies_5x5_stride2(int k, int s, int out_h, int out_w, bool batched) {
@@ -927,17 +1040,18 @@ void conv5x5_stride2_backward_data(float* dx, const float* dy, const float* w, i
 }
 
 void conv5x5_stride2_weight_grad(float* dw, const float* dy, const float* x, int N, int C, int H,
-                                 int W, int M, int p, int OH, int OW) {
+                                 int W, int M, int p, int OH, int OW, bool batched) {
   const s2::Poly q = poly(C, H, W, M, p, OH, OW);
   const size_t n3 = static_cast<size_t>(M) * 4 * C * 9;
   float* dw3 = scratch(n3, 6);
   float* part = scratch(n3, 7);
   float* xp = scratch(std::min(N, s2::kImages + num_threads()) * q.image(), 5);
   const size_t xs = static_cast<size_t>(C) * H * W, ys = static_cast<size_t>(M) * OH * OW;
-  const Spans spans = s2::spans(C, false, 4);  // S's columns, as the forward's
+  const bool f4 = takes_4x4(OH, OW, batched);
+  const Spans spans = s2::spans(C, false, f4 ? 6 : 4);  // S's columns, as the forward's
   for_each_chunk(N, [&](int n0, int count) {
     s2::pack(xp, x + n0 * xs, q, count);
-    weight_grad(n0 ? part : dw3, dy + n0 * ys, xp, count, 4 * C, q.PH, q.PW, M, 0, &spans);
+    weight_grad(n0 ? part : dw3, dy + n0 * ys, xp, count, 4 * C, q.PH, q.PW, M, 0, f4, &spans);
     if (n0) {
 #pragma omp parallel for simd schedule(static)
       for (size_t i = 0; i < n3; ++i) dw3[i] += part[i];

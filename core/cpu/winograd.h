@@ -26,8 +26,9 @@ void set_min_tiles(int tiles);  // default 32; tests set 1 to run small cases th
 // 16 tiles of 4x4 (ZFNet's conv2..5; not Fashion-MNIST's 8x8 planes): 6x6 input tiles, 36
 // multiplies per 4x4 outputs per channel pair where F(2x2, 3x3) takes 64, rounding somewhat more
 // (its transforms scale by up to 8 and by 1/24). On by default; ZF_WINOGRAD_F2 in the environment
-// keeps F(2x2, 3x3) throughout. Batch-invariant products (projections) and the weight gradients
-// always take F(2x2, 3x3) / F(3x3, 2x2).
+// keeps F(2x2, 3x3) throughout. Batch-invariant products (projections) always take F(2x2, 3x3).
+// The weight gradients on such planes take F(4x4, 3x3)'s adjoint (36 products per 4x4 outputs of
+// dy instead of F(3x3, 2x2)'s 64).
 bool tiles_4x4();
 void set_tiles_4x4(bool on);
 
@@ -60,12 +61,13 @@ void conv5x5_stride2(float* y, const float* x, const float* w, const float* bias
 void conv5x5_stride2_backward_data(float* dx, const float* dy, const float* w, int N, int C, int H,
                                    int W, int M, int p, int OH, int OW, bool batched);
 void conv5x5_stride2_weight_grad(float* dw, const float* dy, const float* x, int N, int C, int H,
-                                 int W, int M, int p, int OH, int OW);
+                                 int W, int M, int p, int OH, int OW, bool batched);
 
 // dw[o][i] = sum over images n < N of the correlation of x[n][i] (padding p) with dy[n][o]: the
 // weight gradient of that convolution (dw of shape O x I x 3 x 3, dy of O channels of
-// (H + 2p - 2) x (W + 2p - 2)).
+// (H + 2p - 2) x (W + 2p - 2)): by F(3x3, 2x2), or where tiles_4x4 takes the planes (`batched`),
+// by F(4x4, 3x3)'s adjoint on the same 6x6 tiles.
 void conv3x3_weight_grad(float* dw, const float* dy, const float* x, int N, int I, int H, int W,
-                         int O, int p);
+                         int O, int p, bool batched);
 
 }  // namespace zf::cpu::winograd
