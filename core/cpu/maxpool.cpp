@@ -79,19 +79,28 @@ void windows16(float* y, int32_t* sw, const float* const r[3], int W, int top, i
     store16(y + ow0, best);
     std::memcpy(sw + ow0, &idx, sizeof idx);
   } else {
-    std::memcpy(y + ow0, &best, sizeof(float) * count);
-    std::memcpy(sw + ow0, &idx, sizeof(int32_t) * count);
+    store16_first(y + ow0, best, count);
+    store16_first(sw + ow0, idx, count);
   }
 }
 
 // Rows first .. first + count - 1 of plane x (H x W) into rows of PW >= W floats, -inf past the
 // plane's columns and for the rows past its last.
 void padded_rows(float* dst, const float* x, int H, int W, int PW, int first, int count) {
+  const V16 neg_inf = V16{} + kNegInf;
   for (int r = 0; r < count; ++r) {
     float* p = dst + static_cast<size_t>(r) * PW;
     const int n = first + r < H ? W : 0;
-    if (n) std::memcpy(p, x + static_cast<size_t>(first + r) * W, sizeof(float) * n);
-    std::fill(p + n, p + PW, kNegInf);
+    const float* src = n ? x + static_cast<size_t>(first + r) * W : x;
+    for (int c = 0; c < PW; c += 16) {
+      const int avail = std::clamp(n - c, 0, 16);
+      const V16 v = avail == 16 ? load16(src + c)
+                                : load16_first(avail ? src + c : dst, avail, neg_inf);
+      if (PW - c >= 16)
+        store16(p + c, v);
+      else
+        store16_first(p + c, v, PW - c);
+    }
   }
 }
 

@@ -3,7 +3,12 @@
 // moves), and the stride-2 moves of im2col and col2im.
 #pragma once
 
+#include <cstdint>
 #include <cstring>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace zf::cpu {
 
@@ -17,6 +22,33 @@ inline V16 load16(const float* p) {
 }
 inline void store16(float* p, V16 v) {
   std::memcpy(p, &v, sizeof v);
+}
+
+// The first n <= 16 lanes: loaded, the others `fill` (nothing read past p + n); stored, nothing
+// written past p + n. AVX-512's masked moves where there are (a memcpy of a variable count is a
+// library call: on pool5's 6-wide rows it took as long as the pooling).
+inline V16 load16_first(const float* p, int n, V16 fill) {
+#if defined(__AVX512F__)
+  return reinterpret_cast<V16>(
+      _mm512_mask_loadu_ps(reinterpret_cast<__m512>(fill), static_cast<__mmask16>((1u << n) - 1), p));
+#else
+  for (int i = 0; i < n; ++i) fill[i] = p[i];
+  return fill;
+#endif
+}
+inline void store16_first(float* p, V16 v, int n) {
+#if defined(__AVX512F__)
+  _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), reinterpret_cast<__m512>(v));
+#else
+  for (int i = 0; i < n; ++i) p[i] = v[i];
+#endif
+}
+inline void store16_first(int32_t* p, I16 v, int n) {
+#if defined(__AVX512F__)
+  _mm512_mask_storeu_epi32(p, static_cast<__mmask16>((1u << n) - 1), reinterpret_cast<__m512i>(v));
+#else
+  for (int i = 0; i < n; ++i) p[i] = v[i];
+#endif
 }
 
 // out[i] = in[2 i] for i < n. Sixteen at a time from two loads (their even lanes) while the loads
