@@ -29,8 +29,8 @@ inline void store16(float* p, V16 v) {
 // library call: on pool5's 6-wide rows it took as long as the pooling).
 inline V16 load16_first(const float* p, int n, V16 fill) {
 #if defined(__AVX512F__)
-  return reinterpret_cast<V16>(
-      _mm512_mask_loadu_ps(reinterpret_cast<__m512>(fill), static_cast<__mmask16>((1u << n) - 1), p));
+  const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1);
+  return reinterpret_cast<V16>(_mm512_mask_loadu_ps(reinterpret_cast<__m512>(fill), mask, p));
 #else
   for (int i = 0; i < n; ++i) fill[i] = p[i];
   return fill;
