@@ -315,8 +315,7 @@ void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor
   float *DW = dw.f32(), *DB = db.f32();
   const bool batched = !context(Device::CPU).batch_invariant;
   if (!reference_kernels() && winograd::applies(g.k, g.s, g.p, g.OH, g.OW, batched)) {
-    winograd::conv3x3_weight_grad(DW, DY, X, static_cast<int>(N), g.C, g.H, g.W, g.M, g.p,
-                                  batched);
+    winograd::conv3x3_weight_grad(DW, DY, X, static_cast<int>(N), g.C, g.H, g.W, g.M, g.p, batched);
     return bias_grad(DB, DY, N, g.M, g.P(), ys);
   }
   if (!reference_kernels() && winograd::applies_5x5_stride2(g.k, g.s, g.OH, g.OW, batched)) {
@@ -330,8 +329,13 @@ void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor
   // took ~10% of the weight gradient); the same chains of adds as bias_grad's, so the same bits.
   const bool band_sums = !reference_kernels() && !col_is_input(g);
   std::vector<float> sums(band_sums ? static_cast<size_t>(N) * g.M : 0);  // [n][m]
+  // The fast path takes each band's product transposed, dW^T (K x M) += col (K x cols) * dy^T,
+  // summed over threads as dW would be, and turns dW once at the end: OpenBLAS runs the product
+  // that way ~6% faster on ZFNet's conv1 (K = 147, M = 96: backward 35.4 -> 33.4 ms at batch 16),
+  // no slower on Fashion-MNIST's conv1 and conv2. Another order of the sums: other bits.
+  const bool transposed = band_sums;
 
-  // dW accumulates into `acc` over images; beta = 0 on an accumulator's first image.
+  // dW (or dW^T) accumulates into `acc` over images; beta = 0 on an accumulator's first image.
   auto accumulate = [&](int64_t n, float* acc, bool first) {
     if (col_is_input(g)) {
       sgemm(false, true, g.M, g.K(), g.P(), 1.f, DY + n * ys, g.P(), X + n * xs, g.P(),
@@ -339,8 +343,12 @@ void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor
       return;
     }
     for_each_band(X + n * xs, g, [&](const float* c, int oh0, int cols) {
-      sgemm(false, true, g.M, g.K(), cols, 1.f, DY + n * ys + static_cast<size_t>(oh0) * g.OW,
-            g.P(), c, cols, first && oh0 == 0 ? 0.f : 1.f, acc, g.K());
+      const float* dyb = DY + n * ys + static_cast<size_t>(oh0) * g.OW;
+      const float beta = first && oh0 == 0 ? 0.f : 1.f;
+      if (transposed)
+        sgemm(false, true, g.K(), g.M, cols, 1.f, c, cols, dyb, g.P(), beta, acc, g.M);
+      else
+        sgemm(false, true, g.M, g.K(), cols, 1.f, dyb, g.P(), c, cols, beta, acc, g.K());
       if (band_sums)
         add_plane_sums(sums.data() + n * g.M, DY + n * ys, g.M, g.P(), oh0 * g.OW,
                        oh0 * g.OW + cols);
@@ -352,6 +360,12 @@ void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor
     for (int64_t n = lo; n < hi; ++n) accumulate(n, acc, n == lo);
   });
 
+  if (transposed) {
+    const std::vector<float> t(DW, DW + wsize);  // [k][m]
+    for (int m = 0; m < g.M; ++m)
+      for (int k = 0; k < g.K(); ++k)
+        DW[static_cast<size_t>(m) * g.K() + k] = t[static_cast<size_t>(k) * g.M + m];
+  }
   if (!band_sums) return bias_grad(DB, DY, N, g.M, g.P(), ys);
   for (int m = 0; m < g.M; ++m) {
     double s = 0.0;
