@@ -370,6 +370,34 @@ constexpr float AT(int s, int j) {
     return kAT4[s][j];
 }
 
+// Z = L X L^T for a constant kO x kI matrix L (l(r, j)), X (kI x kI) read through x(j, c), Z
+// (kO x kO) handed to z(r, c, value): every transform of the 6x6 tilings, unrolled so that L's zero
+// entries drop out.
+template <int kO, int kI, class L, class X, class Z>
+inline void sandwich(L l, X x, Z z) {
+  float a[kO][kI];  // L X
+#pragma GCC unroll 6
+  for (int r = 0; r < kO; ++r)
+#pragma GCC unroll 6
+    for (int c = 0; c < kI; ++c) {
+      float s = 0.f;
+#pragma GCC unroll 6
+      for (int j = 0; j < kI; ++j)
+        if (l(r, j) != 0.f) s += l(r, j) * x(j, c);
+      a[r][c] = s;
+    }
+#pragma GCC unroll 6
+  for (int r = 0; r < kO; ++r)  // (L X) L^T
+#pragma GCC unroll 6
+    for (int c = 0; c < kO; ++c) {
+      float s = 0.f;
+#pragma GCC unroll 6
+      for (int j = 0; j < kI; ++j)
+        if (l(c, j) != 0.f) s += a[r][j] * l(c, j);
+      z(r, c, s);
+    }
+}
+
 // U[(xi * O + o) * I + i] = (G g G^T)[xi], g as transform_filters takes it (kR x kR): as there, the
 // taps of an output channel's I filters first copied into rows, the transform then over sixteen
 // input channels at a time (one filter at a time it took 13% of ZFNet's conv4 by F(4x4, 3x3)).
@@ -388,30 +416,10 @@ void filters(float* U, const float* w, bool transposed, int I, int O) {
     }
     float* u = U + static_cast<size_t>(o) * I;
 #pragma omp simd
-    for (int i = 0; i < I; ++i) {
-      float t[6][kR];  // G g
-#pragma GCC unroll 6
-      for (int r = 0; r < 6; ++r)
-#pragma GCC unroll 5
-        for (int c = 0; c < kR; ++c) {
-          float s = 0.f;
-#pragma GCC unroll 5
-          for (int k = 0; k < kR; ++k)
-            if (G<kM>(r, k) != 0.f)
-              s += G<kM>(r, k) * taps[static_cast<size_t>(kR * k + c) * I + i];
-          t[r][c] = s;
-        }
-#pragma GCC unroll 6
-      for (int r = 0; r < 6; ++r)  // (G g) G^T
-#pragma GCC unroll 6
-        for (int c = 0; c < 6; ++c) {
-          float s = 0.f;
-#pragma GCC unroll 5
-          for (int k = 0; k < kR; ++k)
-            if (G<kM>(c, k) != 0.f) s += t[r][k] * G<kM>(c, k);
-          u[(r * 6 + c) * OI + i] = s;
-        }
-    }
+    for (int i = 0; i < I; ++i)
+      sandwich<6, kR>([](int r, int k) { return G<kM>(r, k); },
+                      [&](int k, int c) { return taps[static_cast<size_t>(kR * k + c) * I + i]; },
+                      [&](int r, int c, float v) { u[(r * 6 + c) * OI + i] = v; });
   }
 }
 
@@ -420,29 +428,10 @@ void filters(float* U, const float* w, bool transposed, int I, int O) {
 template <class Tap>
 inline void transform_tiles(float* out, size_t xi_stride, int P, Tap tap) {
 #pragma omp simd
-  for (int t = 0; t < P; ++t) {
-    float b[6][6];  // B^T d
-#pragma GCC unroll 6
-    for (int j = 0; j < 6; ++j)
-#pragma GCC unroll 6
-      for (int c = 0; c < 6; ++c) {
-        float s = 0.f;
-#pragma GCC unroll 6
-        for (int k = 0; k < 6; ++k)
-          if (kBT[j][k] != 0.f) s += kBT[j][k] * tap(k, c, t);
-        b[j][c] = s;
-      }
-#pragma GCC unroll 6
-    for (int j = 0; j < 6; ++j)  // (B^T d) B
-#pragma GCC unroll 6
-      for (int l = 0; l < 6; ++l) {
-        float s = 0.f;
-#pragma GCC unroll 6
-        for (int c = 0; c < 6; ++c)
-          if (kBT[l][c] != 0.f) s += b[j][c] * kBT[l][c];
-        out[(6 * j + l) * xi_stride + t] = s;
-      }
-  }
+  for (int t = 0; t < P; ++t)
+    sandwich<6, 6>([](int r, int k) { return kBT[r][k]; },
+                   [&](int k, int c) { return tap(k, c, t); },
+                   [&](int r, int c, float v) { out[(6 * r + c) * xi_stride + t] = v; });
 }
 
 // V[(xi * I + i) * T + t0 + t] = (B^T d B)[xi] for the 6x6 tiles d of one image's planes. Tiles at
@@ -502,29 +491,10 @@ void outputs(float* y, const float* M, const float* bias, const Dims& d, int T, 
     const float add = bias ? bias[o] : 0.f;
     const float* m = M + static_cast<size_t>(o) * T + t0;
 #pragma omp simd
-    for (int t = 0; t < P; ++t) {
-      float a[kM][6];  // A^T M
-#pragma GCC unroll 4
-      for (int s = 0; s < kM; ++s)
-#pragma GCC unroll 6
-        for (int c = 0; c < 6; ++c) {
-          float v = 0.f;
-#pragma GCC unroll 6
-          for (int j = 0; j < 6; ++j)
-            if (AT<kM>(s, j) != 0.f) v += AT<kM>(s, j) * m[(6 * j + c) * xi_stride + t];
-          a[s][c] = v;
-        }
-#pragma GCC unroll 4
-      for (int s = 0; s < kM; ++s)
-#pragma GCC unroll 4
-        for (int u = 0; u < kM; ++u) {
-          float v = 0.f;
-#pragma GCC unroll 6
-          for (int c = 0; c < 6; ++c)
-            if (AT<kM>(u, c) != 0.f) v += a[s][c] * AT<kM>(u, c);
-          R[(kM * s + u) * P + t] = v + add;
-        }
-    }
+    for (int t = 0; t < P; ++t)
+      sandwich<kM, 6>([](int r, int j) { return AT<kM>(r, j); },
+                      [&](int j, int c) { return m[(6 * j + c) * xi_stride + t]; },
+                      [&](int r, int c, float v) { R[(kM * r + c) * P + t] = v + add; });
     float* plane = y + static_cast<size_t>(o) * d.OH * d.OW;
     if constexpr (kM == 2) {
       place_outputs(plane, R, d);
@@ -562,29 +532,10 @@ void grads(float* D, const float* dy, const Dims& d, int T, int t0) {
     }
     float* out = D + static_cast<size_t>(o) * T + t0;
 #pragma omp simd
-    for (int t = 0; t < P; ++t) {
-      float u[6][kM];  // A g
-#pragma GCC unroll 6
-      for (int j = 0; j < 6; ++j)
-#pragma GCC unroll 4
-        for (int b = 0; b < kM; ++b) {
-          float v = 0.f;
-#pragma GCC unroll 4
-          for (int a = 0; a < kM; ++a)
-            if (AT<kM>(a, j) != 0.f) v += AT<kM>(a, j) * Q[(kM * a + b) * P + t];
-          u[j][b] = v;
-        }
-#pragma GCC unroll 6
-      for (int j = 0; j < 6; ++j)  // (A g) A^T
-#pragma GCC unroll 6
-        for (int l = 0; l < 6; ++l) {
-          float v = 0.f;
-#pragma GCC unroll 4
-          for (int b = 0; b < kM; ++b)
-            if (AT<kM>(b, l) != 0.f) v += u[j][b] * AT<kM>(b, l);
-          out[(6 * j + l) * xi_stride + t] = v;
-        }
-    }
+    for (int t = 0; t < P; ++t)
+      sandwich<6, kM>([](int j, int a) { return AT<kM>(a, j); },
+                      [&](int a, int b) { return Q[(kM * a + b) * P + t]; },
+                      [&](int j, int l, float v) { out[(6 * j + l) * xi_stride + t] = v; });
   }
 }
 
@@ -600,29 +551,10 @@ void weight_grads(float* dw, const float* S, int I, int O) {
     const size_t count = std::min(kFilters, xi_stride - oi0);
     const float* s = S + oi0;
 #pragma omp simd
-    for (size_t j = 0; j < count; ++j) {
-      float a[kR][6];  // G^T S
-#pragma GCC unroll 5
-      for (int u = 0; u < kR; ++u)
-#pragma GCC unroll 6
-        for (int l = 0; l < 6; ++l) {
-          float v = 0.f;
-#pragma GCC unroll 6
-          for (int r = 0; r < 6; ++r)
-            if (G<kM>(r, u) != 0.f) v += G<kM>(r, u) * s[(6 * r + l) * xi_stride + j];
-          a[u][l] = v;
-        }
-#pragma GCC unroll 5
-      for (int u = 0; u < kR; ++u)  // (G^T S) G
-#pragma GCC unroll 5
-        for (int v = 0; v < kR; ++v) {
-          float x = 0.f;
-#pragma GCC unroll 6
-          for (int l = 0; l < 6; ++l)
-            if (G<kM>(l, v) != 0.f) x += a[u][l] * G<kM>(l, v);
-          rows[(kR * u + v) * kFilters + j] = x;
-        }
-    }
+    for (size_t j = 0; j < count; ++j)
+      sandwich<kR, 6>([](int u, int r) { return G<kM>(r, u); },
+                      [&](int r, int l) { return s[(6 * r + l) * xi_stride + j]; },
+                      [&](int u, int v, float x) { rows[(kR * u + v) * kFilters + j] = x; });
     float* w = dw + oi0 * kRR;
     for (size_t j = 0; j < count; ++j)
       for (int k = 0; k < kRR; ++k) w[j * kRR + k] = rows[k * kFilters + j];
@@ -716,7 +648,6 @@ void weight_grad_range(float* dw, const float* dy, const float* x, const Dims& d
   }
   F::weight_grads(dw, S, d.I, d.O);
 }
-
 
 // M[xi] = U[xi] V[xi] for each position xi: O x T by I x T, over the span of channels when given
 // (the output channels past it zero).
@@ -967,11 +898,9 @@ void weight_grad(float* dw, const float* dy, const float* x, int N, int I, int H
   const size_t wsize = static_cast<size_t>(O) * I * 9;
   sum_over_threads(dw, wsize, N, 3, [&](float* acc, int64_t lo, int64_t hi) {
     if (f4)
-      weight_grad_range<F4x4_3x3>(acc, dy, x, d, static_cast<int>(lo), static_cast<int>(hi),
-                                  spans);
+      weight_grad_range<F4x4_3x3>(acc, dy, x, d, static_cast<int>(lo), static_cast<int>(hi), spans);
     else
-      weight_grad_range<F2x2_3x3>(acc, dy, x, d, static_cast<int>(lo), static_cast<int>(hi),
-                                  spans);
+      weight_grad_range<F2x2_3x3>(acc, dy, x, d, static_cast<int>(lo), static_cast<int>(hi), spans);
   });
 }
 
