@@ -324,16 +324,15 @@ void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor
     return bias_grad(DB, DY, N, g.M, g.P(), ys);
   }
 
-  // In bands (the fast path), each image's bias sums follow its bands, while dy's band is still
-  // in the caches from the product (conv1: dy is 4.6 MB an image; bias_grad's own pass over it
-  // took ~10% of the weight gradient); the same chains of adds as bias_grad's, so the same bits.
-  const bool band_sums = !reference_kernels() && !col_is_input(g);
-  std::vector<float> sums(band_sums ? static_cast<size_t>(N) * g.M : 0);  // [n][m]
-  // The fast path takes each band's product transposed, dW^T (K x M) += col (K x cols) * dy^T,
-  // summed over threads as dW would be, and turns dW once at the end: OpenBLAS runs the product
-  // that way ~6% faster on ZFNet's conv1 (K = 147, M = 96: backward 35.4 -> 33.4 ms at batch 16),
-  // no slower on Fashion-MNIST's conv1 and conv2. Another order of the sums: other bits.
-  const bool transposed = band_sums;
+  // The fast path (fast): each band's product transposed, dW^T (K x M) += col (K x cols) * dy^T,
+  // summed over threads as dW would be, dW turned once at the end: OpenBLAS runs the product that
+  // way ~6% faster on ZFNet's conv1 (K = 147, M = 96: backward 35.4 -> 33.4 ms at batch 16), no
+  // slower on Fashion-MNIST's conv1 and conv2 (another order of the sums: other bits). And each
+  // image's bias sums follow its bands while dy's band is still in the caches from the product,
+  // instead of a second pass over dy (conv1: 4.6 MB an image; ~1 ms of its backward at batch 16),
+  // in the same chains of adds as bias_grad's, so the same bits.
+  const bool fast = !reference_kernels() && !col_is_input(g);
+  std::vector<float> sums(fast ? static_cast<size_t>(N) * g.M : 0);  // [n][m]
 
   // dW (or dW^T) accumulates into `acc` over images; beta = 0 on an accumulator's first image.
   auto accumulate = [&](int64_t n, float* acc, bool first) {
@@ -345,13 +344,12 @@ void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor
     for_each_band(X + n * xs, g, [&](const float* c, int oh0, int cols) {
       const float* dyb = DY + n * ys + static_cast<size_t>(oh0) * g.OW;
       const float beta = first && oh0 == 0 ? 0.f : 1.f;
-      if (transposed)
-        sgemm(false, true, g.K(), g.M, cols, 1.f, c, cols, dyb, g.P(), beta, acc, g.M);
-      else
+      if (!fast) {
         sgemm(false, true, g.M, g.K(), cols, 1.f, dyb, g.P(), c, cols, beta, acc, g.K());
-      if (band_sums)
-        add_plane_sums(sums.data() + n * g.M, DY + n * ys, g.M, g.P(), oh0 * g.OW,
-                       oh0 * g.OW + cols);
+        return;
+      }
+      sgemm(false, true, g.K(), g.M, cols, 1.f, c, cols, dyb, g.P(), beta, acc, g.M);
+      add_plane_sums(sums.data() + n * g.M, DY + n * ys, g.M, g.P(), oh0 * g.OW, oh0 * g.OW + cols);
     });
   };
 
@@ -360,13 +358,11 @@ void conv_backward_weight(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor
     for (int64_t n = lo; n < hi; ++n) accumulate(n, acc, n == lo);
   });
 
-  if (transposed) {
-    const std::vector<float> t(DW, DW + wsize);  // [k][m]
-    for (int m = 0; m < g.M; ++m)
-      for (int k = 0; k < g.K(); ++k)
-        DW[static_cast<size_t>(m) * g.K() + k] = t[static_cast<size_t>(k) * g.M + m];
-  }
-  if (!band_sums) return bias_grad(DB, DY, N, g.M, g.P(), ys);
+  if (!fast) return bias_grad(DB, DY, N, g.M, g.P(), ys);
+  const std::vector<float> t(DW, DW + wsize);  // [k][m]
+  for (int m = 0; m < g.M; ++m)
+    for (int k = 0; k < g.K(); ++k)
+      DW[static_cast<size_t>(m) * g.K() + k] = t[static_cast<size_t>(k) * g.M + m];
   for (int m = 0; m < g.M; ++m) {
     double s = 0.0;
     for (int64_t n = 0; n < N; ++n) s += sums[n * g.M + m];

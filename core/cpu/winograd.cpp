@@ -24,7 +24,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "core/check.h"
 #include "core/cpu/blas.h"
 #include "core/cpu/cpu_ops.h"
 #include "core/cpu/thread_sum.h"
@@ -94,7 +93,7 @@ Dims dims(int I, int H, int W, int O, int p, int k, int m = 2) {
   return d;
 }
 
-// Where F(2x2, 3x3)'s filter transforms are known to be zero, the channels each position xi of the
+// Where a 3x3 tiling's filter transforms are known to be zero, the channels each position xi of the
 // transformed tile needs: at[xi] = channels lo .. lo + n, of the products' inputs (the forward's
 // and the weight gradient's: U[xi]'s columns, S[xi]'s) or of their outputs (`outputs`: the input
 // gradient's, U[xi]'s rows), U[xi] being zero past them. The products then skip the zeros (ZFNet's
@@ -563,8 +562,9 @@ void weight_grads(float* dw, const float* S, int I, int O) {
 
 }  // namespace t6
 
-// The two Winograd tilings, for the driver below: taps per transformed tile, the filter side, the
-// input and output transforms, and the images a product takes.
+// The Winograd tilings, for the drivers below: taps per transformed tile, the filter side, the
+// output tile's side, the input and output transforms, the images a product takes, and for the
+// weight gradients the transforms of dy's tiles and the back-transform of the sums.
 struct F2x2_3x3 {
   static constexpr int kTaps = 16, kK = 3, kM = 2;
   static void inputs(float* V, const float* x, const Dims& d, int T, int t0) {
@@ -751,6 +751,8 @@ void conv3x3_by(bool f4, float* y, const float* x, const float* U, const float* 
 // The phases are stacked in the order (0, 1), (0, 0), (1, 0), (1, 1), which makes each of these
 // sets a run of channels (spans), so the products take them without copies. Batch 16, medians of
 // alternated runs: forward 61 -> 51 ms, backward 130 -> 112, the deconvnet's filtering 67 -> 55.
+// By F(4x4, 3x3) (training: tiles_4x4) the zero rows and columns are G's last (first, turned):
+// 25 of its 36 positions need all four phases, 5 and 5 two, one a single phase (121 of 144).
 namespace s2 {
 
 constexpr int kImages = 8;               // images packed at a time
