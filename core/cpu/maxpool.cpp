@@ -84,6 +84,43 @@ void windows16(float* y, int32_t* sw, const float* const r[3], int W, int top, i
   }
 }
 
+// Output rows oh and oh + 1 of a plane at most 8 windows wide (pool5's 6), in one vector step:
+// lanes 0..7 the windows of row oh over rows r[0..2] (plane rows top ..), lanes 8..15 those of row
+// oh + 1 over r[2..4]; the same taps in the same order as windows16. r's rows are padded (-inf) to
+// 18 floats at least.
+void windows8x2(float* y, int32_t* sw, const float* const r[5], int W, int top, int OW) {
+  V16 best = {};
+  I16 off = {};
+  for (int kh = 0; kh < 3; ++kh) {
+    const V16 a = load16(r[kh]), b = load16(r[kh + 2]);
+    const V16 c = load16(r[kh] + 2), d = load16(r[kh + 2] + 2);
+    const V16 taps[3] = {
+        __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
+        __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31),
+        __builtin_shufflevector(c, d, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)};
+    for (int kw = 0; kw < 3; ++kw) {
+      if (kh == 0 && kw == 0) {
+        best = taps[0];
+        continue;
+      }
+      const I16 gt = taps[kw] > best;
+      best = gt ? taps[kw] : best;
+      off = gt ? I16{} + (kh * W + kw) : off;
+    }
+  }
+  const I16 lanes = {0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14};
+  const I16 rows = {0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2};
+  const I16 idx = off + lanes + (rows + top) * W;
+  const V16 best_hi = __builtin_shufflevector(best, best, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10,
+                                              11, 12, 13, 14, 15);
+  const I16 idx_hi = __builtin_shufflevector(idx, idx, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11,
+                                             12, 13, 14, 15);
+  store16_first(y, best, OW);
+  store16_first(sw, idx, OW);
+  store16_first(y + OW, best_hi, OW);
+  store16_first(sw + OW, idx_hi, OW);
+}
+
 // Rows first .. first + count - 1 of plane x (H x W) into rows of PW >= W floats, -inf past the
 // plane's columns and for the rows past its last.
 void padded_rows(float* dst, const float* x, int H, int W, int PW, int first, int count) {
@@ -118,7 +155,15 @@ void pool_plane_3_2_rows(float* y, int32_t* sw, const float* x, int H, int W, in
   if (direct == 0) {  // the whole plane padded once: its rows 0 .. 2 OH
     float* pad = scratch(static_cast<size_t>(2 * OH + 1) * PW, 3);
     padded_rows(pad, x, H, W, PW, 0, 2 * OH + 1);
-    for (int oh = 0; oh < OH; ++oh) {
+    int oh = 0;
+    if (OW <= 8)  // two output rows a vector step (pool5: 0.29 -> 0.22 ms at batch 16)
+      for (; oh + 1 < OH; oh += 2) {
+        const float* rows[5];
+        for (int k = 0; k < 5; ++k) rows[k] = pad + static_cast<size_t>(2 * oh + k) * PW;
+        windows8x2(y + static_cast<size_t>(oh) * OW, sw + static_cast<size_t>(oh) * OW, rows, W,
+                   pool_window(oh, 3, 2, H).begin, OW);
+      }
+    for (; oh < OH; ++oh) {
       const float* rows[3];
       for (int kh = 0; kh < 3; ++kh) rows[kh] = pad + static_cast<size_t>(2 * oh + kh) * PW;
       padded_row(rows, oh, pool_window(oh, 3, 2, H));

@@ -221,6 +221,10 @@ TEST(Maxpool, FastMatchesReference) {
   cases.push_back({"Fashion pool1, NaNs", Shape{2, 32, 32, 32}, PoolParams{3, 2}, kTies, 0});
   cases.push_back({"Fashion pool2, NaNs", Shape{3, 64, 16, 16}, PoolParams{3, 2}, kTies, 0});
   cases.push_back({"Fashion pool5, NaNs", Shape{5, 64, 8, 8}, PoolParams{3, 2}, kTies, 0});
+  // Planes at most 8 windows wide take two output rows a vector step (ZFNet's pool5: 13x13), the
+  // last row alone when their count is odd (15x15: 7 rows).
+  cases.push_back({"ZFNet pool5, NaNs", Shape{2, 8, 13, 13}, PoolParams{3, 2}, kTies, 0});
+  cases.push_back({"15x15: 7 rows, NaNs", Shape{2, 3, 15, 15}, PoolParams{3, 2}, kTies, 0});
   cases.push_back({"3x4 planes", Shape{3, 5, 3, 4}, PoolParams{3, 2}, kUniform, 0});
   cases.push_back({"4x3 planes", Shape{3, 7, 4, 3}, PoolParams{3, 2}, kUniform, 0});
   // -inf inside the plane, also as all of a clipped window's values: the padding must not win.
