@@ -113,8 +113,8 @@ void windows8x2(float* y, int32_t* sw, const float* const r[5], int W, int top, 
   const I16 idx = off + lanes + (rows + top) * W;
   const V16 best_hi = __builtin_shufflevector(best, best, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10,
                                               11, 12, 13, 14, 15);
-  const I16 idx_hi = __builtin_shufflevector(idx, idx, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11,
-                                             12, 13, 14, 15);
+  const I16 idx_hi =
+      __builtin_shufflevector(idx, idx, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
   store16_first(y, best, OW);
   store16_first(sw, idx, OW);
   store16_first(y + OW, best_hi, OW);
@@ -131,8 +131,8 @@ void padded_rows(float* dst, const float* x, int H, int W, int PW, int first, in
     const float* src = n ? x + static_cast<size_t>(first + r) * W : x;
     for (int c = 0; c < PW; c += 16) {
       const int avail = std::clamp(n - c, 0, 16);
-      const V16 v = avail == 16 ? load16(src + c)
-                                : load16_first(avail ? src + c : dst, avail, neg_inf);
+      const V16 v =
+          avail == 16 ? load16(src + c) : load16_first(avail ? src + c : dst, avail, neg_inf);
       if (PW - c >= 16)
         store16(p + c, v);
       else
