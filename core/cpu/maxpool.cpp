@@ -51,14 +51,16 @@ namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 constexpr int kSpan = 34;  // the columns that the loads of 16 windows span
 
-// Windows ow0 .. ow0 + count - 1 (count <= 16) of the output row over rows r[0..2], the first of
-// which is row `top` of the plane: values into y, switches (flat indices in the plane) into sw.
-void windows16(float* y, int32_t* sw, const float* const r[3], int W, int top, int ow0, int count) {
-  V16 best = {};
-  I16 off = {};
+// The maxima of sixteen windows of 3x3 and where each was (kh W + kw, the window's first tap
+// taken as 0), in window_max's order. Window row kh of lanes 0..7 reads lo[kh], of lanes 8..15
+// hi[kh]: lane l's taps at columns 2l, 2l + 1 and 2l + 2 of lo[kh] (lanes 0..7) or of hi[kh]
+// counted from lane 8. Each pointer reads 18 floats.
+void max_of_taps(V16& best, I16& off, const float* const lo[3], const float* const hi[3], int W) {
+  best = V16{};
+  off = I16{};
   for (int kh = 0; kh < 3; ++kh) {
-    const float* p = r[kh] + 2 * ow0;
-    const V16 a = load16(p), b = load16(p + 16), c = load16(p + 2), d = load16(p + 18);
+    const V16 a = load16(lo[kh]), b = load16(hi[kh]);
+    const V16 c = load16(lo[kh] + 2), d = load16(hi[kh] + 2);
     const V16 taps[3] = {
         __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
         __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31),
@@ -73,6 +75,20 @@ void windows16(float* y, int32_t* sw, const float* const r[3], int W, int top, i
       off = gt ? I16{} + (kh * W + kw) : off;
     }
   }
+}
+
+// Windows ow0 .. ow0 + count - 1 (count <= 16) of the output row over rows r[0..2], the first of
+// which is row `top` of the plane: values into y, switches (flat indices in the plane) into sw.
+void windows16(float* y, int32_t* sw, const float* const r[3], int W, int top, int ow0, int count) {
+  const float* lo[3];
+  const float* hi[3];
+  for (int kh = 0; kh < 3; ++kh) {
+    lo[kh] = r[kh] + 2 * ow0;
+    hi[kh] = lo[kh] + 16;
+  }
+  V16 best;
+  I16 off;
+  max_of_taps(best, off, lo, hi, W);
   const I16 lanes = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
   const I16 idx = off + lanes + (top * W + 2 * ow0);
   if (count == 16) {
@@ -89,25 +105,9 @@ void windows16(float* y, int32_t* sw, const float* const r[3], int W, int top, i
 // oh + 1 over r[2..4]; the same taps in the same order as windows16. r's rows are padded (-inf) to
 // 18 floats at least.
 void windows8x2(float* y, int32_t* sw, const float* const r[5], int W, int top, int OW) {
-  V16 best = {};
-  I16 off = {};
-  for (int kh = 0; kh < 3; ++kh) {
-    const V16 a = load16(r[kh]), b = load16(r[kh + 2]);
-    const V16 c = load16(r[kh] + 2), d = load16(r[kh + 2] + 2);
-    const V16 taps[3] = {
-        __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
-        __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31),
-        __builtin_shufflevector(c, d, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)};
-    for (int kw = 0; kw < 3; ++kw) {
-      if (kh == 0 && kw == 0) {
-        best = taps[0];
-        continue;
-      }
-      const I16 gt = taps[kw] > best;
-      best = gt ? taps[kw] : best;
-      off = gt ? I16{} + (kh * W + kw) : off;
-    }
-  }
+  V16 best;
+  I16 off;
+  max_of_taps(best, off, r, r + 2, W);
   const I16 lanes = {0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14};
   const I16 rows = {0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2};
   const I16 idx = off + lanes + (rows + top) * W;
